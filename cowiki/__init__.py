@@ -1,0 +1,1 @@
+"""The `cowiki` command line and server entry points (wiring, like app.py)."""

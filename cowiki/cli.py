@@ -1,0 +1,169 @@
+"""The `cowiki` command: init, serve, adduser, token, import (and more as features land).
+
+Bad arguments or input exit 2 with one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from storage.errors import StorageError
+from wiki.accounts import ROLES
+from wiki.config import Settings
+from wiki.datadir import Services, open_data_dir
+from wiki.errors import WikiError
+from wiki.importer import import_tree
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class UserError(Exception):
+    """A problem with the user's input; printed as one line, exit 2."""
+
+
+def build_parser() -> Parser:
+    """The argument parser for every subcommand."""
+    parser = Parser(prog="cowiki", description="A wiki for co-authoring a whitepaper in git.")
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="data directory (default ./wiki-data or $COWIKI_DATA_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    sub.add_parser("init", help="create the data directory")
+    serve = sub.add_parser("serve", help="run the wiki with gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=4)
+    add = sub.add_parser("adduser", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input")
+    token = sub.add_parser("token", help="print a new personal access token for a user")
+    token.add_argument("name")
+    token.add_argument("--label", default="cli")
+    imp = sub.add_parser("import", help="import a folder of Markdown files as pages")
+    imp.add_argument("source", metavar="DIR_OF_MARKDOWN")
+    imp.add_argument("--author", required=True, metavar="NAME")
+    return parser
+
+
+def open_services(settings: Settings) -> Services:
+    """The data directory's services (creating it when new)."""
+    return open_data_dir(settings)
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    services = open_services(settings)
+    print(f"Wiki ready in {settings.data_dir} (head {services.repo.head()}).")
+    if services.accounts.count() == 0:
+        print(first_user_hint(settings))
+    return 0
+
+
+def first_user_hint(settings: Settings) -> str:
+    """How to create the first facilitator."""
+    return ("No accounts yet. Create the first facilitator:\n"
+            f"  cowiki --data {settings.data_dir} adduser NAME --email EMAIL "
+            "--role facilitator --password-stdin")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from cowiki.server import serve
+
+    if not 1 <= args.port <= 65535 or not 1 <= args.workers <= 64 or not 1 <= args.threads <= 64:
+        raise UserError("port must be 1-65535, workers and threads 1-64")
+    services = open_services(settings)
+    if services.accounts.count() == 0:
+        print(first_user_hint(settings), file=sys.stderr)
+    print(f"cowiki on http://{args.host}:{args.port}/ (data: {settings.data_dir})",
+          file=sys.stderr)
+    serve(settings, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password from stdin (first line) or an interactive prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for a password; use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise UserError("the passwords differ")
+    return first
+
+
+def cmd_adduser(args: argparse.Namespace, settings: Settings) -> int:
+    services = open_services(settings)
+    password = read_password(args.password_stdin)
+    user = services.accounts.add_user(args.name, args.email, args.role, password)
+    print(f"Added {user.name} <{user.email}> as {user.role}.")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    services = open_services(settings)
+    user = services.accounts.by_name(args.name)
+    if user is None:
+        raise UserError(f"no user called {args.name!r}")
+    print(services.accounts.create_token(user, args.label))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    services = open_services(settings)
+    user = services.accounts.by_name(args.author)
+    if user is None:
+        raise UserError(f"no user called {args.author!r}; add them first with adduser")
+    source = Path(args.source)
+    if not source.is_dir():
+        raise UserError(f"{args.source} is not a folder")
+    report = import_tree(services, source, user.person)
+    for skipped in report.skipped:
+        print(f"skipped {skipped}", file=sys.stderr)
+    print(f"Imported {report.pages} page(s) and {report.attachments} attachment(s)"
+          f" in commit {report.revision or '(nothing new)'}.")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "init": cmd_init,
+    "serve": cmd_serve,
+    "adduser": cmd_adduser,
+    "token": cmd_token,
+    "import": cmd_import,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.data:
+        overrides["data_dir"] = args.data
+    try:
+        settings = Settings.load(overrides)
+        return COMMANDS[args.command](args, settings)
+    except (UserError, WikiError, StorageError, ValueError, OSError) as exc:
+        print(f"cowiki: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

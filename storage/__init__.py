@@ -1,0 +1,1 @@
+"""Git storage for cowiki: the bare repository is the single source of truth."""

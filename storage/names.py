@@ -1,0 +1,125 @@
+"""The one validator for page names, attachment names and revisions.
+
+Every entry point (browser, API, CLI, git push) calls these functions, so a
+name that is refused in one place is refused everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from storage.errors import InvalidPageName, InvalidRevision
+
+MAX_NAME_BYTES = 200
+PAGE_SUFFIX = ".md"
+ATTACHMENT_DIR = "attachments"
+ATTACHMENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
+
+# Top-level names that would shadow a folder or file the wiki itself owns.
+RESERVED_FIRST = frozenset({ATTACHMENT_DIR, "api", "static", "wiki", "outline"})
+# Last segments that are actions in /p/<path>/<action> routes.
+RESERVED_LAST = frozenset(
+    {
+        "edit", "history", "diff", "blame", "rename", "delete", "revert",
+        "raw", "comments", "reactions", "new", "preview",
+    }
+)
+
+_SEGMENT = re.compile(r"[^\W_][\w\- ]*", re.UNICODE)
+_ATTACHMENT = re.compile(r"[^\W_][\w\-]*(\.[a-z0-9]+)", re.UNICODE)
+_HEX = re.compile(r"[0-9a-f]{7,40}")
+
+
+def normalize_page_name(raw: str) -> str:
+    """Return the canonical form of a page name or raise InvalidPageName.
+
+    Canonical: NFC, segments joined by '/', each segment of letters, digits,
+    '-', '_' and inner spaces, starting with a letter or digit.
+    """
+    if not isinstance(raw, str):
+        raise InvalidPageName("page name must be text")
+    name = unicodedata.normalize("NFC", raw).strip().strip("/")
+    if not name:
+        raise InvalidPageName("page name is empty")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise InvalidPageName(f"page name is longer than {MAX_NAME_BYTES} bytes")
+    segments = name.split("/")
+    for segment in segments:
+        _check_segment(segment)
+    if segments[0].casefold() in RESERVED_FIRST:
+        raise InvalidPageName(f"'{segments[0]}' is reserved")
+    if segments[-1].casefold() in RESERVED_LAST:
+        raise InvalidPageName(f"'{segments[-1]}' is reserved as the end of a page name")
+    return name
+
+
+def _check_segment(segment: str) -> None:
+    if segment == "" or segment in (".", ".."):
+        raise InvalidPageName("page name has an empty or relative segment")
+    if segment != segment.strip() or "  " in segment:
+        raise InvalidPageName("page name segments may not start or end with spaces")
+    if not _SEGMENT.fullmatch(segment):
+        raise InvalidPageName(
+            "use letters, digits, '-', '_' and spaces; start each part with a letter or digit"
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in segment):
+        raise InvalidPageName("page name contains control characters")
+
+
+def page_file(name: str) -> str:
+    """Repository path of the Markdown file holding page `name`."""
+    return normalize_page_name(name) + PAGE_SUFFIX
+
+
+def page_name_from_file(path: str) -> str | None:
+    """Page name for a repository path, or None when it is not a valid page file."""
+    if not path.endswith(PAGE_SUFFIX):
+        return None
+    try:
+        name = normalize_page_name(path[: -len(PAGE_SUFFIX)])
+    except InvalidPageName:
+        return None
+    return name if name + PAGE_SUFFIX == path else None
+
+
+def normalize_attachment_name(raw: str) -> str:
+    """Return a safe attachment file name (no folders) or raise InvalidPageName."""
+    name = unicodedata.normalize("NFC", raw or "").strip()
+    name = name.replace(" ", "-")
+    if not name or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise InvalidPageName("attachment name is empty or too long")
+    match = _ATTACHMENT.fullmatch(name)
+    if not match or "/" in name:
+        raise InvalidPageName("attachment names are letters, digits, '-', '_' and one extension")
+    if match.group(1)[1:].lower() not in ATTACHMENT_TYPES:
+        allowed = ", ".join(sorted(ATTACHMENT_TYPES))
+        raise InvalidPageName(f"attachment type not allowed (allowed: {allowed})")
+    return name
+
+
+def attachment_file(name: str) -> str:
+    """Repository path of attachment `name`."""
+    return f"{ATTACHMENT_DIR}/{normalize_attachment_name(name)}"
+
+
+def attachment_type(name: str) -> str:
+    """MIME type of an already validated attachment name."""
+    return ATTACHMENT_TYPES[name.rsplit(".", 1)[1].lower()]
+
+
+def validate_revision(raw: object) -> str:
+    """Return `raw` as a lowercase hex revision (7-40 digits) or raise InvalidRevision."""
+    if not isinstance(raw, str):
+        raise InvalidRevision("revision must be 7-40 hex digits")
+    rev = raw.strip().lower()
+    if not _HEX.fullmatch(rev):
+        raise InvalidRevision("revision must be 7-40 hex digits")
+    return rev

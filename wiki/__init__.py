@@ -1,0 +1,1 @@
+"""cowiki domain: pages, merges, rendering, accounts. No flask imports here."""

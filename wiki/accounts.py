@@ -1,0 +1,229 @@
+"""Accounts: users with roles, scrypt password hashes, hashed personal tokens, login throttle."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from storage.repository import Person
+from wiki.db import Database
+from wiki.errors import InvalidInput
+
+ROLES = ("reader", "participant", "facilitator")
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "cw_"  # noqa: S105 (a prefix, not a secret)
+THROTTLE_WINDOW = 15 * 60
+THROTTLE_LIMIT = 10
+_NAME = re.compile(r"[^\W_][\w .\-]{0,39}", re.UNICODE)
+_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
+
+
+@dataclass(frozen=True)
+class User:
+    """An account. `role` is one of ROLES."""
+
+    id: int
+    name: str
+    email: str
+    role: str
+    active: bool
+
+    def can(self, role: str) -> bool:
+        """True when this user's role is at least `role`."""
+        return self.active and ROLES.index(self.role) >= ROLES.index(role)
+
+    @property
+    def person(self) -> Person:
+        """The git identity commits by this user carry."""
+        return Person(self.name, self.email)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A personal access token as listed to its owner (never the secret)."""
+
+    id: int
+    label: str
+    created: float
+    last_used: float | None
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash in the form scrypt$n$r$p$salt$hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def check_password(stored: str, password: str) -> bool:
+    """Constant-time comparison of `password` with a stored scrypt hash."""
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt),
+                                   n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough to make a stolen
+    # database useless; passwords get scrypt.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Users, tokens and login throttling in SQLite."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add_user(self, name: str, email: str, role: str, password: str) -> User:
+        """Create an account; InvalidInput for a bad or taken name, email, role or password."""
+        name, email = name.strip(), email.strip()
+        if not _NAME.fullmatch(name):
+            raise InvalidInput("names are 1-40 letters, digits, spaces, '.', '-' or '_'")
+        if not _EMAIL.fullmatch(email) or len(email) > 200:
+            raise InvalidInput("that is not an email address")
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        self._check_password(password)
+        with self.db.transaction() as conn:
+            taken = conn.execute("SELECT 1 FROM users WHERE name = ? OR email = ?",
+                                 (name, email)).fetchone()
+            if taken:
+                raise InvalidInput("that name or email is already in use")
+            cur = conn.execute(
+                "INSERT INTO users (name, email, role, password_hash, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, email, role, hash_password(password), time.time()),
+            )
+        return User(int(cur.lastrowid or 0), name, email, role, True)
+
+    def _check_password(self, password: str) -> None:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"passwords have at least {MIN_PASSWORD} characters")
+        if len(password) > 1024:
+            raise InvalidInput("password is too long")
+
+    def set_password(self, user: User, password: str) -> None:
+        """Replace a user's password."""
+        self._check_password(password)
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                         (hash_password(password), user.id))
+
+    def set_role(self, user: User, role: str) -> None:
+        """Change a user's role."""
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+
+    def get(self, user_id: int) -> User | None:
+        """The user with this id, or None."""
+        row = self.db.connect().execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        return _user(row)
+
+    def by_name(self, name: str) -> User | None:
+        """The user with this name (case-insensitive), or None."""
+        row = self.db.connect().execute("SELECT * FROM users WHERE name = ?",
+                                        (name.strip(),)).fetchone()
+        return _user(row)
+
+    def all_users(self) -> list[User]:
+        """All users by name."""
+        rows = self.db.connect().execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [u for u in map(_user, rows) if u is not None]
+
+    def count(self) -> int:
+        """Number of accounts."""
+        return int(self.db.connect().execute("SELECT count(*) FROM users").fetchone()[0])
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The active user with this name and password, else None (same work either way)."""
+        row = self.db.connect().execute("SELECT * FROM users WHERE name = ?",
+                                        (name.strip(),)).fetchone()
+        stored = row["password_hash"] if row else _DUMMY_HASH
+        ok = check_password(stored, password)
+        user = _user(row)
+        return user if ok and user is not None and user.active else None
+
+    def create_token(self, user: User, label: str = "token") -> str:
+        """A new personal access token for `user`; the secret is returned only now."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO tokens (user_id, token_hash, label, created) VALUES (?, ?, ?, ?)",
+                (user.id, _token_hash(token), label.strip()[:80] or "token", time.time()),
+            )
+        return token
+
+    def user_for_token(self, name: str, token: str) -> User | None:
+        """The active user owning `token`, if `name` matches its owner."""
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        conn = self.db.connect()
+        row = conn.execute(
+            "SELECT users.*, tokens.id AS token_id FROM tokens JOIN users"
+            " ON users.id = tokens.user_id WHERE token_hash = ?",
+            (_token_hash(token),),
+        ).fetchone()
+        user = _user(row)
+        if user is None or not user.active or user.name.casefold() != name.strip().casefold():
+            return None
+        return user
+
+    def tokens(self, user: User) -> list[Token]:
+        """The user's tokens, newest first."""
+        rows = self.db.connect().execute(
+            "SELECT id, label, created, last_used FROM tokens WHERE user_id = ?"
+            " ORDER BY created DESC", (user.id,)).fetchall()
+        return [Token(r["id"], r["label"], r["created"], r["last_used"]) for r in rows]
+
+    def revoke_token(self, user: User, token_id: int) -> None:
+        """Delete one of the user's tokens."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM tokens WHERE id = ? AND user_id = ?", (token_id, user.id))
+
+    # -- login throttling ------------------------------------------------------
+
+    def throttled(self, *keys: str) -> bool:
+        """True when any key (user name, client address) had too many recent failures."""
+        since = time.time() - THROTTLE_WINDOW
+        conn = self.db.connect()
+        for key in keys:
+            count = conn.execute("SELECT count(*) FROM login_failures WHERE key = ? AND at > ?",
+                                 (key.casefold(), since)).fetchone()[0]
+            if count >= THROTTLE_LIMIT:
+                return True
+        return False
+
+    def record_failure(self, *keys: str) -> None:
+        """Remember a failed login for each key; forget failures past the window."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM login_failures WHERE at < ?", (now - THROTTLE_WINDOW,))
+            conn.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)",
+                             [(k.casefold(), now) for k in keys])
+
+    def clear_failures(self, *keys: str) -> None:
+        """Forget failures after a successful login."""
+        with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM login_failures WHERE key = ?",
+                             [(k.casefold(),) for k in keys])
+
+
+def _user(row: object) -> User | None:
+    if row is None:
+        return None
+    r = row  # sqlite3.Row
+    return User(r["id"], r["name"], r["email"], r["role"], bool(r["active"]))  # type: ignore[index]

@@ -1,0 +1,82 @@
+"""Attachments: images and PDFs stored in the repository's attachments folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.names import attachment_file, attachment_type, normalize_attachment_name
+from storage.repository import Person, Repository
+from wiki.errors import InvalidInput, PageNotFound, PageTooLarge
+
+# File signatures, so a renamed HTML file is never served as an image.
+SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment's name, MIME type and bytes."""
+
+    name: str
+    mime: str
+    data: bytes
+    blob: str
+
+
+def check_content(name: str, data: bytes, max_bytes: int) -> str:
+    """Validate an attachment's name, size and file signature; return its MIME type."""
+    mime = attachment_type(normalize_attachment_name(name))
+    if len(data) > max_bytes:
+        raise PageTooLarge(f"attachment is larger than {max_bytes} bytes")
+    if not data.startswith(SIGNATURES[mime]) or (mime == "image/webp" and data[8:12] != b"WEBP"):
+        raise InvalidInput(f"the file's content is not a {mime} file")
+    return mime
+
+
+class Attachments:
+    """Store and read attachments; each upload is a commit by the uploader."""
+
+    def __init__(self, repo: Repository, max_bytes: int) -> None:
+        self.repo = repo
+        self.max_bytes = max_bytes
+
+    def add(self, name: str, data: bytes, author: Person) -> str:
+        """Store `data` under a free variant of `name`; return the name used."""
+        name = normalize_attachment_name(name)
+        check_content(name, data, self.max_bytes)
+        stem, ext = name.rsplit(".", 1)
+        chosen: list[str] = []
+
+        def build(head: str | None) -> dict[str, bytes | None] | None:
+            chosen.clear()
+            for n in range(1, 1000):
+                candidate = name if n == 1 else f"{stem}-{n}.{ext}"
+                existing = self.repo.read(head, attachment_file(candidate))
+                if existing == data:
+                    chosen.append(candidate)
+                    return None
+                if existing is None:
+                    chosen.append(candidate)
+                    return {attachment_file(candidate): data}
+            raise InvalidInput("too many attachments with this name")
+
+        self.repo.commit(build, author, f"Upload {name}")
+        return chosen[0]
+
+    def get(self, name: str, revision: str | None = None) -> Attachment:
+        """An attachment at the head (or a revision); PageNotFound if absent."""
+        name = normalize_attachment_name(name)
+        commit = self.repo.resolve(revision) if revision else self.repo.head()
+        blob = self.repo.blob_id(commit, attachment_file(name))
+        if blob is None:
+            raise PageNotFound(name)
+        return Attachment(name, attachment_type(name), self.repo.read_blob(blob), blob)
+
+    def names(self) -> list[str]:
+        """Names of all attachments at the head."""
+        return [e.path.split("/", 1)[1] for e in self.repo.files(self.repo.head(), "attachments")]

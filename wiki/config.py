@@ -1,0 +1,54 @@
+"""Settings with defaults; `create_app` and the CLI pass overrides from arguments and env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "COWIKI_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can configure (env var COWIKI_<NAME> or create_app config)."""
+
+    data_dir: Path = Path("wiki-data")
+    site_name: str = "cowiki"
+    public_read: bool = False
+    max_page_bytes: int = 1_000_000
+    max_attachment_bytes: int = 10_000_000
+    committer_name: str = "cowiki"
+    committer_email: str = "cowiki@localhost"
+    secure_cookies: bool = False
+    secret_key: str = ""
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then COWIKI_* environment variables, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _convert(f.name, raw)
+        for key, value in (overrides or {}).items():
+            name = key.lower()
+            if name in {f.name for f in fields(cls)}:
+                values[name] = _convert(name, value) if isinstance(value, str) else value
+        settings = replace(cls(), **values)
+        return replace(settings, data_dir=Path(settings.data_dir))
+
+
+def _convert(name: str, raw: str) -> Any:
+    default = getattr(Settings(), name)
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw

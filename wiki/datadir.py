@@ -1,0 +1,94 @@
+"""The data directory: opens (and on first use creates) repository, database and secret."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.history import History
+from storage.repository import Person, Repository
+from wiki.accounts import Accounts
+from wiki.attachments import Attachments
+from wiki.config import Settings
+from wiki.db import Database
+from wiki.maintenance import Housekeeper
+from wiki.pages import Wiki
+from wiki.render import Renderer
+
+WELCOME = """# Welcome to cowiki
+
+This wiki holds one whitepaper, written together. Every save is a commit by
+the person who made it, so the history shows who contributed what.
+
+- Create a page with **New page**, or link to one that does not exist yet: [[Introduction]].
+- Edit any page; if someone else saved meanwhile, your changes are merged.
+- Prefer your own editor? Clone the wiki with git and push your changes.
+"""
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the web app and the CLI work with, for one data directory."""
+
+    settings: Settings
+    repo: Repository
+    history: History
+    wiki: Wiki
+    attachments: Attachments
+    renderer: Renderer
+    db: Database
+    accounts: Accounts
+    housekeeper: Housekeeper
+
+    @property
+    def server(self) -> Person:
+        """The identity that commits the wiki's own changes."""
+        return self.repo.committer
+
+
+def open_data_dir(settings: Settings) -> Services:
+    """Open the data directory, creating repository, database and secret on first use."""
+    root = Path(settings.data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for sub in ("exports", "index"):
+        (root / sub).mkdir(exist_ok=True)
+    committer = Person(settings.committer_name, settings.committer_email)
+    repo = Repository.init(root / "repo.git", committer)
+    history = History(repo.path)
+    db = Database(root / "cowiki.db")
+    db.migrate()
+    services = Services(
+        settings=settings,
+        repo=repo,
+        history=history,
+        wiki=Wiki(repo, history, settings.max_page_bytes),
+        attachments=Attachments(repo, settings.max_attachment_bytes),
+        renderer=Renderer(),
+        db=db,
+        accounts=Accounts(db),
+        housekeeper=Housekeeper(history, root / "housekeeping.lock"),
+    )
+    if repo.head() is None:
+        services.wiki.save("Home", WELCOME, None, committer, "Create the wiki")
+    return services
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured secret, else one generated once and kept in the data dir (0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if not path.exists():
+        # Written aside and linked into place, so two starting workers agree on one key.
+        spare = path.with_name(f"secret_key.{os.getpid()}")
+        spare.touch(mode=0o600)
+        spare.write_text(secrets.token_hex(32))
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass
+        finally:
+            spare.unlink()
+    return path.read_text().strip()

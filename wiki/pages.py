@@ -1,0 +1,276 @@
+"""Pages: read, save (with three-way merge), rename, delete and revert.
+
+A page's revision is the commit it was read at. A save names that base; if
+the page is unchanged on the current head the save is a plain commit,
+otherwise base/theirs/ours are merged and overlaps raise EditConflict.
+Nothing here overwrites another person's edit.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from storage.errors import InvalidPageName
+from storage.history import History
+from storage.merge import merge_texts
+from storage.names import normalize_page_name, page_file, page_name_from_file
+from storage.repository import Person, Repository
+from wiki.errors import EditConflict, PageExists, PageNotFound, PageTooLarge
+from wiki.render import page_title
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_MESSAGE = 2000
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page as read at one commit."""
+
+    name: str
+    title: str
+    markdown: str
+    revision: str
+    blob: str
+
+
+@dataclass(frozen=True)
+class PageSummary:
+    """A row of the page list."""
+
+    name: str
+    title: str
+    blob: str
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: its commit, and whose concurrent changes it merged."""
+
+    name: str
+    revision: str
+    created: bool
+    changed: bool
+    merged_with: tuple[str, ...] = ()
+
+    @property
+    def merged(self) -> bool:
+        """True when the save was merged with someone else's changes."""
+        return bool(self.merged_with)
+
+
+def clean_text(text: str) -> str:
+    """Normalise page text: LF line ends, no NUL or control bytes, final newline."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = _CONTROL.sub("", text.replace("\t", "    "))
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def clean_message(message: str, default: str) -> str:
+    """A commit message without control characters, length-capped."""
+    text = _CONTROL.sub("", (message or "").replace("\r", "")).strip()[:MAX_MESSAGE]
+    return text or default
+
+
+class Wiki:
+    """All page operations on one repository."""
+
+    def __init__(self, repo: Repository, history: History, max_page_bytes: int) -> None:
+        self.repo = repo
+        self.history = history
+        self.max_page_bytes = max_page_bytes
+        self._titles: dict[str, str] = {}
+        self._list_cache: tuple[str | None, list[PageSummary]] = (None, [])
+        self._lock = threading.Lock()
+
+    # -- reading -------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The current commit of the wiki."""
+        return self.repo.head()
+
+    def get(self, name: str, revision: str | None = None) -> Page:
+        """The page at `revision` (a hex id) or at the head; PageNotFound if absent."""
+        name = normalize_page_name(name)
+        commit = self.repo.resolve(revision) if revision else self.repo.head()
+        blob = self.repo.blob_id(commit, page_file(name))
+        if blob is None or commit is None:
+            raise PageNotFound(name)
+        text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
+        return Page(name, self._title(blob, text, name), text, commit, blob)
+
+    def all_pages(self) -> list[PageSummary]:
+        """Every page at the head, sorted by name (cached per head commit)."""
+        head = self.repo.head()
+        cached_head, cached = self._list_cache
+        if head == cached_head and head is not None:
+            return cached
+        pages = []
+        for entry in self.repo.files(head):
+            name = page_name_from_file(entry.path)
+            if name is None:
+                continue
+            title = self._titles.get(entry.blob)
+            if title is None:
+                text = self.repo.read_blob(entry.blob).decode("utf-8", errors="replace")
+                title = self._title(entry.blob, text, name)
+            pages.append(PageSummary(name, title, entry.blob))
+        pages.sort(key=lambda p: p.name.casefold())
+        self._list_cache = (head, pages)
+        return pages
+
+    def find(self, name: str) -> str | None:
+        """The existing page whose name equals `name` ignoring case, if any."""
+        try:
+            wanted = normalize_page_name(name)
+        except InvalidPageName:
+            return None
+        if self.repo.blob_id(self.repo.head(), page_file(wanted)) is not None:
+            return wanted
+        folded = wanted.casefold()
+        return next((p.name for p in self.all_pages() if p.name.casefold() == folded), None)
+
+    def _title(self, blob: str, text: str, name: str) -> str:
+        title = self._titles.get(blob)
+        if title is None:
+            title = page_title(text, name.rsplit("/", 1)[-1])
+            with self._lock:
+                if len(self._titles) > 50000:
+                    self._titles.clear()
+                self._titles[blob] = title
+        return title
+
+    # -- writing -------------------------------------------------------------
+
+    def save(self, name: str, text: str, base_revision: str | None, author: Person,
+             message: str = "") -> SaveResult:
+        """Save `text` as page `name`, edited from `base_revision` (None: a new page).
+
+        Raises EditConflict when someone else changed the same lines since the base.
+        """
+        name = normalize_page_name(name)
+        text = clean_text(text)
+        self.check_size(text)
+        base = self.repo.resolve(base_revision) if base_revision else None
+        path = page_file(name)
+        base_blob = self.repo.blob_id(base, path)
+        base_text = self._text(base_blob)
+        if base_blob is None:
+            self._refuse_case_twin(name)
+        outcome: dict[str, Any] = {}
+
+        def build(head: str | None) -> dict[str, bytes | None] | None:
+            head_blob = self.repo.blob_id(head, path)
+            outcome.update(head=head, created=head_blob is None, merged_with=())
+            if head_blob == base_blob:
+                content = text
+            else:
+                theirs = self._text(head_blob)
+                result = merge_texts(base_text, text, theirs)
+                if not result.clean:
+                    raise EditConflict(name, text, theirs, result.conflicts, head, result.text)
+                content = result.text
+                outcome["merged_with"] = self._authors_between(base, head, path)
+            self.check_size(content)
+            data = content.encode("utf-8")
+            if head_blob is not None and self.repo.read_blob(head_blob) == data:
+                return None
+            return {path: data}
+
+        verb = "Create" if base_blob is None else "Update"
+        commit = self.repo.commit(build, author, clean_message(message, f"{verb} {name}"))
+        head = outcome.get("head")
+        return SaveResult(
+            name=name,
+            revision=commit or str(head or ""),
+            created=bool(outcome.get("created")) and commit is not None,
+            changed=commit is not None,
+            merged_with=tuple(outcome.get("merged_with") or ()),
+        )
+
+    def delete(self, name: str, base_revision: str, author: Person, message: str = "") -> str:
+        """Delete a page unchanged since `base_revision`; EditConflict otherwise."""
+        name = normalize_page_name(name)
+        base = self.repo.resolve(base_revision)
+        path = page_file(name)
+        base_blob = self.repo.blob_id(base, path)
+
+        def build(head: str | None) -> dict[str, bytes | None]:
+            head_blob = self.repo.blob_id(head, path)
+            if head_blob is None:
+                raise PageNotFound(name)
+            if head_blob != base_blob:
+                theirs = self._text(head_blob)
+                raise EditConflict(name, "", theirs, (), head, theirs)
+            return {path: None}
+
+        commit = self.repo.commit(build, author, clean_message(message, f"Delete {name}"))
+        return commit or ""
+
+    def rename(self, name: str, to: str, author: Person, message: str = "") -> str:
+        """Move a page (its current text) to a new name in one commit."""
+        name, to = normalize_page_name(name), normalize_page_name(to)
+        old, new = page_file(name), page_file(to)
+        if old == new:
+            return self.repo.head() or ""
+        if self.find(to) not in (None, name):
+            raise PageExists(to)
+
+        def build(head: str | None) -> dict[str, bytes | None]:
+            data = self.repo.read(head, old)
+            if data is None:
+                raise PageNotFound(name)
+            if self.repo.read(head, new) is not None:
+                raise PageExists(to)
+            return {old: None, new: data}
+
+        default = f"Rename {name} to {to}"
+        commit = self.repo.commit(build, author, clean_message(message, default))
+        return commit or ""
+
+    def revert(self, name: str, revision: str, author: Person) -> SaveResult:
+        """Restore the page's text as it was at `revision`, as a new commit."""
+        name = normalize_page_name(name)
+        commit = self.repo.resolve(revision)
+        old = self.text_at(name, commit)
+        if old is None:
+            raise PageNotFound(f"{name} at {revision}")
+        head = self.repo.head()
+        base = head if self.repo.blob_id(head, page_file(name)) else None
+        return self.save(name, old, base, author, f"Revert {name} to {commit[:10]}")
+
+    # -- helpers -------------------------------------------------------------
+
+    def text_at(self, name: str, commit: str) -> str | None:
+        """Text of page `name` at `commit`, following renames back in its history."""
+        blob = self.repo.blob_id(commit, page_file(name))
+        if blob is None:
+            for entry in self.history.log(page_file(name), limit=1000):
+                for change in entry.changes:
+                    for path in (change.path, change.old_path):
+                        if path and blob is None:
+                            blob = self.repo.blob_id(commit, path)
+        return None if blob is None else self._text(blob)
+
+    def _text(self, blob: str | None) -> str:
+        return "" if blob is None else self.repo.read_blob(blob).decode("utf-8", "replace")
+
+    def check_size(self, text: str) -> None:
+        """Raise PageTooLarge when `text` is over the page size limit."""
+        if len(text.encode("utf-8")) > self.max_page_bytes:
+            raise PageTooLarge(f"page is larger than {self.max_page_bytes} bytes")
+
+    def _refuse_case_twin(self, name: str) -> None:
+        twin = self.find(name)
+        if twin is not None and twin != name:
+            raise PageExists(twin)
+
+    def _authors_between(self, base: str | None, head: str | None, path: str) -> tuple[str, ...]:
+        if head is None:
+            return ()
+        span = head if base is None else f"{base}..{head}"
+        entries = self.history.log(path, limit=50, rev=span)
+        names = dict.fromkeys(e.author for e in entries)
+        return tuple(names)

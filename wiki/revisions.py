@@ -1,0 +1,113 @@
+"""A page's past: history following renames, diffs between revisions, blame, recent changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.history import BlameLine, Contribution, LogEntry
+from storage.names import normalize_page_name, page_file, page_name_from_file
+from wiki.errors import InvalidInput, PageNotFound
+from wiki.pages import Wiki
+
+KINDS = {"A": "created", "M": "edited", "D": "deleted", "R": "renamed", "C": "copied"}
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One commit in a page's history, with the page's name at that commit."""
+
+    revision: str
+    author: str
+    email: str
+    date: datetime
+    message: str
+    name: str
+    kind: str
+    old_name: str | None
+    committer: str
+
+
+@dataclass(frozen=True)
+class ChangedPage:
+    """A page touched by a commit in the recent-changes list."""
+
+    name: str
+    kind: str
+    old_name: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A commit in the wiki-wide recent changes."""
+
+    revision: str
+    author: str
+    email: str
+    date: datetime
+    message: str
+    pages: tuple[ChangedPage, ...]
+    files: int
+
+
+def history(wiki: Wiki, name: str, limit: int = 100, skip: int = 0) -> list[Revision]:
+    """Commits that changed page `name`, newest first, following renames."""
+    name = normalize_page_name(name)
+    entries = wiki.history.log(page_file(name), limit=limit, skip=skip)
+    if not entries and skip == 0:
+        raise PageNotFound(name)
+    return [_revision(entry, name) for entry in entries]
+
+
+def _revision(entry: LogEntry, fallback: str) -> Revision:
+    for change in entry.changes:
+        page = page_name_from_file(change.path)
+        if page is not None:
+            old = page_name_from_file(change.old_path) if change.old_path else None
+            return Revision(entry.revision, entry.author, entry.email, entry.date,
+                            entry.message, page, KINDS.get(change.status, "edited"), old,
+                            entry.committer)
+    return Revision(entry.revision, entry.author, entry.email, entry.date, entry.message,
+                    fallback, "edited", None, entry.committer)
+
+
+def texts(wiki: Wiki, name: str, old_rev: str, new_rev: str) -> tuple[str, str]:
+    """The page's text at two revisions ('' where it did not exist)."""
+    name = normalize_page_name(name)
+    old, new = wiki.repo.resolve(old_rev), wiki.repo.resolve(new_rev)
+    return wiki.text_at(name, old) or "", wiki.text_at(name, new) or ""
+
+
+def parent_of(wiki: Wiki, revision: str) -> str | None:
+    """The first parent of a commit, if any."""
+    commit = wiki.repo.commit_info(wiki.repo.resolve(revision))
+    return str(commit.parent_ids[0]) if commit.parent_ids else None
+
+
+def blame(wiki: Wiki, name: str, revision: str | None = None) -> list[BlameLine]:
+    """Every line of the page with the author and commit that last changed it."""
+    page = wiki.get(name, revision)
+    return wiki.history.blame(page.revision, page_file(page.name))
+
+
+def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0) -> list[Change]:
+    """Commits across the wiki, newest first, with the pages each touched."""
+    if not 1 <= limit <= 500 or skip < 0:
+        raise InvalidInput("limit must be 1-500")
+    result = []
+    for entry in wiki.history.log(limit=limit, skip=skip):
+        pages = []
+        for change in entry.changes:
+            page = page_name_from_file(change.path)
+            if page is not None:
+                old = page_name_from_file(change.old_path) if change.old_path else None
+                pages.append(ChangedPage(page, KINDS.get(change.status, "edited"), old))
+        result.append(Change(entry.revision, entry.author, entry.email, entry.date,
+                             entry.message, tuple(pages), len(entry.changes)))
+    return result
+
+
+def contributors(wiki: Wiki) -> list[Contribution]:
+    """Authors by number of commits, with the lines they added and removed."""
+    return [c for c in wiki.history.contributions()
+            if c.email != wiki.repo.committer.email or c.name != wiki.repo.committer.name]

@@ -1,0 +1,163 @@
+"""Who may do what: one role per endpoint and method, checked before every request.
+
+Endpoints declare their role with `@allow`; an endpoint without a declaration
+is refused (fail closed), so a new route cannot slip past the role matrix.
+Logins come from the session (browser) or HTTP Basic with a password or a
+personal token (API, git). Form posts carry a CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
+from werkzeug.wrappers import Response
+
+from wiki.accounts import ROLES, User
+from wiki.views import services
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class LoginUser(UserMixin):  # type: ignore[misc]  # flask-login is untyped
+    """flask-login's view of an account."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return str(self.user.id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.active
+
+
+def allow(role: str, **per_method: str) -> Callable[[F], F]:
+    """Declare the least role for an endpoint ('public', 'reader', 'participant',
+    'facilitator'), optionally per HTTP method: @allow("reader", PUT="participant")."""
+
+    def mark(view: F) -> F:
+        view.roles = {"*": role, **per_method}  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def required_role(endpoint: str | None, method: str) -> str | None:
+    """The least role an endpoint needs for `method`, or None if it declared none."""
+    if endpoint == "static":
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint or "")
+    roles: dict[str, str] | None = getattr(view, "roles", None)
+    if roles is None:
+        return None
+    return roles.get(method, roles.get("GET" if method == "HEAD" else method, roles["*"]))
+
+
+def is_api() -> bool:
+    """True for JSON API and git requests, which answer 401 instead of a login redirect."""
+    return request.path.startswith(("/api/", "/wiki.git"))
+
+
+def check_access() -> Response | None:
+    """before_request: enforce the endpoint's role and CSRF."""
+    if request.endpoint is None:
+        return None  # 404/405 follow
+    role = required_role(request.endpoint, request.method)
+    if role is None:
+        abort(403)
+    authenticated = current_user.is_authenticated  # loads Basic auth first: CSRF needs it
+    if request.method not in SAFE_METHODS and not g.get("basic_auth"):
+        check_csrf()
+    if role == PUBLIC:
+        return None
+    if not authenticated:
+        public_read = services().settings.public_read
+        if role == "reader" and public_read and request.method in SAFE_METHODS:
+            return None
+        if is_api():
+            response = jsonify(error="unauthorized", message="log in or use HTTP Basic auth")
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
+            return response
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    user: User = current_user.user
+    if not user.can(role):
+        abort(403)
+    return None
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def check_csrf() -> None:
+    """Refuse an unsafe request whose CSRF token is missing or wrong."""
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(400, description="The form expired or came from another site. Reload and retry.")
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login; anything else becomes the front page."""
+    if not target:
+        return url_for("pages.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("pages.home")
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return url_for("pages.home")
+    return target
+
+
+def basic_auth_user() -> LoginUser | None:
+    """The user named by HTTP Basic credentials (token first, then password)."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        return None
+    accounts = services().accounts
+    user = accounts.user_for_token(auth.username, auth.password)
+    if user is None:
+        keys = (f"user:{auth.username}", f"ip:{request.remote_addr}")
+        if accounts.throttled(*keys):
+            abort(429, description="Too many failed logins. Wait a few minutes.")
+        user = accounts.authenticate(auth.username, auth.password)
+        if user is None:
+            accounts.record_failure(*keys)
+    if user is None:
+        return None
+    g.basic_auth = True
+    return LoginUser(user)
+
+
+def install(app: Flask) -> None:
+    """Wire flask-login, the role check and CSRF into the app."""
+    manager = LoginManager(app)
+    manager.login_view = "auth.login"
+    manager.anonymous_user = AnonymousUserMixin
+
+    @manager.user_loader  # type: ignore[untyped-decorator]
+    def load_user(user_id: str) -> LoginUser | None:
+        user = services().accounts.get(int(user_id)) if user_id.isdigit() else None
+        return LoginUser(user) if user is not None and user.active else None
+
+    @manager.request_loader  # type: ignore[untyped-decorator]
+    def load_from_request(_request: object) -> LoginUser | None:
+        return basic_auth_user()
+
+    app.before_request(check_access)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["ROLES"] = ROLES

@@ -1,0 +1,82 @@
+"""Login, logout and the account page with personal access tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import login_user, logout_user
+from werkzeug.wrappers import Response
+
+from wiki.views import me, services
+from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
+
+bp = Blueprint("auth", __name__)
+FAILED = "Unknown name or wrong password."
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+def login() -> str | Response | tuple[str, int]:
+    accounts = services().accounts
+    target = safe_next(request.values.get("next"))
+    no_users = accounts.count() == 0
+    if request.method == "GET":
+        return render_template("auth/login.html", next=target, error=None, no_users=no_users)
+    name, password = request.form.get("name", ""), request.form.get("password", "")
+    keys = (f"user:{name}", f"ip:{request.remote_addr}")
+    if accounts.throttled(*keys):
+        return render_template("auth/login.html", next=target, no_users=no_users,
+                               error="Too many failed logins. Wait a few minutes."), 429
+    user = accounts.authenticate(name, password)
+    if user is None:
+        accounts.record_failure(*keys)
+        return render_template("auth/login.html", next=target, error=FAILED,
+                               no_users=no_users), 401
+    accounts.clear_failures(*keys)
+    session.clear()  # a fresh session (and CSRF token) for the new login
+    session.permanent = True
+    login_user(LoginUser(user))
+    return redirect(target)
+
+
+@bp.post("/logout")
+@allow(PUBLIC)
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@allow("reader")
+def account() -> str:
+    tokens = services().accounts.tokens(me())
+    return render_template("auth/account.html", tokens=tokens, new_token=None)
+
+
+@bp.post("/account/tokens")
+@allow("reader")
+def create_token() -> str:
+    accounts = services().accounts
+    token = accounts.create_token(me(), request.form.get("label", "token"))
+    return render_template("auth/account.html", tokens=accounts.tokens(me()), new_token=token)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@allow("reader")
+def revoke_token(token_id: int) -> Response:
+    services().accounts.revoke_token(me(), token_id)
+    flash("Token revoked.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/password")
+@allow("reader")
+def change_password() -> Response | tuple[str, int]:
+    accounts = services().accounts
+    user = me()
+    if accounts.authenticate(user.name, request.form.get("current", "")) is None:
+        flash("Your current password was not right; nothing changed.")
+        return redirect(url_for("auth.account"))
+    accounts.set_password(user, request.form.get("new", ""))
+    flash("Password changed.")
+    return redirect(url_for("auth.account"))

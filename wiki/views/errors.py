@@ -1,0 +1,67 @@
+"""One place that maps domain errors and HTTP errors to friendly pages or JSON."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from wiki.errors import (
+    EditConflict,
+    InvalidInput,
+    InvalidPageName,
+    InvalidRevision,
+    PageExists,
+    PageNotFound,
+    PageTooLarge,
+    PermissionDenied,
+)
+from wiki.views.access import is_api
+
+log = logging.getLogger("cowiki.web")
+
+STATUS: dict[type[Exception], tuple[int, str]] = {
+    PageNotFound: (404, "not_found"),
+    PageExists: (409, "exists"),
+    EditConflict: (409, "conflict"),
+    PermissionDenied: (403, "forbidden"),
+    InvalidPageName: (400, "invalid_name"),
+    InvalidRevision: (400, "invalid_revision"),
+    InvalidInput: (400, "invalid_input"),
+    PageTooLarge: (413, "too_large"),
+}
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    """JSON for API clients, a friendly page for browsers."""
+    if is_api() or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=code, message=message), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def install(app: Flask) -> None:
+    """Register the handlers; nothing unexpected reaches a user as a traceback."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response | str, int] | Response:
+        if exc.code == 401 and isinstance(exc.response, Response):
+            return exc.response
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name or "error"
+        return error_response(status, code, message)
+
+    for kind, (status, code) in STATUS.items():
+        def handler(exc: Exception, status: int = status, code: str = code
+                    ) -> tuple[Response | str, int]:
+            return error_response(status, code, str(exc) or code)
+
+        app.register_error_handler(kind, handler)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response | str, int]:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "Something went wrong on our side. "
+                              "Nothing you saved was lost; please try again.")

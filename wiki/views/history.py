@@ -1,0 +1,75 @@
+"""Browser routes for the past: page history, diff, blame, recent changes, contributors."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from storage.names import normalize_page_name, validate_revision
+from wiki import diffs, revisions
+from wiki.errors import InvalidInput
+from wiki.views import services
+from wiki.views.access import allow
+
+bp = Blueprint("history", __name__)
+PER_PAGE = 50
+
+
+def page_number() -> int:
+    """The ?page= argument, 1 or more."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+        raise InvalidInput("page must be a positive number")
+    return int(raw)
+
+
+@bp.get("/p/<path:path>/history")
+@allow("reader")
+def page_history(path: str) -> str:
+    number = page_number()
+    wiki = services().wiki
+    entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE)
+    return render_template("history/history.html", name=normalize_page_name(path),
+                           entries=entries[:PER_PAGE], number=number,
+                           more=len(entries) > PER_PAGE)
+
+
+@bp.get("/p/<path:path>/diff")
+@allow("reader")
+def diff(path: str) -> str:
+    wiki = services().wiki
+    name = normalize_page_name(path)
+    to_rev = validate_revision(request.args.get("to") or wiki.head() or "")
+    raw_from = request.args.get("from")
+    from_rev = validate_revision(raw_from) if raw_from else revisions.parent_of(wiki, to_rev)
+    old, new = revisions.texts(wiki, name, from_rev, to_rev) if from_rev else (
+        "", revisions.texts(wiki, name, to_rev, to_rev)[1])
+    mode = "inline" if request.args.get("mode") == "inline" else "side"
+    rows = diffs.side_by_side(old, new)
+    return render_template("history/diff.html", name=name, from_rev=from_rev, to_rev=to_rev,
+                           mode=mode, rows=rows, lines=diffs.inline(old, new),
+                           stats=diffs.stats(old, new))
+
+
+@bp.get("/p/<path:path>/blame")
+@allow("reader")
+def blame(path: str) -> str:
+    rev = request.args.get("rev")
+    lines = revisions.blame(services().wiki, path, validate_revision(rev) if rev else None)
+    return render_template("history/blame.html", name=normalize_page_name(path), lines=lines)
+
+
+@bp.get("/changes")
+@allow("reader")
+def changes() -> str:
+    number = page_number()
+    entries = revisions.recent_changes(services().wiki, limit=PER_PAGE + 1,
+                                       skip=(number - 1) * PER_PAGE)
+    return render_template("history/changes.html", entries=entries[:PER_PAGE], number=number,
+                           more=len(entries) > PER_PAGE)
+
+
+@bp.get("/contributors")
+@allow("reader")
+def contributors() -> str:
+    people = revisions.contributors(services().wiki)
+    return render_template("history/contributors.html", people=people)

@@ -1,0 +1,156 @@
+"""Browser routes for pages: list, view, create, edit (with conflicts), rename, delete, revert."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from storage.names import normalize_page_name, validate_revision
+from wiki.errors import EditConflict, InvalidPageName, PageNotFound
+from wiki.pages import SaveResult
+from wiki.views import author, services
+from wiki.views.access import allow
+
+bp = Blueprint("pages", __name__)
+
+
+def page_url(name: str) -> str:
+    """URL of a page's view."""
+    return url_for("pages.view", path=name)
+
+
+def saved_message(result: SaveResult) -> str:
+    """The flash message after a save."""
+    if result.merged:
+        return f"Saved. Merged with changes by {', '.join(result.merged_with)}."
+    return "Saved." if result.changed else "No changes to save."
+
+
+@bp.get("/")
+@allow("reader")
+def home() -> Response:
+    return redirect(page_url("Home"))
+
+
+@bp.get("/pages")
+@allow("reader")
+def index() -> str:
+    pages = services().wiki.all_pages()
+    return render_template("pages/list.html", pages=pages)
+
+
+@bp.get("/p/<path:path>")
+@allow("reader")
+def view(path: str) -> str | Response | tuple[str, int]:
+    wiki = services().wiki
+    rev = request.args.get("rev")
+    try:
+        page = wiki.get(path, validate_revision(rev) if rev else None)
+    except PageNotFound:
+        found = wiki.find(path)
+        if found and found != path and not rev:
+            return redirect(page_url(found))
+        name = normalize_page_name(path)
+        return render_template("pages/missing.html", name=name), 404
+    html = services().renderer.render_blob(page.blob, page.markdown)
+    last = services().history.last_change(f"{page.name}.md", page.revision)
+    return render_template("pages/view.html", page=page, html=html, last=last,
+                           old=bool(rev))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow("participant")
+def new() -> str | Response:
+    name = request.values.get("name", "")
+    if request.method == "GET" and not name:
+        return render_template("pages/new.html", name="", error=None)
+    try:
+        name = normalize_page_name(name)
+    except InvalidPageName as exc:
+        return render_template("pages/new.html", name=name, error=str(exc))
+    existing = services().wiki.find(name)
+    if existing:
+        flash(f"A page called “{existing}” already exists; you are editing it.")
+        return redirect(url_for("pages.edit", path=existing))
+    return redirect(url_for("pages.edit", path=name))
+
+
+@bp.get("/p/<path:path>/edit")
+@allow("participant")
+def edit(path: str) -> str:
+    wiki = services().wiki
+    try:
+        page = wiki.get(path)
+        text, base = page.markdown, page.revision
+    except PageNotFound:
+        name = normalize_page_name(path)
+        text, base = f"# {name.rsplit('/', 1)[-1]}\n\n", ""
+    return render_template("pages/edit.html", name=normalize_page_name(path), text=text,
+                           base=base, message="", pages=[p.name for p in wiki.all_pages()])
+
+
+@bp.post("/p/<path:path>/edit")
+@allow("participant")
+def save(path: str) -> str | Response | tuple[str, int]:
+    form = request.form
+    text, message = form.get("markdown", ""), form.get("message", "")
+    base = form.get("base_revision") or None
+    try:
+        result = services().wiki.save(path, text, base, author(), message)
+    except EditConflict as conflict:
+        return render_template("pages/conflict.html", conflict=conflict, message=message), 409
+    if result.changed:
+        services().housekeeper.saved()
+    flash(saved_message(result))
+    return redirect(page_url(result.name))
+
+
+@bp.post("/preview")
+@allow("participant")
+def preview() -> str:
+    text = request.form.get("markdown", "")
+    services().wiki.check_size(text)
+    return services().renderer.render(text)
+
+
+@bp.route("/p/<path:path>/rename", methods=["GET", "POST"])
+@allow("participant")
+def rename(path: str) -> str | Response:
+    page = services().wiki.get(path)
+    if request.method == "GET":
+        return render_template("pages/rename.html", page=page, error=None)
+    to = request.form.get("to", "")
+    try:
+        services().wiki.rename(page.name, to, author(), request.form.get("message", ""))
+    except InvalidPageName as exc:
+        return render_template("pages/rename.html", page=page, error=str(exc), to=to)
+    flash(f"Renamed to {normalize_page_name(to)}.")
+    return redirect(page_url(normalize_page_name(to)))
+
+
+@bp.route("/p/<path:path>/delete", methods=["GET", "POST"])
+@allow("participant")
+def delete(path: str) -> str | Response | tuple[str, int]:
+    page = services().wiki.get(path)
+    if request.method == "GET":
+        return render_template("pages/delete.html", page=page)
+    base = request.form.get("base_revision", "")
+    try:
+        services().wiki.delete(page.name, base, author(), request.form.get("message", ""))
+    except EditConflict:
+        flash("The page changed since you opened it; look at the new text before deleting.")
+        return redirect(page_url(page.name))
+    flash(f"Deleted {page.name}. Its history is kept; revert to restore it.")
+    return redirect(url_for("pages.index"))
+
+
+@bp.post("/p/<path:path>/revert")
+@allow("participant")
+def revert(path: str) -> Response:
+    revision = request.form.get("revision", "")
+    if not revision:
+        abort(400, description="Which revision? None was given.")
+    result = services().wiki.revert(path, revision, author())
+    flash(f"Restored the version of {revision[:10]}." if result.changed
+          else "That version is already the current text.")
+    return redirect(page_url(result.name))

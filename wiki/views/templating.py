@@ -1,0 +1,55 @@
+"""Template helpers: dates, initials, the current user and site name."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from flask_login import current_user
+
+from wiki.views import services
+
+
+def when(value: datetime | float | None) -> str:
+    """A short absolute date and time in UTC."""
+    if value is None:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def ago(value: datetime | None) -> str:
+    """'3 minutes ago' style relative time."""
+    if value is None:
+        return ""
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def initials(name: str) -> str:
+    """Up to two initials for an author avatar."""
+    parts = [p for p in name.replace(".", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def hue(name: str) -> int:
+    """A stable colour hue per author."""
+    return int(hashlib.sha256(name.casefold().encode()).hexdigest()[:4], 16) % 360
+
+
+def install(app: Flask) -> None:
+    """Register filters and the context every template sees."""
+    app.jinja_env.filters.update(when=when, ago=ago, initials=initials, hue=hue,
+                                 urlpath=lambda s: quote(str(s)))
+
+    @app.context_processor
+    def context() -> dict[str, Any]:
+        user = current_user.user if current_user.is_authenticated else None
+        return {"site_name": services().settings.site_name, "user": user}
