@@ -34,7 +34,7 @@ RESERVED_LAST = frozenset(
 )
 
 _SEGMENT = re.compile(r"[^\W_][\w\- ]*", re.UNICODE)
-_ATTACHMENT = re.compile(r"[^\W_][\w\-]*(\.[a-z0-9]+)", re.UNICODE)
+_ATTACHMENT = re.compile(r"[^\W_][\w\-]*(\.[A-Za-z0-9]+)", re.UNICODE)
 _HEX = re.compile(r"[0-9a-f]{7,40}")
 
 

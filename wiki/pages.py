@@ -155,31 +155,32 @@ class Wiki:
         self.check_size(text)
         base = self.repo.resolve(base_revision) if base_revision else None
         path = page_file(name)
-        base_blob = self.repo.blob_id(base, path)
-        base_text = self._text(base_blob)
-        if base_blob is None:
-            self._refuse_case_twin(name)
+        # The base text follows renames: an edit begun before a rename still merges.
+        base_text = self.text_at(name, base) if base else None
+        if base_text is None:
+            self.refuse_case_twin(name)
         outcome: dict[str, Any] = {}
 
         def build(head: str | None) -> dict[str, bytes | None] | None:
             head_blob = self.repo.blob_id(head, path)
+            theirs = None if head_blob is None else self._text(head_blob)
             outcome.update(head=head, created=head_blob is None, merged_with=())
-            if head_blob == base_blob:
+            if theirs == base_text:
                 content = text
             else:
-                theirs = self._text(head_blob)
-                result = merge_texts(base_text, text, theirs)
+                result = merge_texts(base_text or "", text, theirs or "")
                 if not result.clean:
-                    raise EditConflict(name, text, theirs, result.conflicts, head, result.text)
+                    raise EditConflict(name, text, theirs or "", result.conflicts, head,
+                                       result.text)
                 content = result.text
                 outcome["merged_with"] = self._authors_between(base, head, path)
             self.check_size(content)
             data = content.encode("utf-8")
-            if head_blob is not None and self.repo.read_blob(head_blob) == data:
+            if theirs is not None and theirs.encode("utf-8") == data:
                 return None
             return {path: data}
 
-        verb = "Create" if base_blob is None else "Update"
+        verb = "Create" if base_text is None else "Update"
         commit = self.repo.commit(build, author, clean_message(message, f"{verb} {name}"))
         head = outcome.get("head")
         return SaveResult(
@@ -262,7 +263,8 @@ class Wiki:
         if len(text.encode("utf-8")) > self.max_page_bytes:
             raise PageTooLarge(f"page is larger than {self.max_page_bytes} bytes")
 
-    def _refuse_case_twin(self, name: str) -> None:
+    def refuse_case_twin(self, name: str) -> None:
+        """PageExists when another page has this name in different case."""
         twin = self.find(name)
         if twin is not None and twin != name:
             raise PageExists(twin)

@@ -56,8 +56,7 @@ def sanitize(html: str) -> str:
         tags=TAGS,
         attributes=ATTRIBUTES,
         url_schemes=URL_SCHEMES,
-        tag_attribute_values={"input": {"type": {"checkbox"}}},
-        set_tag_attribute_values={"input": {"disabled": "disabled"}},
+        set_tag_attribute_values={"input": {"type": "checkbox", "disabled": "disabled"}},
         filter_style_properties={"text-align"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -75,24 +75,31 @@ def check_access() -> Response | None:
     if role is None:
         abort(403)
     authenticated = current_user.is_authenticated  # loads Basic auth first: CSRF needs it
+    if role != PUBLIC and not authenticated and not public_read_allows(role):
+        return login_required_response()
     if request.method not in SAFE_METHODS and not g.get("basic_auth"):
         check_csrf()
-    if role == PUBLIC:
+    if role in (PUBLIC, "reader") and not authenticated:
         return None
-    if not authenticated:
-        public_read = services().settings.public_read
-        if role == "reader" and public_read and request.method in SAFE_METHODS:
-            return None
-        if is_api():
-            response = jsonify(error="unauthorized", message="log in or use HTTP Basic auth")
-            response.status_code = 401
-            response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
-            return response
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    user: User = current_user.user
-    if not user.can(role):
+    if role != PUBLIC and not current_user.user.can(role):
         abort(403)
     return None
+
+
+def public_read_allows(role: str) -> bool:
+    """Anonymous reading when the wiki is configured public-read."""
+    return (role == "reader" and request.method in SAFE_METHODS
+            and services().settings.public_read)
+
+
+def login_required_response() -> Response:
+    """401 with a Basic challenge for API and git clients, a login redirect for browsers."""
+    if is_api():
+        response = jsonify(error="unauthorized", message="log in or use HTTP Basic auth")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
+        return response
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def csrf_token() -> str:

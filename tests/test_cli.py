@@ -1,0 +1,71 @@
+"""The cowiki command: init, adduser, token, import; bad arguments exit 2 in one line."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli
+
+
+def test_init_creates_the_data_dir_with_a_bare_repo(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    done = cli(data, "init")
+    assert done.returncode == 0, done.stderr
+    assert "adduser" in done.stdout  # tells how to create the first facilitator
+    assert (data / "repo.git" / "HEAD").exists() and (data / "cowiki.db").exists()
+    bare = subprocess.run(["git", "-C", str(data / "repo.git"), "rev-parse",
+                           "--is-bare-repository"], capture_output=True, text=True)
+    assert bare.stdout.strip() == "true"
+
+
+def test_adduser_and_token(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    done = cli(data, "adduser", "Anna", "--email", "anna@example.org", "--role", "facilitator",
+               "--password-stdin", stdin="lang-wachtwoord\n")
+    assert done.returncode == 0, done.stderr
+    token = cli(data, "token", "Anna")
+    assert token.returncode == 0 and token.stdout.strip().startswith("cw_")
+
+
+@pytest.mark.parametrize("args", [
+    ["bogus"],
+    ["adduser", "Anna", "--email", "x@example.org", "--role", "king", "--password-stdin"],
+    ["adduser", "Anna", "--email", "not-an-email", "--role", "reader", "--password-stdin"],
+    ["token", "nobody"],
+    ["import", "/nonexistent-folder", "--author", "nobody"],
+    ["serve", "--port", "0"],
+    ["serve", "--port", "abc"],
+])
+def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str]) -> None:
+    done = cli(tmp_path / "d", *args, stdin="short\n")
+    assert done.returncode == 2, done
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_short_password_is_refused(tmp_path: Path) -> None:
+    done = cli(tmp_path / "d", "adduser", "Anna", "--email", "a@example.org", "--role",
+               "reader", "--password-stdin", stdin="short\n")
+    assert done.returncode == 2 and "8 characters" in done.stderr
+
+
+def test_import_commits_pages_by_the_author_and_skips_bad_files(tmp_path: Path) -> None:
+    data, source = tmp_path / "d", tmp_path / "src"
+    (source / "Hoofdstuk 1").mkdir(parents=True)
+    (source / "Hoofdstuk 1" / "Markt.md").write_text("# Markt\n\nKlanten.\n")
+    (source / "Visie.md").write_text("# Visie\n")
+    (source / "notes.txt").write_text("not a page")
+    (source / ".hidden.md").write_text("x")
+    (source / "link.md").symlink_to("/etc/hostname")
+    cli(data, "adduser", "Anna", "--email", "anna@example.org", "--role", "participant",
+        "--password-stdin", stdin="lang-wachtwoord\n")
+    done = cli(data, "import", str(source), "--author", "Anna")
+    assert done.returncode == 0, done.stderr
+    assert "Imported 2 page(s)" in done.stdout
+    assert "notes.txt" in done.stderr and ".hidden.md" in done.stderr
+    log = subprocess.run(["git", "-C", str(data / "repo.git"), "log", "-1", "--format=%an",
+                          "--name-only", "main"], capture_output=True, text=True).stdout
+    assert log.split() == ["Anna", "Hoofdstuk", "1/Markt.md", "Visie.md"]

@@ -1,0 +1,155 @@
+"""Roles are enforced on every route; sessions, CSRF, redirects and throttling behave."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import PASSWORDS, csrf, post_form
+from wiki.views.access import PUBLIC
+
+SAMPLE_ARGS = {"path": "Home", "name": "x.png", "token_id": "1"}
+
+
+def routes(app: Flask) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, url) for every rule of the app, with sample arguments."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            sample = SAMPLE_ARGS.get(arg, "1" if "int" in str(rule._converters[arg]) else "x")
+            url = url.replace(f"<path:{arg}>", sample).replace(f"<int:{arg}>", sample)
+            url = url.replace(f"<{arg}>", sample)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def role_of(app: Flask, endpoint: str, method: str) -> str:
+    roles: dict[str, str] = app.view_functions[endpoint].roles  # type: ignore[attr-defined]
+    return roles.get(method, roles["*"])
+
+
+def test_every_endpoint_declares_its_roles(app: Flask) -> None:
+    undeclared = [e for e, view in app.view_functions.items()
+                  if e != "static" and not hasattr(view, "roles")]
+    assert undeclared == []
+
+
+def test_anonymous_visitors_reach_only_public_routes(app: Flask, client: FlaskClient) -> None:
+    token = csrf(client)
+    for endpoint, method, url in routes(app):
+        if role_of(app, endpoint, method) == PUBLIC:
+            continue
+        response = client.open(url, method=method, data={"csrf_token": token},
+                               headers={"X-CSRF-Token": token})
+        if url.startswith(("/api/", "/wiki.git")):
+            assert response.status_code == 401, (method, url)
+            assert "Basic" in response.headers.get("WWW-Authenticate", "")
+        else:
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert response.location.startswith("/login")
+
+
+@pytest.mark.parametrize("role", ["reader", "participant"])
+def test_users_below_a_routes_role_are_refused(app: Flask, client: FlaskClient,
+                                               login_as: Callable[[str], FlaskClient],
+                                               role: str) -> None:
+    login_as(role)
+    token = csrf(client)
+    order = ["reader", "participant", "facilitator"]
+    for endpoint, method, url in routes(app):
+        needed = role_of(app, endpoint, method)
+        if needed == PUBLIC or order.index(needed) <= order.index(role):
+            continue
+        response = client.open(url, method=method, data={"csrf_token": token},
+                               headers={"X-CSRF-Token": token})
+        assert response.status_code == 403, (role, method, url, response.status_code)
+
+
+def test_role_matrix_for_pages(client: FlaskClient,
+                               login_as: Callable[[str], FlaskClient]) -> None:
+    expected = {"reader": (200, 403), "participant": (200, 302), "facilitator": (200, 302)}
+    for role, (read, write) in expected.items():
+        login_as(role)
+        assert client.get("/p/Home").status_code == read
+        base = client.get("/api/v1/pages/Home").json["revision"]
+        response = post_form(client, "/p/Home/edit", markdown=f"# Home\n\n{role}\n",
+                             base_revision=base)
+        assert response.status_code == write, role
+        post_form(client, "/logout")
+
+
+def test_form_post_without_csrf_token_is_refused(client: FlaskClient,
+                                                 login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("participant")
+    response = client.post("/p/Home/edit", data={"markdown": "hijacked"})
+    assert response.status_code == 400
+    assert "hijacked" not in client.get("/api/v1/pages/Home").json["markdown"]
+
+
+def test_login_has_the_same_answer_for_unknown_user_and_wrong_password(
+        client: FlaskClient) -> None:
+    unknown = post_form(client, "/login", name="nobody", password="whatever-123")
+    wrong = post_form(client, "/login", name="reader", password="whatever-123")
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.text == wrong.text
+
+
+def test_session_cookie_is_httponly_and_samesite(client: FlaskClient) -> None:
+    response = post_form(client, "/login", name="reader", password=PASSWORDS["reader"])
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x",
+                                    "/\\evil.example", "javascript:alert(1)"])
+def test_login_redirects_only_to_local_paths(client: FlaskClient, target: str) -> None:
+    response = post_form(client, "/login", name="reader", password=PASSWORDS["reader"],
+                         next=target)
+    assert response.status_code == 302
+    assert response.location == "/"
+
+
+def test_login_goes_to_the_local_page_asked_for(client: FlaskClient) -> None:
+    response = post_form(client, "/login", name="reader", password=PASSWORDS["reader"],
+                         next="/p/Home/history")
+    assert response.location == "/p/Home/history"
+
+
+def test_repeated_failed_logins_are_throttled(client: FlaskClient) -> None:
+    for _ in range(10):
+        assert post_form(client, "/login", name="reader", password="wrong-pass").status_code == 401
+    response = post_form(client, "/login", name="reader", password=PASSWORDS["reader"])
+    assert response.status_code == 429
+
+
+def test_api_accepts_basic_auth_with_password_or_token(app: Flask, client: FlaskClient) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    token = accounts.create_token(accounts.by_name("participant"), "test")
+    for secret in (PASSWORDS["participant"], token):
+        response = client.get("/api/v1/pages", auth=("participant", secret))
+        assert response.status_code == 200
+    assert client.get("/api/v1/pages", auth=("reader", token)).status_code == 401
+    assert client.get("/api/v1/pages", auth=("participant", "cw_wrong")).status_code == 401
+
+
+def test_tokens_are_stored_hashed(app: Flask) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    token = accounts.create_token(accounts.by_name("reader"), "t")
+    rows = app.extensions["cowiki"].db.connect().execute("SELECT token_hash FROM tokens")
+    assert all(token not in row[0] for row in rows)
+
+
+def test_public_read_lets_anonymous_read_but_not_write(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    app = create_app({"data_dir": str(tmp_path / "d"), "public_read": True})
+    client = app.test_client()
+    assert client.get("/p/Home").status_code == 200
+    assert client.get("/api/v1/pages/Home").status_code == 200
+    assert post_form(client, "/p/Home/edit", markdown="x").status_code == 302
+    assert client.put("/api/v1/pages/Home", json={"markdown": "x"}).status_code == 401

@@ -1,0 +1,151 @@
+"""Saves name their base; unchanged pages commit, changed ones merge or conflict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.history import History
+from storage.repository import Person, Repository
+from wiki import revisions
+from wiki.errors import EditConflict, InvalidPageName, PageExists, PageNotFound, PageTooLarge
+from wiki.pages import Wiki
+
+ANNA = Person("Anna", "anna@example.org")
+BOB = Person("Bob", "bob@example.org")
+TEXT = "# Strategie\n\nEerste alinea.\n\nTweede alinea.\n\nDerde alinea.\n"
+
+
+@pytest.fixture
+def wiki(tmp_path: Path) -> Wiki:
+    repo = Repository.init(tmp_path / "repo.git", Person("cowiki", "cowiki@localhost"))
+    return Wiki(repo, History(repo.path), max_page_bytes=10_000)
+
+
+def test_new_page_is_created_with_title_from_first_heading(wiki: Wiki) -> None:
+    result = wiki.save("Strategie", TEXT, None, ANNA)
+    assert result.created and result.changed and not result.merged
+    page = wiki.get("Strategie")
+    assert page.title == "Strategie" and page.markdown == TEXT
+    assert page.revision == result.revision
+
+
+def test_save_on_unchanged_base_is_a_plain_commit(wiki: Wiki) -> None:
+    base = wiki.save("Strategie", TEXT, None, ANNA).revision
+    result = wiki.save("Strategie", TEXT + "\nMeer.\n", base, BOB)
+    assert result.changed and not result.merged and not result.created
+    assert wiki.history.last_change("Strategie.md").author == "Bob"  # type: ignore[union-attr]
+
+
+def test_stale_edit_on_other_paragraph_is_merged(wiki: Wiki) -> None:
+    base = wiki.save("Strategie", TEXT, None, ANNA).revision
+    wiki.save("Strategie", TEXT.replace("Eerste", "Allereerste"), base, ANNA)
+    result = wiki.save("Strategie", TEXT.replace("Derde", "Laatste"), base, BOB)
+    assert result.merged_with == ("Anna",)
+    text = wiki.get("Strategie").markdown
+    assert "Allereerste alinea." in text and "Laatste alinea." in text
+
+
+def test_overlapping_stale_edit_conflicts_and_changes_nothing(wiki: Wiki) -> None:
+    base = wiki.save("Strategie", TEXT, None, ANNA).revision
+    theirs = wiki.save("Strategie", TEXT.replace("Tweede", "Anna's tweede"), base, ANNA)
+    with pytest.raises(EditConflict) as info:
+        wiki.save("Strategie", TEXT.replace("Tweede", "Bob's tweede"), base, BOB)
+    conflict = info.value
+    assert conflict.ours == TEXT.replace("Tweede", "Bob's tweede")
+    assert "Anna's tweede" in conflict.theirs
+    assert conflict.conflicts[0].ours == "Bob's tweede alinea."
+    assert wiki.head() == theirs.revision
+    assert "Anna's tweede" in wiki.get("Strategie").markdown
+
+
+def test_creating_a_page_someone_else_just_created_conflicts(wiki: Wiki) -> None:
+    wiki.save("Idee", "# Idee\n\nvan Anna\n", None, ANNA)
+    with pytest.raises(EditConflict):
+        wiki.save("Idee", "# Idee\n\nvan Bob\n", None, BOB)
+
+
+def test_names_differing_only_in_case_are_one_page(wiki: Wiki) -> None:
+    wiki.save("Strategie", TEXT, None, ANNA)
+    with pytest.raises(PageExists):
+        wiki.save("strategie", "other\n", None, BOB)
+    assert wiki.find("STRATEGIE") == "Strategie"
+
+
+def test_oversized_page_is_refused(wiki: Wiki) -> None:
+    with pytest.raises(PageTooLarge):
+        wiki.save("Big", "x" * 10_001, None, ANNA)
+    assert wiki.head() is None
+
+
+def test_hostile_name_is_refused_before_anything_is_written(wiki: Wiki) -> None:
+    with pytest.raises(InvalidPageName):
+        wiki.save("../../etc/passwd", "x", None, ANNA)
+    assert wiki.head() is None
+
+
+def test_text_is_normalised_to_lf_with_final_newline(wiki: Wiki) -> None:
+    wiki.save("P", "a\r\nb\x00c", None, ANNA)
+    assert wiki.get("P").markdown == "a\nbc\n"
+
+
+def test_rename_keeps_history_and_text(wiki: Wiki) -> None:
+    wiki.save("Oud", TEXT, None, ANNA)
+    wiki.rename("Oud", "Hoofdstuk 1/Nieuw", BOB)
+    assert wiki.get("Hoofdstuk 1/Nieuw").markdown == TEXT
+    with pytest.raises(PageNotFound):
+        wiki.get("Oud")
+    entries = revisions.history(wiki, "Hoofdstuk 1/Nieuw")
+    assert [e.kind for e in entries] == ["renamed", "created"]
+    assert entries[0].old_name == "Oud"
+
+
+def test_rename_onto_an_existing_page_is_refused(wiki: Wiki) -> None:
+    wiki.save("A", "a\n", None, ANNA)
+    wiki.save("B", "b\n", None, ANNA)
+    with pytest.raises(PageExists):
+        wiki.rename("A", "b", BOB)
+
+
+def test_delete_needs_an_unchanged_base(wiki: Wiki) -> None:
+    base = wiki.save("P", TEXT, None, ANNA).revision
+    newer = wiki.save("P", TEXT + "x\n", base, BOB).revision
+    with pytest.raises(EditConflict):
+        wiki.delete("P", base, ANNA)
+    wiki.delete("P", newer, ANNA)
+    with pytest.raises(PageNotFound):
+        wiki.get("P")
+
+
+def test_revert_restores_old_text_as_a_new_commit(wiki: Wiki) -> None:
+    first = wiki.save("P", TEXT, None, ANNA).revision
+    wiki.save("P", "# Weg\n", first, BOB)
+    result = wiki.revert("P", first, ANNA)
+    assert result.changed and wiki.get("P").markdown == TEXT
+    assert len(revisions.history(wiki, "P")) == 3
+
+
+def test_deleted_page_can_be_restored_from_history(wiki: Wiki) -> None:
+    first = wiki.save("P", TEXT, None, ANNA).revision
+    wiki.delete("P", first, BOB)
+    wiki.revert("P", first, ANNA)
+    assert wiki.get("P").markdown == TEXT
+
+
+def test_old_revision_of_a_renamed_page_is_readable(wiki: Wiki) -> None:
+    first = wiki.save("Oud", TEXT, None, ANNA).revision
+    wiki.rename("Oud", "Nieuw", BOB)
+    old, new = revisions.texts(wiki, "Nieuw", first, wiki.head() or "")
+    assert old == new == TEXT
+
+
+def test_recent_changes_and_contributors_follow_git(wiki: Wiki) -> None:
+    base = wiki.save("A", "a\n", None, ANNA).revision
+    wiki.save("A", "a\nb\n", base, BOB)
+    wiki.save("B", "b\n", None, BOB)
+    changes = revisions.recent_changes(wiki, limit=10)
+    assert [(c.author, c.pages[0].name, c.pages[0].kind) for c in changes] == [
+        ("Bob", "B", "created"), ("Bob", "A", "edited"), ("Anna", "A", "created")]
+    people = {c.name: (c.commits, c.lines_added) for c in revisions.contributors(wiki)}
+    assert people == {"Bob": (2, 2), "Anna": (1, 1)}
