@@ -83,9 +83,9 @@ def stats(old: str, new: str) -> tuple[int, int]:
 
 def _pair(left: str | None, right: str | None, left_no: int, right_no: int) -> Row:
     if left is None:
-        return Row("insert", None, "", right_no, f"<ins>{_e(right or '')}</ins>")
+        return Row("insert", None, "", right_no, _wrap("ins", right or ""))
     if right is None:
-        return Row("delete", left_no, f"<del>{_e(left)}</del>", None, "")
+        return Row("delete", left_no, _wrap("del", left), None, "")
     old_html, new_html = _word_diff(left, right)
     return Row("replace", left_no, old_html, right_no, new_html)
 
@@ -105,6 +105,10 @@ def _word_diff(left: str, right: str) -> tuple[str, str]:
         if new_text:
             new_parts.append(f"<ins>{new_text}</ins>")
     return "".join(old_parts), "".join(new_parts)
+
+
+def _wrap(tag: str, text: str) -> str:
+    return f"<{tag}>{_e(text)}</{tag}>" if text else ""
 
 
 def _e(text: str) -> str:
