@@ -19,6 +19,7 @@ MIN_PASSWORD = 8
 TOKEN_PREFIX = "cw_"  # noqa: S105 (a prefix, not a secret)
 THROTTLE_WINDOW = 15 * 60
 THROTTLE_LIMIT = 10
+TOUCH_EVERY = 60  # seconds between 'last used' updates of a token
 _NAME = re.compile(r"[^\W_][\w .\-]{0,39}", re.UNICODE)
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
@@ -173,13 +174,18 @@ class Accounts:
             return None
         conn = self.db.connect()
         row = conn.execute(
-            "SELECT users.*, tokens.id AS token_id FROM tokens JOIN users"
+            "SELECT users.*, tokens.id AS token_id, tokens.last_used FROM tokens JOIN users"
             " ON users.id = tokens.user_id WHERE token_hash = ?",
             (_token_hash(token),),
         ).fetchone()
         user = _user(row)
         if user is None or not user.active or user.name.casefold() != name.strip().casefold():
             return None
+        now = time.time()
+        if (row["last_used"] or 0) < now - TOUCH_EVERY:
+            with self.db.transaction() as write:
+                write.execute("UPDATE tokens SET last_used = ? WHERE id = ?",
+                              (now, row["token_id"]))
         return user
 
     def tokens(self, user: User) -> list[Token]:

@@ -153,3 +153,12 @@ def test_public_read_lets_anonymous_read_but_not_write(tmp_path) -> None:  # typ
     assert client.get("/api/v1/pages/Home").status_code == 200
     assert post_form(client, "/p/Home/edit", markdown="x").status_code == 302
     assert client.put("/api/v1/pages/Home", json={"markdown": "x"}).status_code == 401
+
+
+def test_token_use_is_recorded_on_the_account_page(app: Flask, client: FlaskClient) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    user = accounts.by_name("reader")
+    token = accounts.create_token(user, "laptop")
+    assert accounts.tokens(user)[0].last_used is None
+    client.get("/api/v1/pages", auth=("reader", token))
+    assert accounts.tokens(user)[0].last_used is not None
