@@ -44,5 +44,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "cowiki",
+        # No shared control socket in $HOME: several wikis (and tests) run side by side.
+        "control_socket_disable": True,
     }
     WikiServer(settings, options).run()

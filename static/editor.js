@@ -1,33 +1,208 @@
-// Live preview for the editor: posts the Markdown to /preview (the same sanitised
-// renderer as the page) a moment after typing stops. The form works without it.
+// The Markdown editor, layered on a plain <textarea> (the form works without
+// JavaScript): a toolbar with shortcuts, live preview from the server's own
+// sanitising renderer, [[ page-name completion, and pasted or dropped images
+// uploaded as attachments (a commit by the uploader).
 (function () {
   "use strict";
   const area = document.getElementById("markdown");
   const preview = document.getElementById("preview");
-  if (!area || !preview) return;
+  if (!area) return;
   const token = document.querySelector('meta[name="csrf-token"]').content;
-  let timer = null;
-  let sent = 0;
+  const status = document.getElementById("editor-status");
+  let pages = [];
+  try { pages = JSON.parse(area.dataset.pages || "[]"); } catch (err) { pages = []; }
   let dirty = false;
 
+  function say(text) { if (status) status.textContent = text; }
+  function changed() { area.dispatchEvent(new Event("input", { bubbles: true })); }
+
+  // -- editing helpers ------------------------------------------------------
+  function wrap(before, after, placeholder) {
+    const start = area.selectionStart, end = area.selectionEnd;
+    const chosen = area.value.slice(start, end) || placeholder;
+    area.setRangeText(before + chosen + after, start, end, "select");
+    area.selectionStart = start + before.length;
+    area.selectionEnd = area.selectionStart + chosen.length;
+    area.focus();
+    changed();
+  }
+
+  function prefixLines(prefix) {
+    const value = area.value;
+    const start = value.lastIndexOf("\n", area.selectionStart - 1) + 1;
+    let end = value.indexOf("\n", area.selectionEnd);
+    if (end === -1) end = value.length;
+    const lines = value.slice(start, end).split("\n").map(function (line, i) {
+      return (typeof prefix === "function" ? prefix(i) : prefix) + line;
+    });
+    area.setRangeText(lines.join("\n"), start, end, "end");
+    area.focus();
+    changed();
+  }
+
+  function insert(text) {
+    area.setRangeText(text, area.selectionStart, area.selectionEnd, "end");
+    area.focus();
+    changed();
+  }
+
+  const actions = {
+    heading: function () { prefixLines("## "); },
+    bold: function () { wrap("**", "**", "bold text"); },
+    italic: function () { wrap("_", "_", "italic text"); },
+    link: function () { wrap("[", "](https://)", "link text"); },
+    wikilink: function () { wrap("[[", "]]", "Page name"); },
+    bullets: function () { prefixLines("- "); },
+    numbers: function () { prefixLines(function (i) { return (i + 1) + ". "; }); },
+    quote: function () { prefixLines("> "); },
+    code: function () { wrap("`", "`", "code"); },
+    table: function () {
+      insert("\n| Column | Column |\n|:--|:--|\n| Text | Text |\n");
+    },
+    image: function () { document.getElementById("image-file").click(); },
+  };
+
+  document.querySelectorAll("[data-action]").forEach(function (button) {
+    button.addEventListener("click", function () { actions[button.dataset.action](); });
+  });
+  const toolbar = document.getElementById("toolbar");
+  if (toolbar) toolbar.hidden = false;
+
+  area.addEventListener("keydown", function (event) {
+    if (completion.open && completion.key(event)) return;
+    if (!(event.ctrlKey || event.metaKey)) return;
+    const key = event.key.toLowerCase();
+    const map = { b: "bold", i: "italic", k: "link" };
+    if (map[key]) { event.preventDefault(); actions[map[key]](); }
+    if (key === "s") { event.preventDefault(); dirty = false; area.form.requestSubmit(); }
+  });
+
+  // -- images: pick, paste or drop ---------------------------------------------
+  async function upload(file) {
+    const form = new FormData();
+    form.append("file", file, file.name || "pasted.png");
+    say("Uploading " + (file.name || "image") + "…");
+    try {
+      const response = await fetch("/attachments", {
+        method: "POST", body: form, credentials: "same-origin",
+        headers: { "X-CSRF-Token": token },
+      });
+      const body = await response.json();
+      if (!response.ok) { say("Upload failed: " + (body.message || response.status)); return; }
+      insert(body.markdown);
+      say("Uploaded " + body.name + ".");
+    } catch (err) {
+      say("Upload failed (offline?).");
+    }
+  }
+
+  const picker = document.getElementById("image-file");
+  if (picker) picker.addEventListener("change", function () {
+    Array.from(picker.files).forEach(upload);
+    picker.value = "";
+  });
+  area.addEventListener("paste", function (event) {
+    const files = Array.from(event.clipboardData ? event.clipboardData.files : []);
+    if (!files.length) return;
+    event.preventDefault();
+    files.forEach(upload);
+  });
+  area.addEventListener("dragover", function (event) { event.preventDefault(); });
+  area.addEventListener("drop", function (event) {
+    const files = Array.from(event.dataTransfer ? event.dataTransfer.files : []);
+    if (!files.length) return;
+    event.preventDefault();
+    files.forEach(upload);
+  });
+
+  // -- [[ completion -------------------------------------------------------------
+  const list = document.getElementById("link-suggestions");
+  const completion = {
+    open: false, items: [], active: 0,
+    query: function () {
+      const before = area.value.slice(0, area.selectionStart);
+      const match = /\[\[([^\]\[\n|]{0,60})$/.exec(before);
+      return match ? match[1] : null;
+    },
+    update: function () {
+      const q = this.query();
+      if (q === null || !list) { this.close(); return; }
+      const needle = q.toLowerCase();
+      this.items = pages.filter(function (p) { return p.toLowerCase().includes(needle); })
+        .slice(0, 8);
+      if (!this.items.length) { this.close(); return; }
+      this.active = 0;
+      this.render();
+    },
+    render: function () {
+      list.innerHTML = "";
+      this.items.forEach(function (name, i) {
+        const li = document.createElement("li");
+        li.id = "suggestion-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === completion.active ? "true" : "false");
+        li.textContent = name;
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); completion.pick(i); });
+        list.appendChild(li);
+      });
+      list.hidden = false;
+      this.open = true;
+      area.setAttribute("aria-activedescendant", "suggestion-" + this.active);
+    },
+    pick: function (i) {
+      const q = this.query() || "";
+      const start = area.selectionStart - q.length;
+      area.setRangeText(this.items[i] + "]]", start, area.selectionStart, "end");
+      this.close();
+      area.focus();
+      changed();
+    },
+    close: function () {
+      if (list) list.hidden = true;
+      this.open = false;
+      area.removeAttribute("aria-activedescendant");
+    },
+    key: function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        this.active = (this.active + step + this.items.length) % this.items.length;
+        this.render();
+      } else if (event.key === "Enter" || event.key === "Tab") {
+        this.pick(this.active);
+      } else if (event.key === "Escape") {
+        this.close();
+      } else {
+        return false;
+      }
+      event.preventDefault();
+      return true;
+    },
+  };
+  area.addEventListener("keyup", function (event) {
+    if (["ArrowDown", "ArrowUp", "Enter", "Tab", "Escape"].indexOf(event.key) === -1) {
+      completion.update();
+    }
+  });
+  area.addEventListener("blur", function () { setTimeout(function () { completion.close(); }, 150); });
+
+  // -- live preview -----------------------------------------------------------------
+  let timer = null, sent = 0;
   async function render() {
+    if (!preview) return;
     const ticket = ++sent;
-    const body = new URLSearchParams({ markdown: area.value });
     try {
       const response = await fetch("/preview", {
-        method: "POST",
+        method: "POST", credentials: "same-origin",
         headers: { "X-CSRF-Token": token },
-        body: body,
-        credentials: "same-origin",
+        body: new URLSearchParams({ markdown: area.value }),
       });
-      if (ticket !== sent) return; // a newer preview is on its way
+      if (ticket !== sent) return;  // a newer preview is on its way
       preview.innerHTML = response.ok ? await response.text()
         : '<p class="error">Preview unavailable (' + response.status + ").</p>";
     } catch (err) {
       preview.innerHTML = '<p class="error">Preview unavailable (offline?).</p>';
     }
   }
-
   area.addEventListener("input", function () {
     dirty = true;
     clearTimeout(timer);

@@ -15,3 +15,7 @@ class InvalidRevision(StorageError):
 
 class RefContention(StorageError):
     """refs/heads/main kept moving; the save could not be published."""
+
+
+class RepositoryWriteFailed(StorageError):
+    """Objects or refs could not be written (disk full, file size limit, read-only)."""

@@ -88,11 +88,14 @@ class History:
         return out
 
     def log(self, path: str | None = None, limit: int = 100, skip: int = 0,
-            rev: str = MAIN_REF) -> list[LogEntry]:
-        """Commits newest first; for a path, following its renames."""
+            rev: str = MAIN_REF, author_email: str | None = None) -> list[LogEntry]:
+        """Commits newest first; for a path, following its renames; optionally by one author."""
         args = ["log", LOG_FORMAT, "--name-status", f"--max-count={limit}", f"--skip={skip}"]
         if path is not None:
             args.append("--follow")
+        if author_email is not None:
+            # A literal, case-insensitive match on the author's "<email>" (not a regex).
+            args += ["--fixed-strings", "--regexp-ignore-case", f"--author=<{author_email}>"]
         args += ["--end-of-options", rev]
         if path is not None:
             args += ["--", path]

@@ -26,25 +26,54 @@ class ConflictHunk:
     theirs: str
 
 
+# A merged text is a run of clean text and conflict hunks.
+Segment = str | ConflictHunk
+PICKS = ("ours", "theirs", "both")
+
+
 @dataclass(frozen=True)
 class MergeResult:
-    """Merged text (with markers when conflicted) and the conflicting hunks."""
+    """Merged text (with markers when conflicted), its segments and the conflicting hunks."""
 
     text: str
-    conflicts: tuple[ConflictHunk, ...]
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def conflicts(self) -> tuple[ConflictHunk, ...]:
+        """The hunks both sides changed differently."""
+        return tuple(s for s in self.segments if isinstance(s, ConflictHunk))
 
     @property
     def clean(self) -> bool:
         """True when nothing overlapped."""
         return not self.conflicts
 
+    def resolve(self, picks: list[str] | None = None) -> str:
+        """The text with each conflict resolved by its pick ('ours' when not given).
+
+        Everything that merged cleanly, including the other side's changes, is kept.
+        """
+        if self.clean:
+            return self.text
+        choices = iter(picks or ())
+        out = []
+        for segment in self.segments:
+            if isinstance(segment, str):
+                out.append(segment)
+                continue
+            pick = next(choices, "ours")
+            parts = {"ours": [segment.ours], "theirs": [segment.theirs],
+                     "both": [segment.ours, segment.theirs]}.get(pick, [segment.ours])
+            out.extend(part + "\n" for part in parts if part)
+        return "".join(out)
+
 
 def merge_texts(base: str, ours: str, theirs: str) -> MergeResult:
     """Merge `ours` and `theirs`, both derived from `base`."""
     if ours == theirs or theirs == base:
-        return MergeResult(ours, ())
+        return MergeResult(ours)
     if ours == base:
-        return MergeResult(theirs, ())
+        return MergeResult(theirs)
     with tempfile.TemporaryDirectory(prefix="cowiki-merge-") as tmp:
         files = []
         for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
@@ -60,27 +89,34 @@ def merge_texts(base: str, ours: str, theirs: str) -> MergeResult:
         raise RuntimeError(f"git merge-file failed: {proc.stderr.decode(errors='replace')}")
     merged = proc.stdout.decode("utf-8", errors="replace")
     if proc.returncode == 0:
-        return MergeResult(merged, ())
-    return MergeResult(merged, _hunks(merged))
+        return MergeResult(merged)
+    return MergeResult(merged, _segments(merged))
 
 
-def _hunks(merged: str) -> tuple[ConflictHunk, ...]:
-    hunks = []
+def _segments(merged: str) -> tuple[Segment, ...]:
+    segments: list[Segment] = []
+    clean: list[str] = []
     section: str | None = None
     parts: dict[str, list[str]] = {}
     start = 0
-    for number, line in enumerate(merged.splitlines(), start=1):
-        marker = line[:MARKER_SIZE] if len(line) >= MARKER_SIZE else ""
-        if marker == OURS and (len(line) == MARKER_SIZE or line[MARKER_SIZE] == " "):
+    for number, line in enumerate(merged.splitlines(keepends=True), start=1):
+        bare = line.rstrip("\n")
+        marker = bare[:MARKER_SIZE]
+        if marker == OURS and (len(bare) == MARKER_SIZE or bare[MARKER_SIZE] == " "):
+            segments.append("".join(clean))
+            clean = []
             section, parts, start = "ours", {"ours": [], "base": [], "theirs": []}, number
         elif section == "ours" and marker == BASE:
             section = "base"
-        elif section in ("ours", "base") and line == SEP:
+        elif section in ("ours", "base") and bare == SEP:
             section = "theirs"
         elif section == "theirs" and marker == THEIRS:
-            hunks.append(ConflictHunk(start, *("\n".join(parts[k]) for k in
-                                               ("base", "ours", "theirs"))))
+            segments.append(ConflictHunk(start, *("".join(parts[k]).removesuffix("\n")
+                                                  for k in ("base", "ours", "theirs"))))
             section = None
         elif section is not None:
             parts[section].append(line)
-    return tuple(hunks)
+        else:
+            clean.append(line)
+    segments.append("".join(clean))
+    return tuple(s for s in segments if s != "")

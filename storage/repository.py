@@ -9,22 +9,25 @@ the caller rebuild on the new head and try again.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
-from storage.errors import InvalidRevision, RefContention, StorageError
+from storage.errors import InvalidRevision, RefContention, RepositoryWriteFailed, StorageError
 from storage.names import validate_revision
 
 MAIN_REF = "refs/heads/main"
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 TREE_MODE = pygit2.enums.FileMode.TREE
 MAX_PUBLISH_ATTEMPTS = 200
+WRITER_LOCK = "cowiki-writer.lock"
 
 INIT_CONFIG = {
     "core.logAllRefUpdates": "true",
@@ -56,6 +59,8 @@ class Entry:
 
 # A change set maps repository paths to new bytes, or to None to delete.
 Changes = Mapping[str, bytes | None]
+# The same, folder by folder: a name maps to new bytes, None, or the changes inside it.
+NestedChanges = dict[str, "bytes | None | NestedChanges"]
 
 
 class Repository:
@@ -65,6 +70,8 @@ class Repository:
         self.path = Path(path)
         self.committer = committer
         self._local = threading.local()
+        self._thread_lock = threading.RLock()
+        self._lock_depth = 0
 
     @classmethod
     def init(cls, path: str | os.PathLike[str], committer: Person) -> Repository:
@@ -178,34 +185,90 @@ class Repository:
         merges are always computed against what will really be the parent.
         Returns the new commit id, or None when `build` had nothing to change.
         """
-        for attempt in range(MAX_PUBLISH_ATTEMPTS):
-            head = self.head()
-            changes = build(head)
-            if not changes:
-                return None
-            tree = self._write_tree(head, changes)
-            if head is not None and self.commit_info(head).tree_id == tree:
-                return None
-            new = self._write_commit(tree, head, author, message)
-            if self._publish(new, head):
-                return new
-            time.sleep(min(0.001 * (attempt + 1), 0.02))
+        with self._writer(), _write_failures():
+            for attempt in range(MAX_PUBLISH_ATTEMPTS):
+                head = self.head()
+                changes = build(head)
+                if not changes:
+                    return None
+                tree = self._write_tree(head, changes)
+                if head is not None and self.commit_info(head).tree_id == tree:
+                    return None
+                new = self._write_commit(tree, head, author, message)
+                if self._publish(new, head):
+                    return new
+                time.sleep(min(0.001 * (attempt + 1), 0.02))
         raise RefContention("refs/heads/main kept moving; try again")
 
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """One cowiki writer at a time, across threads and worker processes.
+
+        Correctness rests on the CAS alone; this lock only stops concurrent saves
+        from building commits that are bound to lose the race and be rebuilt
+        (under load most of the work was thrown away). Re-entrant per thread, so
+        a build that commits itself still works; `git receive-pack` does not take
+        it and is still caught by the CAS.
+        """
+        with self._thread_lock:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            with open(self.path / WRITER_LOCK, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                self._lock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth = 0
+
     def _write_tree(self, head: str | None, changes: Changes) -> pygit2.Oid:
-        repo = self.git
-        index = pygit2.Index()
-        if head is not None:
-            index.read_tree(self.commit_info(head).tree)
-        for path, data in changes.items():
-            if data is None:
-                if path in index:
-                    index.remove(path)
-            else:
-                blob = repo.create_blob(data)
-                index.add(pygit2.IndexEntry(path, blob, BLOB_MODE))
-        tree: pygit2.Oid = index.write_tree(repo)
+        """The head's tree with `changes` applied, rewriting only the trees on changed paths.
+
+        Untouched folders keep their tree ids, so a save writes a blob and the few
+        trees above it instead of re-hashing (and re-checking) every tree in the wiki.
+        """
+        root = self.commit_info(head).tree if head is not None else None
+        tree = self._apply(root, _nest(changes))
+        if tree is None:  # every file deleted: the empty tree
+            empty: pygit2.Oid = self.git.TreeBuilder().write()
+            return empty
         return tree
+
+    def _apply(self, tree: pygit2.Tree | None, changes: NestedChanges) -> pygit2.Oid | None:
+        """Write `tree` with nested changes applied; None when the result is empty."""
+        repo = self.git
+        builder = repo.TreeBuilder(tree) if tree is not None else repo.TreeBuilder()
+        for name, change in changes.items():
+            if isinstance(change, dict):
+                sub = self._subtree(tree, name)
+                written = self._apply(sub, change)
+                if written is not None:
+                    builder.insert(name, written, TREE_MODE)
+                elif builder.get(name) is not None:
+                    builder.remove(name)
+            elif change is None:
+                if builder.get(name) is not None:
+                    builder.remove(name)
+            else:
+                builder.insert(name, repo.create_blob(change), BLOB_MODE)
+        if len(builder) == 0:
+            return None
+        written_tree: pygit2.Oid = builder.write()
+        return written_tree
+
+    def _subtree(self, tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
+        if tree is None or name not in tree:
+            return None
+        entry = tree[name]
+        if entry.filemode != TREE_MODE:
+            return None
+        sub = self.git[entry.id]
+        return sub if isinstance(sub, pygit2.Tree) else None
 
     def _write_commit(
         self, tree: pygit2.Oid, parent: str | None, author: Person, message: str
@@ -229,11 +292,43 @@ class Repository:
                 if str(ref.target) != old:
                     return False
                 ref.set_target(new, "cowiki: save")
-        except (pygit2.GitError, pygit2.AlreadyExistsError, KeyError, ValueError):
+        except (pygit2.GitError, pygit2.AlreadyExistsError, KeyError, ValueError, OSError):
             # Either the ref moved ("old reference value does not match") or
-            # another process holds main.lock; both mean: rebuild and retry.
+            # another process holds main.lock (libgit2 reports that as an OS
+            # error, which pygit2 raises as OSError); both mean: rebuild and retry.
             return False
         return True
+
+
+@contextmanager
+def _write_failures() -> Iterator[None]:
+    """Report a failed object write as RepositoryWriteFailed; the ref is untouched then.
+
+    libgit2 often loses the errno of a failed write ("no error"), so the message
+    names the likely causes instead of the raw text alone.
+    """
+    try:
+        yield
+    except (pygit2.GitError, OSError) as exc:
+        detail = str(exc) if str(exc) not in ("", "no error") else "a write failed"
+        raise RepositoryWriteFailed(
+            f"the repository could not be written ({detail}); the disk may be full or "
+            "read-only. Nothing was saved.") from exc
+
+
+def _nest(changes: Changes) -> NestedChanges:
+    """{"a/b.md": x} as {"a": {"b.md": x}}, so each folder's tree is rewritten once."""
+    nested: NestedChanges = {}
+    for path, data in changes.items():
+        folder = nested
+        *parents, leaf = path.split("/")
+        for part in parents:
+            child = folder.get(part)
+            if not isinstance(child, dict):
+                child = folder[part] = {}
+            folder = child
+        folder[leaf] = data
+    return nested
 
 
 def _utc_offset_minutes() -> int:

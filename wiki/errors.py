@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from storage.errors import InvalidPageName, InvalidRevision
-from storage.merge import ConflictHunk
+from storage.merge import ConflictHunk, MergeResult
 
 __all__ = [
     "InvalidPageName", "InvalidRevision", "WikiError", "PageNotFound", "PageExists",
-    "PageTooLarge", "EditConflict", "PermissionDenied", "InvalidInput",
+    "PageTooLarge", "EditConflict", "PermissionDenied", "InvalidInput", "Frozen",
 ]
 
 
@@ -35,15 +35,33 @@ class InvalidInput(WikiError):
     """A value the user gave is malformed (not a page name or revision)."""
 
 
+class Frozen(WikiError):
+    """A facilitator froze this page, its folder or the whole wiki (HTTP 423 Locked)."""
+
+
 class EditConflict(WikiError):
     """The page changed since the editor's base revision and the changes overlap."""
 
-    def __init__(self, name: str, ours: str, theirs: str, conflicts: tuple[ConflictHunk, ...],
-                 head: str | None, merged: str) -> None:
+    def __init__(self, name: str, ours: str, theirs: str, merge: MergeResult,
+                 head: str | None) -> None:
         super().__init__(f"edit conflict on {name}")
         self.name = name
         self.ours = ours
         self.theirs = theirs
-        self.conflicts = conflicts
+        self.merge = merge
         self.head = head
-        self.merged = merged
+
+    @property
+    def conflicts(self) -> tuple[ConflictHunk, ...]:
+        """The overlapping hunks."""
+        return self.merge.conflicts
+
+    @property
+    def merged(self) -> str:
+        """The merge with conflict markers, as git would leave it."""
+        return self.merge.text
+
+    @property
+    def resolved(self) -> str:
+        """Everything merged, each conflict resolved to the user's own version."""
+        return self.merge.resolve()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from storage.errors import InvalidPageName
 from storage.history import History
-from storage.merge import merge_texts
+from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Person, Repository
 from wiki.errors import EditConflict, PageExists, PageNotFound, PageTooLarge
@@ -84,6 +85,10 @@ class Wiki:
         self._titles: dict[str, str] = {}
         self._list_cache: tuple[str | None, list[PageSummary]] = (None, [])
         self._lock = threading.Lock()
+        # Hooks (wiki/workshop.py): checks that may refuse a write (frozen pages),
+        # and listeners told of a rename (comments follow their page).
+        self.write_checks: list[Callable[[str, Person], None]] = []
+        self.rename_listeners: list[Callable[[str, str], None]] = []
 
     # -- reading -------------------------------------------------------------
 
@@ -151,6 +156,7 @@ class Wiki:
         Raises EditConflict when someone else changed the same lines since the base.
         """
         name = normalize_page_name(name)
+        self.check_write(name, author)
         text = clean_text(text)
         self.check_size(text)
         base = self.repo.resolve(base_revision) if base_revision else None
@@ -170,8 +176,7 @@ class Wiki:
             else:
                 result = merge_texts(base_text or "", text, theirs or "")
                 if not result.clean:
-                    raise EditConflict(name, text, theirs or "", result.conflicts, head,
-                                       result.text)
+                    raise EditConflict(name, text, theirs or "", result, head)
                 content = result.text
                 outcome["merged_with"] = self._authors_between(base, head, path)
             self.check_size(content)
@@ -194,6 +199,7 @@ class Wiki:
     def delete(self, name: str, base_revision: str, author: Person, message: str = "") -> str:
         """Delete a page unchanged since `base_revision`; EditConflict otherwise."""
         name = normalize_page_name(name)
+        self.check_write(name, author)
         base = self.repo.resolve(base_revision)
         path = page_file(name)
         base_blob = self.repo.blob_id(base, path)
@@ -204,7 +210,7 @@ class Wiki:
                 raise PageNotFound(name)
             if head_blob != base_blob:
                 theirs = self._text(head_blob)
-                raise EditConflict(name, "", theirs, (), head, theirs)
+                raise EditConflict(name, "", theirs, MergeResult(theirs), head)
             return {path: None}
 
         commit = self.repo.commit(build, author, clean_message(message, f"Delete {name}"))
@@ -213,6 +219,8 @@ class Wiki:
     def rename(self, name: str, to: str, author: Person, message: str = "") -> str:
         """Move a page (its current text) to a new name in one commit."""
         name, to = normalize_page_name(name), normalize_page_name(to)
+        self.check_write(name, author)
+        self.check_write(to, author)
         old, new = page_file(name), page_file(to)
         if old == new:
             return self.repo.head() or ""
@@ -229,6 +237,8 @@ class Wiki:
 
         default = f"Rename {name} to {to}"
         commit = self.repo.commit(build, author, clean_message(message, default))
+        for listener in self.rename_listeners:
+            listener(name, to)
         return commit or ""
 
     def revert(self, name: str, revision: str, author: Person) -> SaveResult:
@@ -243,6 +253,11 @@ class Wiki:
         return self.save(name, old, base, author, f"Revert {name} to {commit[:10]}")
 
     # -- helpers -------------------------------------------------------------
+
+    def check_write(self, name: str, author: Person) -> None:
+        """Run the write checks (e.g. Frozen for a frozen page) before changing `name`."""
+        for check in self.write_checks:
+            check(name, author)
 
     def text_at(self, name: str, commit: str) -> str | None:
         """Text of page `name` at `commit`, following renames back in its history."""

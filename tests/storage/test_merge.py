@@ -38,3 +38,13 @@ def test_user_text_that_looks_like_markers_is_not_mistaken_for_a_conflict() -> N
     result = merge_texts(BASE, ours, theirs)
     assert result.clean
     assert "<<<<<<< not a marker" in result.text
+
+
+def test_resolving_keeps_clean_changes_from_both_sides() -> None:
+    ours = BASE.replace("First paragraph.", "Mine first.").replace("Second paragraph.", "Mine.")
+    theirs = BASE.replace("Second paragraph.", "Theirs.").replace("Third paragraph.", "T3.")
+    result = merge_texts(BASE, ours, theirs)
+    assert len(result.conflicts) == 1
+    assert result.resolve() == "# Plan\n\nMine first.\n\nMine.\n\nT3.\n"
+    assert result.resolve(["theirs"]) == "# Plan\n\nMine first.\n\nTheirs.\n\nT3.\n"
+    assert result.resolve(["both"]) == "# Plan\n\nMine first.\n\nMine.\nTheirs.\n\nT3.\n"

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import IntegerConverter
 
 from tests.conftest import PASSWORDS, csrf, post_form
 from wiki.views.access import PUBLIC
@@ -21,7 +22,8 @@ def routes(app: Flask) -> Iterator[tuple[str, str, str]]:
             continue
         url = rule.rule
         for arg in rule.arguments:
-            sample = SAMPLE_ARGS.get(arg, "1" if "int" in str(rule._converters[arg]) else "x")
+            numeric = isinstance(rule._converters[arg], IntegerConverter)
+            sample = SAMPLE_ARGS.get(arg, "1" if numeric else "x")
             url = url.replace(f"<path:{arg}>", sample).replace(f"<int:{arg}>", sample)
             url = url.replace(f"<{arg}>", sample)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):

@@ -6,10 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from storage.names import normalize_page_name, validate_revision
+from wiki import audit
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
 from wiki.pages import SaveResult
-from wiki.views import author, services
+from wiki.views import author, me, services
 from wiki.views.access import allow
+from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
 
@@ -35,8 +37,9 @@ def home() -> Response:
 @bp.get("/pages")
 @allow("reader")
 def index() -> str:
-    pages = services().wiki.all_pages()
-    return render_template("pages/list.html", pages=pages)
+    sort = request.args.get("sort", "name")
+    pages = rank_pages(services().db, services().wiki.all_pages(), sort)
+    return render_template("pages/list.html", pages=pages, sort=sort)
 
 
 @bp.get("/p/<path:path>")
@@ -98,9 +101,15 @@ def save(path: str) -> str | Response | tuple[str, int]:
     try:
         result = services().wiki.save(path, text, base, author(), message)
     except EditConflict as conflict:
-        return render_template("pages/conflict.html", conflict=conflict, message=message), 409
+        audit.save_conflict(me().name, path, base, conflict.head)
+        segments = [s if isinstance(s, str) else {"ours": s.ours, "theirs": s.theirs}
+                    for s in conflict.merge.segments]
+        return render_template("pages/conflict.html", conflict=conflict, message=message,
+                               segments=segments), 409
     if result.changed:
         services().housekeeper.saved()
+    audit.save(me().name, result.name, result.revision, base=base, created=result.created,
+               changed=result.changed, merged_with=result.merged_with)
     flash(saved_message(result))
     return redirect(page_url(result.name))
 

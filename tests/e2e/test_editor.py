@@ -1,0 +1,106 @@
+"""The editor in a real browser: toolbar, [[ completion, pasted images, conflict picks, a11y."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import LiveServer
+from tests.e2e.conftest import login, shot
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+
+
+def new_page(browser: Browser, width: int = 1280) -> Page:
+    return browser.new_page(viewport={"width": width, "height": 860})
+
+
+def test_toolbar_completion_and_pasted_image_make_a_page(browser: Browser,
+                                                         live_server: LiveServer) -> None:
+    page = new_page(browser)
+    login(page, live_server, "participant")
+    page.goto(live_server.url + "/new")
+    page.fill("#name", "Hoofdstuk 2/Aanpak")
+    page.click("main form button")
+    area = page.locator("#markdown")
+    area.fill("")
+    page.click("[data-action=heading]")
+    area.type("Onze aanpak")
+    area.press("End")
+    area.type("\n\n")
+    page.click("[data-action=bold]")
+    area.type("kern")
+    area.press("Control+End")
+    area.type("\n\nZie [[Ho")
+    expect(page.locator("#link-suggestions li").first).to_have_text("Home")
+    area.press("Enter")
+    page.evaluate(
+        """async (b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const file = new File([bytes], "schets.png", {type: "image/png"});
+            const data = new DataTransfer(); data.items.add(file);
+            const area = document.getElementById("markdown");
+            area.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
+        }""", base64.b64encode(PNG).decode())
+    expect(page.locator("#editor-status")).to_contain_text("Uploaded schets.png")
+    expect(page.locator("#preview h2")).to_have_text("Onze aanpak")
+    expect(page.locator("#preview img")).to_have_attribute("src", "/attachments/schets.png")
+    value = area.input_value()
+    assert "## Onze aanpak" in value and "**kern**" in value and "[[Home]]" in value
+    page.click(".save-row button")
+    expect(page.locator("article.page img")).to_be_visible()
+    page.click("text=History")
+    expect(page.locator(".timeline li").first).to_contain_text("created")
+    page.close()
+
+
+def test_second_editor_resolves_a_conflict_per_part(browser: Browser,
+                                                     live_server: LiveServer) -> None:
+    text = "# Plan\n\nEerste alinea.\n\nTweede alinea.\n\nDerde alinea.\n"
+    api = live_server.session("facilitator")
+    base = api.get(live_server.url + "/api/v1/pages/Home").json()["revision"]
+    api.put(live_server.url + "/api/v1/pages/Home",
+            json={"markdown": text, "base_revision": base}).raise_for_status()
+    one, two = browser.new_context(), browser.new_context()
+    a, b = one.new_page(), two.new_page()
+    login(a, live_server, "participant")
+    login(b, live_server, "facilitator")
+    for page in (a, b):
+        page.goto(live_server.url + "/p/Home/edit")
+    a.fill("#markdown", text.replace("Tweede", "Anna's tweede").replace("Eerste", "Anna's eerste"))
+    a.click(".save-row button")
+    expect(a.locator(".flashes")).to_contain_text("Saved")
+    b.fill("#markdown", text.replace("Tweede", "Bert's tweede"))
+    b.click(".save-row button")
+    expect(b.locator("fieldset.hunk")).to_have_count(1)
+    assert "Anna's eerste" in b.locator("#markdown").input_value()
+    b.check("input[name=pick-0][value=both]")
+    shot(b, "conflict")
+    b.click(".save-row button")
+    body = b.locator("article.page")
+    expect(body).to_contain_text("Anna's eerste alinea.")
+    expect(body).to_contain_text("Anna's tweede alinea.")
+    expect(body).to_contain_text("Bert's tweede alinea.")
+    one.close()
+    two.close()
+
+
+@pytest.mark.parametrize("path", ["/p/Home", "/p/Home/edit", "/p/Home/history", "/pages",
+                                  "/changes", "/p/Home/diff"])
+def test_main_pages_have_no_serious_accessibility_violations(browser: Browser,
+                                                              live_server: LiveServer,
+                                                              path: str) -> None:
+    page = new_page(browser)
+    login(page, live_server, "participant")
+    page.goto(live_server.url + path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+    page.close()
