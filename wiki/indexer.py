@@ -1,0 +1,239 @@
+"""Keeps the search index in step with git, in every process, without blocking saves.
+
+The index records the commit it reflects. Whatever moved `refs/heads/main`
+(a web or API save, a git push, a commit made by another program) the index
+catches up by diffing that commit's tree against the head and re-indexing only
+the pages that changed. A missing, unreadable or foreign index (its commit is
+not in the repository) is rebuilt from git, in the background.
+
+Exactly one process writes at a time: the writer takes an `fcntl` lock on
+`DATA_DIR/index.lock` without blocking, so a busy lock just means another
+worker is already catching up. Each process has at most one indexer thread,
+woken by `notify()` after a change and by a search that finds the index
+behind; it exits when idle, so short-lived apps (tests, the CLI) leave no
+threads behind. Searches wait briefly for a catch-up and never for a rebuild.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pygit2
+
+from storage.names import page_name_from_file
+from storage.repository import Repository
+from wiki.pagetext import PageText, page_text
+from wiki.render import Renderer
+from wiki.search import IndexUnavailable, SearchIndex, SearchResults
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+IDLE_SECONDS = 5.0
+SEARCH_WAIT_SECONDS = 1.5
+POLL_SECONDS = 0.05
+PROGRESS_EVERY = 100
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Progress callback that reports nothing."""
+
+
+class Indexer:
+    """The search index of one data directory and the machinery that keeps it current."""
+
+    def __init__(self, repo: Repository, directory: Path, lock_path: Path) -> None:
+        self.repo = repo
+        self.index = SearchIndex(directory)
+        self.lock_path = lock_path
+        self.renderer = Renderer()
+        self._wake = threading.Event()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- asking --------------------------------------------------------------
+
+    def is_fresh(self) -> bool:
+        """True when the index reflects the current head (two small file reads)."""
+        return self.repo.head() == self.index.indexed_commit()
+
+    def search(self, text: str, lang: str | None = None, page: int = 1,
+               per_page: int = 10) -> SearchResults:
+        """Search, after giving a pending catch-up a moment to finish."""
+        fresh = self.wait_fresh(SEARCH_WAIT_SECONDS)
+        for _attempt in range(2):
+            try:
+                results = self.index.search(text, lang, page, per_page)
+            except IndexUnavailable:
+                time.sleep(POLL_SECONDS)  # a writer may just be swapping segments
+                continue
+            return results if fresh else replace(results, fresh=False)
+        if fresh:  # the files are damaged although the commit file looks current
+            self.index.forget()
+        self.notify()
+        return SearchResults(query=text, total=0, page=page, per_page=per_page, fresh=False)
+
+    def wait_fresh(self, timeout: float) -> bool:
+        """Wake the indexer if the index is behind and wait up to `timeout` seconds."""
+        if self.is_fresh():
+            return True
+        self.notify()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            if self.is_fresh():
+                return True
+        return False
+
+    # -- the background thread -------------------------------------------------
+
+    def notify(self) -> None:
+        """Tell the indexer that `main` may have moved; returns at once."""
+        self._wake.set()
+        with self._guard:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cowiki-indexer",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                self._catch_up_until_fresh()
+            except Exception:
+                log.exception("search indexing failed; retrying on the next change")
+            if not self._wake.wait(IDLE_SECONDS):
+                with self._guard:
+                    if not self._wake.is_set():
+                        self._thread = None
+                        return
+
+    def _catch_up_until_fresh(self) -> None:
+        while not self.is_fresh():
+            if not self.catch_up(blocking=False):
+                time.sleep(POLL_SECONDS * 2)  # another process is writing; it may miss our head
+
+    # -- writing ---------------------------------------------------------------
+
+    @contextmanager
+    def _writer_lock(self, blocking: bool) -> Iterator[bool]:
+        with open(self.lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def catch_up(self, blocking: bool = True, progress: Progress = _no_progress) -> bool:
+        """Bring the index to the head: a tree diff, or a rebuild when it has no usable base.
+
+        Returns False (having done nothing) when another process holds the
+        writer lock and `blocking` is off.
+        """
+        with self._writer_lock(blocking) as locked:
+            if not locked:
+                return False
+            head = self.repo.head()
+            indexed = self.index.indexed_commit()
+            if head is None or head == indexed:
+                return True
+            try:
+                if indexed is None or not self._has_commit(indexed):
+                    self._build(head, progress)
+                else:
+                    self._apply_diff(indexed, head, progress)
+            except Exception:
+                log.exception("search index update failed; recreating it from git")
+                self._build(head, progress, recreate=True)
+            return True
+
+    def rebuild(self, progress: Progress = _no_progress) -> int:
+        """Rebuild the whole index from the head, waiting for the writer lock; page count."""
+        with self._writer_lock(blocking=True):
+            head = self.repo.head()
+            return 0 if head is None else self._build(head, progress)
+
+    def _has_commit(self, commit: str) -> bool:
+        try:
+            return isinstance(self.repo.git[commit], pygit2.Commit)
+        except (KeyError, ValueError):
+            return False
+
+    def _build(self, head: str, progress: Progress, recreate: bool = False) -> int:
+        entries = [(name, entry.blob) for entry in self.repo.files(head)
+                   if (name := page_name_from_file(entry.path)) is not None]
+        changes = last_changes(self.repo.git, head, {name + ".md" for name, _ in entries})
+        total = len(entries)
+        progress(0, total)
+        with self.index.update(head, fresh=True, recreate=recreate) as batch:
+            for done, (name, blob) in enumerate(entries, 1):
+                batch.put(self._page(name, blob, changes))
+                if done % PROGRESS_EVERY == 0 or done == total:
+                    progress(done, total)
+        log.info("search index rebuilt at %s with %d pages", head[:10], total)
+        return total
+
+    def _apply_diff(self, indexed: str, head: str, progress: Progress) -> None:
+        old_tree = self.repo.commit_info(indexed).tree
+        new_tree = self.repo.commit_info(head).tree
+        removed: set[str] = set()
+        changed: dict[str, str] = {}
+        for delta in old_tree.diff_to_tree(new_tree).deltas:
+            removed.add(delta.old_file.path)
+            if delta.status != pygit2.enums.DeltaStatus.DELETED:
+                changed[delta.new_file.path] = str(delta.new_file.id)
+        pages = {path: blob for path, blob in changed.items() if page_name_from_file(path)}
+        changes = last_changes(self.repo.git, head, set(pages), hide=indexed)
+        progress(0, len(pages))
+        with self.index.update(head) as batch:
+            for path in removed - set(pages):
+                if (name := page_name_from_file(path)) is not None:
+                    batch.delete(name)
+            for done, (path, blob) in enumerate(pages.items(), 1):
+                batch.put(self._page(path[:-3], blob, changes))
+                if done % PROGRESS_EVERY == 0:
+                    progress(done, len(pages))
+        progress(len(pages), len(pages))
+
+    def _page(self, name: str, blob: str, changes: dict[str, tuple[str, datetime]]) -> PageText:
+        text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
+        found = page_text(self.renderer, name, blob, text)
+        author, date = changes.get(name + ".md", ("", None))
+        return replace(found, author=author, date=date)
+
+
+def last_changes(git: pygit2.Repository, head: str, paths: Iterable[str],
+                 hide: str | None = None) -> dict[str, tuple[str, datetime]]:
+    """Author and date of the newest commit (from `head`, back to `hide`) changing each path."""
+    wanted = set(paths)
+    found: dict[str, tuple[str, datetime]] = {}
+    walker = git.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TIME)
+    if hide is not None:
+        walker.hide(pygit2.Oid(hex=hide))
+    for commit in walker:
+        if not wanted:
+            break
+        if commit.parents:
+            diff = commit.parents[0].tree.diff_to_tree(commit.tree)
+        else:
+            diff = commit.tree.diff_to_tree(swap=True)
+        stamp = datetime.fromtimestamp(commit.author.time, UTC)
+        for delta in diff.deltas:
+            path = delta.new_file.path
+            if path in wanted:
+                wanted.discard(path)
+                found[path] = (commit.author.name, stamp)
+    return found
+
