@@ -90,12 +90,13 @@ def blame(wiki: Wiki, name: str, revision: str | None = None) -> list[BlameLine]
     return wiki.history.blame(page.revision, page_file(page.name))
 
 
-def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0) -> list[Change]:
-    """Commits across the wiki, newest first, with the pages each touched."""
+def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
+                   author_email: str | None = None) -> list[Change]:
+    """Commits across the wiki (or by one author), newest first, with the pages each touched."""
     if not 1 <= limit <= 500 or skip < 0:
         raise InvalidInput("limit must be 1-500")
     result = []
-    for entry in wiki.history.log(limit=limit, skip=skip):
+    for entry in wiki.history.log(limit=limit, skip=skip, author_email=author_email):
         pages = []
         for change in entry.changes:
             page = page_name_from_file(change.path)

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, request
 from storage.names import normalize_page_name, validate_revision
 from wiki import diffs, revisions
 from wiki.errors import InvalidInput
+from wiki.pushlog import PushLog
 from wiki.views import services
 from wiki.views.access import allow
 
@@ -28,9 +29,10 @@ def page_history(path: str) -> str:
     number = page_number()
     wiki = services().wiki
     entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE)
+    pushed_by = PushLog(services().db).pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/history.html", name=normalize_page_name(path),
                            entries=entries[:PER_PAGE], number=number,
-                           more=len(entries) > PER_PAGE)
+                           more=len(entries) > PER_PAGE, pushed_by=pushed_by)
 
 
 @bp.get("/p/<path:path>/diff")
@@ -64,8 +66,9 @@ def changes() -> str:
     number = page_number()
     entries = revisions.recent_changes(services().wiki, limit=PER_PAGE + 1,
                                        skip=(number - 1) * PER_PAGE)
+    pushed_by = PushLog(services().db).pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/changes.html", entries=entries[:PER_PAGE], number=number,
-                           more=len(entries) > PER_PAGE)
+                           more=len(entries) > PER_PAGE, pushed_by=pushed_by)
 
 
 @bp.get("/contributors")

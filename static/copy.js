@@ -1,0 +1,22 @@
+// Copy buttons: <button data-copy="ID"> copies the value (or text) of element ID.
+// The buttons stay hidden without JavaScript; the text can still be selected by hand.
+(function () {
+  "use strict";
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source || !navigator.clipboard) return;
+    const label = button.textContent;
+    button.hidden = false;
+    button.addEventListener("click", async function () {
+      const text = "value" in source ? source.value : source.textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+        button.textContent = "Copied";
+      } catch (err) {
+        source.select && source.select();
+        button.textContent = "Press Ctrl+C";
+      }
+      setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
+})();

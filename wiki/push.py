@@ -1,0 +1,170 @@
+"""The rules a `git push` must obey: the same names, types and sizes as a web save.
+
+Called by the pre-receive hook (`cowiki/hooks.py`) before git moves any ref.
+Only `refs/heads/main` may change, only forwards, and every new commit in
+the pushed range (not just the tip) may add or change only valid `*.md`
+pages and attachments in `attachments/`. Problems are collected and reported
+together, one line each, so the git client shows them all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pygit2
+
+from storage.errors import InvalidPageName
+from storage.incoming import (
+    ZERO,
+    ChangedEntry,
+    RefUpdate,
+    changed_entries,
+    is_fast_forward,
+    new_commits,
+    read_blob,
+    tree_paths,
+)
+from storage.names import ATTACHMENT_DIR, PAGE_SUFFIX, normalize_page_name, page_name_from_file
+from storage.repository import MAIN_REF
+from wiki.attachments import check_content
+from wiki.errors import WikiError
+
+MAX_REPORTED = 20
+FORBIDDEN_FILES = frozenset({".gitmodules", ".gitattributes"})
+MODE_BLOB = int(pygit2.enums.FileMode.BLOB)
+MODE_PROBLEMS = {
+    int(pygit2.enums.FileMode.LINK): "symbolic links are not allowed",
+    int(pygit2.enums.FileMode.COMMIT): "submodules are not allowed",
+    int(pygit2.enums.FileMode.BLOB_EXECUTABLE):
+        "executable files are not allowed (git update-index --chmod=-x FILE)",
+}
+FETCH_FIRST = "fetch first (git pull), then push again"
+
+
+@dataclass(frozen=True)
+class PushLimits:
+    """Size limits for one push: per page, per attachment and for all new files together."""
+
+    max_page_bytes: int
+    max_attachment_bytes: int
+    max_push_bytes: int
+
+
+class PushRefused(WikiError):
+    """A push breaks the wiki's rules; `problems` holds one readable line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+def check_push(repo: pygit2.Repository, updates: Sequence[RefUpdate], limits: PushLimits,
+               current_main: str | None) -> None:
+    """Raise PushRefused unless every ref update and every new commit obeys the rules."""
+    problems = [p for u in updates for p in check_ref(repo, u, current_main)]
+    if problems:
+        raise PushRefused(problems)
+    for update in updates:
+        problems += check_commits(repo, new_commits(repo, update.new, update.old), limits)
+    if problems:
+        if len(problems) > MAX_REPORTED:
+            problems = [*problems[:MAX_REPORTED], f"... and {len(problems) - MAX_REPORTED} more"]
+        raise PushRefused(problems)
+
+
+def check_ref(repo: pygit2.Repository, update: RefUpdate, current_main: str | None) -> list[str]:
+    """Problems with one ref update: wrong ref, deletion, stale base or non-fast-forward."""
+    if update.ref != MAIN_REF:
+        return [f"{update.ref}: only refs/heads/main can be pushed to this wiki"]
+    if update.is_delete:
+        return [f"{MAIN_REF}: deleting the wiki's main branch is not allowed"]
+    if update.old != (current_main or ZERO):
+        return [f"{MAIN_REF}: someone saved on the server while you pushed; {FETCH_FIRST}"]
+    if not is_fast_forward(repo, update.old, update.new):
+        return [f"{MAIN_REF}: not a fast-forward (force pushes are refused); {FETCH_FIRST}"]
+    return []
+
+
+def check_commits(repo: pygit2.Repository, commits: Sequence[pygit2.Commit],
+                  limits: PushLimits) -> list[str]:
+    """Problems in every commit of a push, each with the commit's short id."""
+    problems: list[str] = []
+    checked: dict[tuple[str, str, int], str | None] = {}
+    sizes: dict[str, int] = {}
+    for commit in commits:
+        added_page = False
+        for entry in changed_entries(repo, commit):
+            key = (entry.path, entry.blob, entry.mode)
+            if key not in checked:
+                checked[key] = check_entry(repo, entry, limits)
+            if checked[key] is not None:
+                problems.append(f"commit {entry.commit[:10]}: {entry.path}: {checked[key]}")
+            sizes[entry.blob] = entry.size
+            added_page = added_page or (entry.added and entry.path.endswith(PAGE_SUFFIX))
+        if added_page:
+            problems += [f"commit {str(commit.id)[:10]}: {twin}" for twin in case_twins(commit)]
+    total = sum(sizes.values())
+    if total > limits.max_push_bytes:
+        problems.append(f"the push adds {total} bytes, more than the {limits.max_push_bytes}"
+                        " allowed at once; push in smaller parts")
+    return problems
+
+
+def check_entry(repo: pygit2.Repository, entry: ChangedEntry, limits: PushLimits) -> str | None:
+    """Why a changed file breaks the rules, or None when it is a valid page or attachment."""
+    if entry.mode in MODE_PROBLEMS:
+        return MODE_PROBLEMS[entry.mode]
+    if entry.mode != MODE_BLOB:
+        return f"file mode {entry.mode:o} is not allowed"
+    if entry.path.rsplit("/", 1)[-1] in FORBIDDEN_FILES:
+        return "git attribute and submodule files are not allowed"
+    if entry.path.startswith(f"{ATTACHMENT_DIR}/"):
+        return _attachment_problem(repo, entry, limits.max_attachment_bytes)
+    return _page_problem(repo, entry, limits.max_page_bytes)
+
+
+def _attachment_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> str | None:
+    name = entry.path[len(ATTACHMENT_DIR) + 1:]
+    if "/" in name:
+        return f"{ATTACHMENT_DIR}/ has no sub-folders"
+    if entry.size > limit:
+        return f"attachment is larger than {limit} bytes"
+    try:
+        check_content(name, read_blob(repo, entry.blob), limit)
+    except (InvalidPageName, WikiError) as exc:
+        return str(exc)
+    return None
+
+
+def _page_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> str | None:
+    if not entry.path.endswith(PAGE_SUFFIX):
+        return f"only Markdown pages (*{PAGE_SUFFIX}) and files in {ATTACHMENT_DIR}/ are allowed"
+    if page_name_from_file(entry.path) is None:
+        try:
+            normalize_page_name(entry.path[: -len(PAGE_SUFFIX)])
+        except InvalidPageName as exc:
+            return f"not a valid page name: {exc}"
+        return "not a valid page name: use NFC and no spaces around '/' or at the ends"
+    if entry.size > limit:
+        return f"page is larger than {limit} bytes"
+    data = read_blob(repo, entry.blob)
+    if b"\x00" in data:
+        return "pages are text; this file is binary"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "pages are UTF-8 text; this file is in another encoding"
+    return None
+
+
+def case_twins(commit: pygit2.Commit) -> Iterator[str]:
+    """Pages in the commit's tree whose names differ only in upper/lower case."""
+    seen: dict[str, str] = {}
+    for path in tree_paths(commit):
+        if not path.endswith(PAGE_SUFFIX):
+            continue
+        folded = path.casefold()
+        if folded in seen:
+            yield f"{path} and {seen[folded]} differ only in case; page names must be unique"
+        seen[folded] = path
