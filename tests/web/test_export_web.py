@@ -1,0 +1,104 @@
+"""Export through the browser, the JSON API and the CLI, with the role rules."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+from tests.conftest import cli, csrf, post_form
+from tests.wiki.export_sample import make_sample
+
+
+def wait_done(client, job: str) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/v1/export/{job}").get_json()
+        if state["status"] not in ("queued", "running"):
+            return state  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError("export did not finish")
+
+
+def test_outline_api_reads_for_readers_and_writes_for_facilitators(client, login_as):
+    login_as("participant")
+    outline = {"title": "Samen", "subtitle": "Sub", "authors": "Wij", "pages": ["Home"]}
+    assert client.put("/api/v1/outline", json=outline,
+                      headers={"X-CSRF-Token": csrf(client)}).status_code == 403
+    login_as("facilitator")
+    saved = client.put("/api/v1/outline", json=outline,
+                       headers={"X-CSRF-Token": csrf(client)})
+    assert saved.status_code == 200 and saved.get_json()["pages"] == ["Home"]
+    login_as("reader")
+    got = client.get("/api/v1/outline").get_json()
+    assert {k: got[k] for k in outline} == outline
+
+
+def test_outline_api_refuses_bad_page_paths(client, login_as):
+    login_as("facilitator")
+    bad = client.put("/api/v1/outline", json={"title": "T", "pages": ["../../etc/passwd"]},
+                     headers={"X-CSRF-Token": csrf(client)})
+    assert bad.status_code == 400
+
+
+def test_reader_exports_through_the_api_and_downloads_the_file(client, login_as):
+    login_as("reader")
+    started = client.post("/api/v1/export", json={"format": "md", "ref": ""},
+                          headers={"X-CSRF-Token": csrf(client)})
+    assert started.status_code == 202
+    job = started.get_json()["job"]
+    state = wait_done(client, job)
+    assert state["status"] == "done" and state["progress"] == 1.0
+    again = client.post("/api/v1/export", json={"format": "md"},
+                        headers={"X-CSRF-Token": csrf(client)})
+    assert again.get_json()["job"] == job
+    download = client.get(state["url"])
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    assert "attachment" in download.headers["Content-Disposition"]
+
+
+def test_export_api_refuses_unknown_formats_refs_and_jobs(client, login_as):
+    login_as("reader")
+    headers = {"X-CSRF-Token": csrf(client)}
+    assert client.post("/api/v1/export", json={"format": "exe"}, headers=headers
+                       ).status_code == 400
+    assert client.post("/api/v1/export", json={"format": "pdf", "ref": "--help"},
+                       headers=headers).status_code == 400
+    assert client.get("/api/v1/export/../../etc").status_code == 404
+    assert client.get("/api/v1/export/" + "0" * 24).status_code == 404
+
+
+def test_facilitator_edits_outline_and_freezes_in_the_browser(client, login_as):
+    login_as("facilitator")
+    page = client.get("/export")
+    assert page.status_code == 200 and b"Outline" in page.data and b"draggable" in page.data
+    assert post_form(client, "/export/outline", title="Boek", page="Home", position="1",
+                     add="").status_code == 302
+    assert post_form(client, "/export/freeze", message="eerste").status_code == 302
+    listing = client.get("/api/v1/export/versions").get_json()
+    assert listing[0]["name"] == "whitepaper-v1" and listing[0]["message"] == "eerste"
+
+
+def test_reader_sees_export_but_not_the_outline_editor(client, login_as):
+    login_as("reader")
+    page = client.get("/export")
+    assert page.status_code == 200 and b"Save outline" not in page.data
+    assert post_form(client, "/export/freeze").status_code == 403
+    started = post_form(client, "/export", format="html", ref="")
+    assert started.status_code == 302
+    job = started.headers["Location"].rsplit("/", 1)[1]
+    wait_done(client, job)
+    status = client.get(f"/export/jobs/{job}")
+    assert b"Download" in status.data
+
+
+def test_cli_exports_a_pdf_with_progress_on_stderr(tmp_path: Path):
+    data = tmp_path / "data"
+    make_sample(data)
+    out = tmp_path / "paper.epub"
+    done = cli(data, "export", "--format", "epub", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Exporting [" in done.stderr and "100%" in done.stderr
+    assert zipfile.is_zipfile(out)
+    bad = cli(data, "export", "--format", "exe", "--out", str(out))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

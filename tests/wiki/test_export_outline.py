@@ -1,0 +1,93 @@
+"""The outline file, frozen versions and background export jobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from storage.errors import InvalidPageName
+from storage.versions import freeze, list_versions
+from tests.wiki.export_sample import ANNA, make_sample
+from wiki.config import Settings
+from wiki.datadir import open_data_dir
+from wiki.errors import InvalidInput
+from wiki.export import outline as outlines
+from wiki.export.build import export, resolve
+from wiki.export.jobs import Jobs, job_id
+
+
+def test_outline_is_a_committed_file_by_the_facilitator(tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    raw = services.repo.read(services.repo.head(), "outline.json")
+    assert raw is not None and json.loads(raw)["title"] == "Samen sterker"
+    assert services.history.log("outline.json", limit=1)[0].author == ANNA.name
+
+
+def test_outline_without_file_lists_every_page_by_name(tmp_path: Path) -> None:
+    services = open_data_dir(Settings.load({"data_dir": str(tmp_path / "d")}))
+    services.wiki.save("Zeta", "# Zeta\n", None, ANNA)
+    outline = outlines.load(services.repo, services.repo.head(), "Mijn wiki")
+    assert outline.title == "Mijn wiki" and outline.pages == ("Home", "Zeta")
+
+
+@pytest.mark.parametrize("pages", [["../etc/passwd"], ["api/x"], ["a/edit"], [".git/config"]])
+def test_outline_refuses_invalid_page_paths(pages: list[str]) -> None:
+    with pytest.raises(InvalidPageName):
+        outlines.parse({"title": "T", "pages": pages})
+
+
+@pytest.mark.parametrize("data", [[], {"pages": []}, {"title": "T", "pages": "Home"},
+                                  {"title": "T", "pages": ["A", "a"]},
+                                  {"title": "T", "pages": [], "lang": "de"}])
+def test_outline_refuses_malformed_json(data: object) -> None:
+    with pytest.raises(InvalidInput):
+        outlines.parse(data)
+
+
+def test_outline_form_orders_by_position_removes_and_adds() -> None:
+    entries = [("A", "3"), ("B", "1"), ("C", "x"), ("D", "2")]
+    assert outlines.arrange(entries, {"D"}, "E") == ("B", "A", "C", "E")
+    assert outlines.move(("A", "B", "C"), 2, -1) == ("A", "C", "B")
+    assert outlines.move(("A", "B", "C"), 0, -1) == ("A", "B", "C")
+
+
+def test_frozen_versions_number_up_and_export_their_own_commit(tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    first = freeze(services.repo, services.repo.head() or "", ANNA)
+    services.wiki.save("Later", "# Later toegevoegd\n", None, ANNA)
+    outline = outlines.load(services.repo, services.repo.head())
+    outlines.save(services.repo, outlines.Outline(outline.title, pages=("Later",)), ANNA)
+    second = freeze(services.repo, services.repo.head() or "", ANNA, "tweede")
+    assert [v.name for v in list_versions(services.repo)] == ["whitepaper-v2", "whitepaper-v1"]
+    assert second.message == "tweede"
+    old = export(services.repo, services.history, resolve(services.repo, first.name), "html")
+    assert b"Later toegevoegd" not in old and b"whitepaper-v1" in old
+    new = export(services.repo, services.history, resolve(services.repo, "whitepaper-v2"), "html")
+    assert b"Later toegevoegd" in new and b"Inleiding" not in new
+
+
+def test_same_commit_and_format_reuse_one_background_job(tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    jobs = Jobs(tmp_path / "data")
+    source = resolve(services.repo, None)
+    job = jobs.start(source, "md")
+    again = jobs.start(source, "md")
+    assert again.id == job.id == job_id(source.commit, "md")
+    done = jobs.wait(job.id, timeout=60)
+    assert done.status == "done" and done.progress == 1.0, done.error
+    result = jobs.result_path(done)
+    stamp = result.stat().st_mtime_ns
+    assert jobs.start(source, "md").status == "done"
+    assert result.stat().st_mtime_ns == stamp
+    assert len(list((tmp_path / "data" / "exports").glob("*.zip"))) == 1
+
+
+def test_export_job_over_its_memory_limit_fails_cleanly(tmp_path: Path) -> None:
+    from wiki.export.jobs import Limits
+
+    services = make_sample(tmp_path / "data")
+    jobs = Jobs(tmp_path / "data", Limits(memory_bytes=64 * 1024**2))
+    job = jobs.wait(jobs.start(resolve(services.repo, None), "pdf").id, timeout=60)
+    assert job.status == "failed" and job.error

@@ -1,0 +1,55 @@
+"""The two formats that need no layout engine: one self-contained HTML file, a Markdown zip."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+from storage.names import ATTACHMENT_DIR, attachment_file, attachment_type, page_name_from_file
+from storage.repository import Repository
+from wiki.export.compose import compose, stylesheet
+from wiki.export.document import Document
+from wiki.export.outline import OUTLINE_FILE
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def data_uri(repo: Repository, commit: str, name: str) -> str:
+    """An attachment inlined as a `data:` URI ('' if it vanished)."""
+    data = repo.read(commit, attachment_file(name)) or b""
+    return f"data:{attachment_type(name)};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def inline_html(doc: Document, repo: Repository) -> str:
+    """The whitepaper as one HTML file with its images inlined: no other file needed."""
+    return compose(doc, stylesheet("screen.css"), lambda n: data_uri(repo, doc.commit, n))
+
+
+def markdown_zip(doc: Document, repo: Repository) -> bytes:
+    """A zip of the chapter pages, the outline and every attachment, as stored in git.
+
+    Files keep their repository paths under a folder named for the commit, and
+    the outline lists the chapters in order, so the zip can be imported again.
+    """
+    root = f"whitepaper-{doc.version or doc.commit[:10]}"
+    chapters = {c.name for c in doc.chapters}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        outline = {**doc.outline.to_json(), "pages": [c.name for c in doc.chapters],
+                   "commit": doc.commit, "version": doc.version}
+        _add(archive, f"{root}/{OUTLINE_FILE}",
+             json.dumps(outline, ensure_ascii=False, indent=2).encode("utf-8"))
+        for entry in repo.files(doc.commit):
+            name = page_name_from_file(entry.path)
+            wanted = name in chapters or entry.path.startswith(f"{ATTACHMENT_DIR}/")
+            if wanted:
+                _add(archive, f"{root}/{entry.path}", repo.read_blob(entry.blob))
+    return buffer.getvalue()
+
+
+def _add(archive: zipfile.ZipFile, path: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(path, ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)

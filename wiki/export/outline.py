@@ -1,0 +1,131 @@
+"""The whitepaper's outline: title, subtitle, authorship line and ordered chapter pages.
+
+It lives in the repository as `outline.json` at the root, so it is versioned
+with the pages it orders and a frozen version carries its own outline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.errors import InvalidPageName
+from storage.names import normalize_page_name, page_file, page_name_from_file
+from storage.repository import Person, Repository
+from wiki.errors import InvalidInput
+
+OUTLINE_FILE = "outline.json"
+MAX_TEXT = 300
+MAX_PAGES = 2000
+LANGUAGES = ("nl", "en")
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What the facilitator decided the whitepaper is."""
+
+    title: str = "Whitepaper"
+    subtitle: str = ""
+    authors: str = ""
+    pages: tuple[str, ...] = field(default=())
+    lang: str = "nl"
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's (and the file's) JSON shape."""
+        return {"title": self.title, "subtitle": self.subtitle, "authors": self.authors,
+                "pages": list(self.pages), "lang": self.lang}
+
+
+def parse(data: object) -> Outline:
+    """Validate an outline from JSON; every page path goes through storage/names.py.
+
+    Raises:
+        InvalidInput: a field is missing, of the wrong type, too long, or repeated.
+        InvalidPageName: a page path breaks the naming rules.
+    """
+    if not isinstance(data, dict):
+        raise InvalidInput("the outline must be a JSON object")
+    title = _text(data, "title", required=True)
+    if not title.strip():
+        raise InvalidInput("the outline needs a title")
+    pages = data.get("pages", [])
+    if not isinstance(pages, list) or len(pages) > MAX_PAGES:
+        raise InvalidInput(f"'pages' must be a list of at most {MAX_PAGES} page paths")
+    names: list[str] = []
+    for raw in pages:
+        if not isinstance(raw, str):
+            raise InvalidInput("every entry of 'pages' must be a page path")
+        name = normalize_page_name(raw.removesuffix(".md"))
+        if name.casefold() in (n.casefold() for n in names):
+            raise InvalidInput(f"'{name}' is listed twice")
+        names.append(name)
+    lang = _text(data, "lang") or "nl"
+    if lang not in LANGUAGES:
+        raise InvalidInput(f"'lang' must be one of {', '.join(LANGUAGES)}")
+    return Outline(title.strip(), _text(data, "subtitle").strip(),
+                   _text(data, "authors").strip(), tuple(names), lang)
+
+
+def _text(data: dict[str, Any], key: str, required: bool = False) -> str:
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise InvalidInput(f"'{key}' must be text of at most {MAX_TEXT} characters")
+    return " ".join(value.split())
+
+
+def load(repo: Repository, commit: str | None, default_title: str = "Whitepaper") -> Outline:
+    """The outline at `commit`; without an outline file, every page in name order."""
+    raw = repo.read(commit, OUTLINE_FILE)
+    if raw is not None:
+        try:
+            return parse(json.loads(raw.decode("utf-8")))
+        except (ValueError, InvalidInput, InvalidPageName):
+            pass  # a broken file (pushed by hand) falls back to the default outline
+    names = sorted((n for e in repo.files(commit) if (n := page_name_from_file(e.path))),
+                   key=str.casefold)
+    return Outline(title=default_title, pages=tuple(names))
+
+
+def existing_pages(repo: Repository, commit: str | None, outline: Outline) -> list[str]:
+    """The outline's pages that exist at `commit`, in outline order."""
+    return [n for n in outline.pages if repo.blob_id(commit, page_file(n)) is not None]
+
+
+def save(repo: Repository, outline: Outline, author: Person) -> str | None:
+    """Commit the outline as `outline.json` by `author`; None when nothing changed."""
+    data = (json.dumps(outline.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return repo.commit(lambda _head: {OUTLINE_FILE: data}, author, "Update the outline")
+
+
+def move(pages: tuple[str, ...], index: int, step: int) -> tuple[str, ...]:
+    """The page list with the page at `index` moved `step` places (clamped)."""
+    if not 0 <= index < len(pages):
+        return pages
+    items = list(pages)
+    item = items.pop(index)
+    items.insert(max(0, min(len(items), index + step)), item)
+    return tuple(items)
+
+
+def arrange(entries: list[tuple[str, str]], removed: set[str], added: str = "") -> tuple[str, ...]:
+    """The page order from the outline form: (page, position) pairs, removals, one addition.
+
+    Positions are numbers typed by the facilitator (or set by drag and drop);
+    a blank or unreadable position keeps the page where it was.
+    """
+    keyed = []
+    for index, (name, position) in enumerate(entries):
+        if name in removed:
+            continue
+        try:
+            rank = float(position)
+        except ValueError:
+            rank = index + 1.0
+        keyed.append((rank, index, name))
+    pages = [name for _, _, name in sorted(keyed)]
+    if added and added not in pages:
+        pages.append(added)
+    return tuple(pages)

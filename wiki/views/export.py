@@ -1,0 +1,180 @@
+"""Export: the /export page, the outline editor, versions, and the export API."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from storage.versions import freeze, list_versions
+from wiki.errors import InvalidInput, PageNotFound
+from wiki.export import FORMATS
+from wiki.export import outline as outlines
+from wiki.export.build import resolve
+from wiki.export.jobs import Job, Jobs
+from wiki.views import author, services
+from wiki.views.access import allow
+from wiki.views.api import body, text_field
+
+bp = Blueprint("export", __name__)
+api = Blueprint("export_api", __name__, url_prefix="/api/v1")
+
+
+def jobs() -> Jobs:
+    """The export jobs of this data directory."""
+    return Jobs(services().settings.data_dir)
+
+
+def current_outline() -> outlines.Outline:
+    """The outline at the head."""
+    s = services()
+    return outlines.load(s.repo, s.repo.head(), s.settings.site_name)
+
+
+def start(fmt: str, ref: str) -> Job:
+    """Start (or reuse) the export of `ref` in `fmt`."""
+    return jobs().start(resolve(services().repo, ref), fmt)
+
+
+def finished(job_id: str) -> tuple[Job, str]:
+    """A finished job and its download name; PageNotFound while it is not done."""
+    job = jobs().get(job_id)
+    if job.status != "done" or not jobs().result_path(job).exists():
+        raise PageNotFound("this export is not ready")
+    title = re.sub(r"[^\w-]+", "-", current_outline().title.lower()).strip("-") or "whitepaper"
+    return job, f"{title}-{job.version or job.commit[:10]}.{job.extension}"
+
+
+def job_json(job: Job) -> dict[str, object]:
+    """A job as the API shows it."""
+    url = url_for("export_api.download", job=job.id) if job.status == "done" else None
+    return {"job": job.id, "status": job.status, "progress": job.progress, "url": url,
+            "format": job.format, "commit": job.commit, "version": job.version,
+            "message": job.message, "error": job.error or None}
+
+
+# -- browser -------------------------------------------------------------------
+
+@bp.get("/export")
+@allow("reader")
+def index() -> str:
+    s = services()
+    outline = current_outline()
+    in_outline = {p.casefold() for p in outline.pages}
+    others = [p for p in s.wiki.all_pages() if p.name.casefold() not in in_outline]
+    titles = {p.name.casefold(): p.title for p in s.wiki.all_pages()}
+    return render_template("export/index.html", outline=outline, others=others, titles=titles,
+                           formats=list(FORMATS), versions=list_versions(s.repo),
+                           head=s.repo.head())
+
+
+@bp.post("/export")
+@allow("reader")
+def start_export() -> BaseResponse:
+    job = start(request.form.get("format", ""), request.form.get("ref", ""))
+    return redirect(url_for("export.status", job=job.id))
+
+
+@bp.get("/export/jobs/<job>")
+@allow("reader")
+def status(job: str) -> str:
+    found = jobs().get(job)
+    return render_template("export/status.html", job=found)
+
+
+@bp.get("/export/jobs/<job>/download")
+@allow("reader")
+def download_page(job: str) -> Response:
+    return download(job)
+
+
+@bp.post("/export/outline")
+@allow("facilitator")
+def save_outline() -> BaseResponse:
+    form = request.form
+    names = form.getlist("page")
+    positions = form.getlist("position") or [""] * len(names)
+    pages = outlines.arrange(list(zip(names, positions, strict=False)),
+                             set(form.getlist("remove")), form.get("add", ""))
+    move = form.get("move", "")
+    if ":" in move and move.split(":")[1].isdigit():
+        step = -1 if move.startswith("up") else 1
+        pages = outlines.move(pages, int(move.split(":")[1]), step)
+    outline = outlines.parse({"title": form.get("title", ""), "subtitle": form.get("subtitle"),
+                              "authors": form.get("authors"), "pages": list(pages),
+                              "lang": form.get("lang") or "nl"})
+    outlines.save(services().repo, outline, author())
+    flash("Outline saved.")
+    return redirect(url_for("export.index") + "#outline")
+
+
+@bp.post("/export/freeze")
+@allow("facilitator")
+def freeze_version() -> BaseResponse:
+    s = services()
+    version = freeze(s.repo, s.repo.head() or "", author(), request.form.get("message", ""))
+    flash(f"Frozen as {version.name}.")
+    return redirect(url_for("export.index") + "#versions")
+
+
+# -- API -------------------------------------------------------------------------
+
+@api.route("/outline", methods=["GET", "PUT"])
+@allow("reader", PUT="facilitator")
+def outline() -> Response:
+    if request.method == "PUT":
+        parsed = outlines.parse(body())
+        revision = outlines.save(services().repo, parsed, author())
+        response = jsonify({**parsed.to_json(), "revision": revision or services().repo.head()})
+        return response
+    return jsonify(current_outline().to_json())
+
+
+@api.post("/export")
+@allow("reader")
+def api_start() -> tuple[Response, int]:
+    data = body()
+    job = start(text_field(data, "format", required=True), text_field(data, "ref"))
+    return jsonify(job_json(job)), 202
+
+
+@api.get("/export/<job>")
+@allow("reader")
+def api_status(job: str) -> Response:
+    return jsonify(job_json(jobs().get(job)))
+
+
+@api.get("/export/<job>/download")
+@allow("reader")
+def download(job: str) -> Response:
+    found, name = finished(job)
+    return send_file(jobs().result_path(found), mimetype=found.mimetype, as_attachment=True,
+                     download_name=name, max_age=3600)
+
+
+@api.route("/export/versions", methods=["GET", "POST"])
+@allow("reader", POST="facilitator")
+def versions() -> tuple[Response, int]:
+    s = services()
+    if request.method == "POST":
+        data = body() if request.content_length else {}
+        ref = text_field(data, "ref")
+        source = resolve(s.repo, ref)
+        v = freeze(s.repo, source.commit, author(), text_field(data, "message"))
+        return jsonify(name=v.name, commit=v.commit, message=v.message), 201
+    if request.args:
+        raise InvalidInput("no arguments expected")
+    return jsonify([{"name": v.name, "commit": v.commit, "tagger": v.tagger,
+                     "created": v.created, "message": v.message}
+                    for v in list_versions(s.repo)]), 200
