@@ -1,0 +1,132 @@
+// The workshop around the editor: presence heartbeats, autosaved drafts and the
+// "restore your draft" offer. On a page view it keeps "who is editing" fresh.
+// Everything here is optional: forms and pages work without JavaScript.
+(function () {
+  "use strict";
+  const HEARTBEAT_MS = 10000;
+  const AUTOSAVE_MS = 4000;
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  const token = meta ? meta.content : "";
+  const form = document.getElementById("editor-form");
+  const area = document.getElementById("markdown");
+  const shown = document.getElementById("presence");
+
+  function api(path, suffix) {
+    const encoded = path.split("/").map(encodeURIComponent).join("/");
+    return "/api/v1/pages/" + encoded + "/" + suffix;
+  }
+
+  function send(url, method, data, keepalive) {
+    return fetch(url, {
+      method: method,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+      body: data === undefined ? undefined : JSON.stringify(data),
+      credentials: "same-origin",
+      keepalive: !!keepalive,
+    });
+  }
+
+  function showEditors(box, editors, warnDirty) {
+    box.textContent = "";
+    if (!editors.length) { box.hidden = true; return; }
+    editors.forEach(function (e, i) {
+      const name = document.createElement("strong");
+      name.textContent = e.name;
+      box.appendChild(name);
+      if (e.dirty) box.appendChild(document.createTextNode(" (unsaved changes)"));
+      if (i < editors.length - 1) box.appendChild(document.createTextNode(", "));
+    });
+    const verb = editors.length === 1 ? " is" : " are";
+    box.appendChild(document.createTextNode(verb + " editing this page right now."));
+    const dirty = editors.some(function (e) { return e.dirty; });
+    if (warnDirty && dirty) {
+      box.appendChild(document.createTextNode(
+        " They have unsaved changes: agree who edits what; overlapping saves will conflict."));
+    }
+    box.classList.toggle("warn", warnDirty && dirty);
+    box.hidden = false;
+  }
+
+  function watchPage(box) {
+    const path = box.dataset.page;
+    setInterval(async function () {
+      if (document.hidden) return;
+      try {
+        const response = await fetch(api(path, "presence"), { credentials: "same-origin" });
+        if (response.ok) showEditors(box, (await response.json()).editors, false);
+      } catch (err) { /* offline: keep the last list */ }
+    }, HEARTBEAT_MS);
+  }
+
+  function offerDraft(draft, editor) {
+    const bar = document.createElement("div");
+    bar.className = "notice draft-offer";
+    bar.setAttribute("role", "status");
+    const when = new Date(draft.saved * 1000).toLocaleString();
+    bar.appendChild(document.createTextNode("Restore your unsaved draft from " + when + "? "));
+    const restore = document.createElement("button");
+    restore.type = "button"; restore.className = "button small"; restore.textContent = "Restore draft";
+    const discard = document.createElement("button");
+    discard.type = "button"; discard.className = "small"; discard.textContent = "Discard it";
+    bar.append(restore, " ", discard);
+    form.parentNode.insertBefore(bar, form);
+    restore.addEventListener("click", function () {
+      area.value = draft.markdown;
+      if (draft.base_revision) form.elements.base_revision.value = draft.base_revision;
+      area.dispatchEvent(new Event("input"));
+      editor.saved = draft.markdown;
+      editor.pending = false;
+      bar.remove();
+    });
+    discard.addEventListener("click", function () {
+      send(editor.draftUrl, "DELETE");
+      editor.pending = false;
+      bar.remove();
+    });
+  }
+
+  function startEditor() {
+    const path = decodeURIComponent(new URL(form.action).pathname.replace(/^\/p\//, "")
+      .replace(/\/edit$/, ""));
+    const initial = area.value;
+    const editor = { saved: initial, pending: true, submitting: false,
+      draftUrl: api(path, "draft") };
+    const box = document.createElement("p");
+    box.className = "presence"; box.id = "presence"; box.hidden = true;
+    box.setAttribute("aria-live", "polite");
+    form.parentNode.insertBefore(box, form);
+
+    async function heartbeat() {
+      try {
+        const response = await send(api(path, "presence"), "POST", { dirty: area.value !== initial });
+        if (response.ok) showEditors(box, (await response.json()).editors, true);
+      } catch (err) { /* offline: try again next beat */ }
+    }
+
+    function saveDraft(keepalive) {
+      if (editor.pending || editor.submitting || area.value === editor.saved) return;
+      editor.saved = area.value;
+      send(editor.draftUrl, "PUT",
+        { markdown: area.value, base_revision: form.elements.base_revision.value }, keepalive)
+        .catch(function () { editor.saved = null; });
+    }
+
+    fetch(editor.draftUrl, { credentials: "same-origin" }).then(async function (response) {
+      const draft = response.status === 200 ? await response.json() : null;
+      if (draft && draft.markdown !== area.value) offerDraft(draft, editor);
+      else editor.pending = false;
+    }).catch(function () { editor.pending = false; });
+
+    heartbeat();
+    setInterval(heartbeat, HEARTBEAT_MS);
+    setInterval(function () { saveDraft(false); }, AUTOSAVE_MS);
+    form.addEventListener("submit", function () { editor.submitting = true; });
+    window.addEventListener("pagehide", function () {
+      saveDraft(true);
+      send(api(path, "presence"), "POST", { leaving: true }, true);
+    });
+  }
+
+  if (form && area) startEditor();
+  else if (shown && shown.dataset.page) watchPage(shown);
+})();

@@ -1,0 +1,249 @@
+"""Comments on pages: Markdown (rendered sanitised), one level of replies, moderation.
+
+Comments are keyed by page name, so a deleted page's comments stay readable
+from its history, and a rename moves them along (`move`). Authors edit and
+delete their own; facilitators hide (with a reason) or delete any. Hidden
+comments are shown, marked, to facilitators only. Participants report a
+comment once each, with one of REPORT_REASONS.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, replace
+
+from storage.names import normalize_page_name
+from wiki.accounts import User
+from wiki.db import Database
+from wiki.errors import InvalidInput, PageNotFound, PermissionDenied
+from wiki.render import Renderer
+
+REPORT_REASONS = ("offensive", "self-promotion", "off-topic", "other")
+MAX_BODY = 10_000
+MAX_REASON = 500
+_SELECT = (
+    "SELECT c.*, u.name AS author, h.name AS hider,"
+    " (SELECT count(*) FROM comment_reports r WHERE r.comment_id = c.id) AS reports"
+    " FROM comments c JOIN users u ON u.id = c.user_id"
+    " LEFT JOIN users h ON h.id = c.hidden_by"
+)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment as shown: its Markdown, the sanitised HTML and its moderation state."""
+
+    id: int
+    page: str
+    parent: int | None
+    author: str
+    author_id: int
+    body: str
+    html: str
+    created: float
+    edited: float | None
+    deleted: bool
+    hidden_reason: str | None
+    hidden_by: str | None
+    reports: int
+    replies: tuple[Comment, ...] = ()
+
+    @property
+    def hidden(self) -> bool:
+        """True when a facilitator hid this comment."""
+        return self.hidden_reason is not None
+
+
+def clean_body(body: object) -> str:
+    """A comment body: text of 1 to MAX_BODY characters, without NUL bytes."""
+    if not isinstance(body, str):
+        raise InvalidInput("a comment is text")
+    text = body.replace("\x00", "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidInput("write something first")
+    if len(text) > MAX_BODY:
+        raise InvalidInput(f"comments are at most {MAX_BODY} characters")
+    return text
+
+
+def clean_reason(reason: object) -> str:
+    """A moderation reason of 1 to MAX_REASON characters."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or len(text) > MAX_REASON:
+        raise InvalidInput(f"give a reason of at most {MAX_REASON} characters")
+    return text
+
+
+class Comments:
+    """Comments, their moderation and reports, in SQLite."""
+
+    def __init__(self, db: Database, renderer: Renderer) -> None:
+        self.db = db
+        self.renderer = renderer
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, comment_id: int) -> Comment:
+        """One comment (deleted ones too); PageNotFound when there is none."""
+        row = self.db.connect().execute(_SELECT + " WHERE c.id = ?", (comment_id,)).fetchone()
+        if row is None:
+            raise PageNotFound(f"comment {comment_id}")
+        return self._comment(row)
+
+    def for_page(self, page: str, viewer: User | None) -> list[Comment]:
+        """The page's comments oldest first, each with its replies, as `viewer` may see them.
+
+        Hidden comments appear only for facilitators. A deleted comment appears
+        (as a placeholder) only while it has replies that do.
+        """
+        moderator = viewer is not None and viewer.can("facilitator")
+        rows = self.db.connect().execute(
+            _SELECT + " WHERE c.page = ? ORDER BY c.created, c.id",
+            (normalize_page_name(page),)).fetchall()
+        shown = [self._comment(r) for r in rows if moderator or r["hidden_reason"] is None]
+        replies: dict[int, list[Comment]] = {}
+        for c in shown:
+            if c.parent is not None and not c.deleted:
+                replies.setdefault(c.parent, []).append(c)
+        threads = []
+        for c in shown:
+            if c.parent is None and (not c.deleted or replies.get(c.id)):
+                threads.append(_with_replies(c, tuple(replies.get(c.id, ()))))
+        return threads
+
+    def count(self, page: str, viewer: User | None = None) -> int:
+        """Number of comments on the page `viewer` sees (not deleted; hidden for moderators)."""
+        moderator = viewer is not None and viewer.can("facilitator")
+        row = self.db.connect().execute(
+            "SELECT count(*) FROM comments WHERE page = ? AND deleted = 0"
+            " AND (? OR hidden_reason IS NULL)", (normalize_page_name(page), moderator)).fetchone()
+        return int(row[0])
+
+    def counts(self) -> dict[str, int]:
+        """Visible comments per page name (for 'most discussed')."""
+        rows = self.db.connect().execute(
+            "SELECT page, count(*) FROM comments WHERE deleted = 0 AND hidden_reason IS NULL"
+            " GROUP BY page").fetchall()
+        return {str(r[0]).casefold(): int(r[1]) for r in rows}
+
+    def by_user(self, user_id: int, viewer: User | None, limit: int = 50) -> list[Comment]:
+        """A person's comments, newest first (hidden ones for facilitators only)."""
+        moderator = viewer is not None and viewer.can("facilitator")
+        rows = self.db.connect().execute(
+            _SELECT + " WHERE c.user_id = ? AND c.deleted = 0 AND (? OR c.hidden_reason IS NULL)"
+            " ORDER BY c.created DESC LIMIT ?", (user_id, moderator, limit)).fetchall()
+        return [self._comment(r) for r in rows]
+
+    def reported(self) -> list[Comment]:
+        """Comments with reports, most reported first (for facilitators)."""
+        rows = self.db.connect().execute(
+            _SELECT + " WHERE c.deleted = 0 AND EXISTS (SELECT 1 FROM comment_reports r"  # noqa: S608 (constant SQL)
+            " WHERE r.comment_id = c.id) ORDER BY reports DESC, c.created DESC").fetchall()
+        return [self._comment(r) for r in rows]
+
+    def report_reasons(self, comment_id: int) -> dict[str, int]:
+        """How often the comment was reported for each reason."""
+        rows = self.db.connect().execute(
+            "SELECT reason, count(*) FROM comment_reports WHERE comment_id = ?"
+            " GROUP BY reason", (comment_id,)).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    # -- writing -------------------------------------------------------------
+
+    def add(self, page: str, author: User, body: str, parent: int | None = None) -> Comment:
+        """A new comment on `page`; a reply to a reply joins its parent's thread."""
+        page, text = normalize_page_name(page), clean_body(body)
+        if parent is not None:
+            above = self.get(parent)
+            if above.page.casefold() != page.casefold() or above.deleted:
+                raise InvalidInput("you can only reply to a comment on the same page")
+            parent = above.parent or above.id  # one level of replies
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO comments (page, parent, user_id, body, created)"
+                " VALUES (?, ?, ?, ?, ?)", (page, parent, author.id, text, time.time()))
+        return self.get(int(cur.lastrowid or 0))
+
+    def edit(self, comment_id: int, user: User, body: str) -> Comment:
+        """Change the text of your own comment."""
+        comment = self._own(comment_id, user, moderator_may=False)
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE comments SET body = ?, edited = ? WHERE id = ?",
+                         (clean_body(body), time.time(), comment.id))
+        return self.get(comment.id)
+
+    def delete(self, comment_id: int, user: User) -> Comment:
+        """Delete your own comment, or any as a facilitator (replies stay readable)."""
+        comment = self._own(comment_id, user, moderator_may=True)
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE comments SET deleted = 1, body = '' WHERE id = ?", (comment.id,))
+        return comment
+
+    def hide(self, comment_id: int, moderator: User, reason: str) -> Comment:
+        """Hide a comment from everyone but facilitators, giving a reason."""
+        self._moderator(moderator)
+        text = clean_reason(reason)
+        target = self.get(comment_id).id
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE comments SET hidden_reason = ?, hidden_by = ?, hidden_at = ?"
+                         " WHERE id = ?", (text, moderator.id, time.time(), target))
+        return self.get(comment_id)
+
+    def unhide(self, comment_id: int, moderator: User) -> Comment:
+        """Show a hidden comment again; its reports are dismissed."""
+        self._moderator(moderator)
+        target = self.get(comment_id).id
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE comments SET hidden_reason = NULL, hidden_by = NULL,"
+                         " hidden_at = NULL WHERE id = ?", (target,))
+            conn.execute("DELETE FROM comment_reports WHERE comment_id = ?", (comment_id,))
+        return self.get(comment_id)
+
+    def report(self, comment_id: int, user: User, reason: str) -> None:
+        """Report a comment (once per person; a second report replaces the reason)."""
+        if reason not in REPORT_REASONS:
+            raise InvalidInput(f"reason must be one of {', '.join(REPORT_REASONS)}")
+        comment = self.get(comment_id)
+        if comment.deleted:
+            raise PageNotFound(f"comment {comment_id}")
+        if comment.author_id == user.id:
+            raise InvalidInput("you cannot report your own comment; edit or delete it")
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO comment_reports"
+                         " (comment_id, user_id, reason, created) VALUES (?, ?, ?, ?)",
+                         (comment.id, user.id, reason, time.time()))
+
+    def move(self, old: str, new: str) -> None:
+        """Follow a page rename: the comments now belong to `new`."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE comments SET page = ? WHERE page = ?", (new, old))
+
+    # -- helpers -------------------------------------------------------------
+
+    def _own(self, comment_id: int, user: User, moderator_may: bool) -> Comment:
+        comment = self.get(comment_id)
+        if comment.deleted:
+            raise PageNotFound(f"comment {comment_id}")
+        if comment.author_id != user.id and not (moderator_may and user.can("facilitator")):
+            raise PermissionDenied("you can only change your own comments")
+        return comment
+
+    @staticmethod
+    def _moderator(user: User) -> None:
+        if not user.can("facilitator"):
+            raise PermissionDenied("only facilitators moderate comments")
+
+    def _comment(self, r: sqlite3.Row) -> Comment:
+        deleted = bool(r["deleted"])
+        return Comment(
+            id=r["id"], page=r["page"], parent=r["parent"], author=r["author"],
+            author_id=r["user_id"], body=r["body"],
+            html="" if deleted else self.renderer.render(r["body"]),
+            created=r["created"], edited=r["edited"], deleted=deleted,
+            hidden_reason=r["hidden_reason"], hidden_by=r["hider"], reports=r["reports"],
+        )
+
+
+def _with_replies(comment: Comment, replies: tuple[Comment, ...]) -> Comment:
+    return replace(comment, replies=replies)

@@ -1,0 +1,64 @@
+"""Autosaved drafts: the editor's unsaved text, one per person and page, on the server.
+
+A draft survives a closed tab or a crashed browser; the editor offers it
+back. It never becomes a commit by itself: only the user's own save does
+that, after which the draft is deleted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from storage.names import normalize_page_name, validate_revision
+from wiki.accounts import User
+from wiki.db import Database
+from wiki.errors import InvalidInput, PageTooLarge
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Unsaved text and the revision it was edited from ('' for a new page)."""
+
+    page: str
+    markdown: str
+    base_revision: str
+    saved: float
+
+
+class Drafts:
+    """Drafts in SQLite, limited to the page size."""
+
+    def __init__(self, db: Database, max_bytes: int) -> None:
+        self.db = db
+        self.max_bytes = max_bytes
+
+    def put(self, page: str, user: User, markdown: object, base_revision: object) -> Draft:
+        """Keep (or replace) the user's draft of `page`."""
+        page = normalize_page_name(page)
+        if not isinstance(markdown, str):
+            raise InvalidInput("'markdown' must be a string")
+        if len(markdown.encode("utf-8")) > self.max_bytes:
+            raise PageTooLarge(f"page is larger than {self.max_bytes} bytes")
+        base = validate_revision(base_revision) if base_revision else ""
+        draft = Draft(page, markdown, base, time.time())
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO drafts (page, user_id, markdown, base_revision, saved)"
+                " VALUES (?, ?, ?, ?, ?)", (page, user.id, markdown, base, draft.saved))
+        return draft
+
+    def get(self, page: str, user: User) -> Draft | None:
+        """The user's draft of `page`, if any."""
+        row = self.db.connect().execute(
+            "SELECT * FROM drafts WHERE page = ? AND user_id = ?",
+            (normalize_page_name(page), user.id)).fetchone()
+        if row is None:
+            return None
+        return Draft(row["page"], row["markdown"], row["base_revision"], row["saved"])
+
+    def delete(self, page: str, user: User) -> None:
+        """Forget the user's draft of `page` (after a save, or when they discard it)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM drafts WHERE page = ? AND user_id = ?",
+                         (normalize_page_name(page), user.id))

@@ -1,0 +1,122 @@
+"""Invite links: a facilitator invites people with a role; they pick a name and password.
+
+An invite has a role, an expiry and a number of uses. Redeeming takes one
+use atomically before the account is made (and gives it back if the name or
+email is refused), so a link for 30 people admits 30, even under load.
+Attempts are throttled per client address through the login throttle.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from wiki.accounts import ROLES, Accounts, User
+from wiki.errors import InvalidInput, PageNotFound
+
+DAY = 86400
+MAX_DAYS = 365
+MAX_USES = 1000
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite link's code and limits."""
+
+    code: str
+    role: str
+    created_by: str
+    created: float
+    expires: float
+    max_uses: int
+    uses: int
+    revoked: bool
+
+    def usable(self, now: float | None = None) -> bool:
+        """True when the link still admits someone."""
+        moment = time.time() if now is None else now
+        return not self.revoked and self.uses < self.max_uses and moment < self.expires
+
+
+class InviteInvalid(PageNotFound):
+    """The invite code is unknown, used up, expired or revoked (HTTP 404)."""
+
+
+class Invites:
+    """Invites in SQLite; accounts are created through `Accounts`."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+        self.db = accounts.db
+
+    def create(self, by: User, role: str, expires_days: int, max_uses: int) -> Invite:
+        """A new invite link; InvalidInput for a bad role, expiry or number of uses."""
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        if not _whole(expires_days) or not 1 <= expires_days <= MAX_DAYS:
+            raise InvalidInput(f"expires_days must be 1-{MAX_DAYS}")
+        if not _whole(max_uses) or not 1 <= max_uses <= MAX_USES:
+            raise InvalidInput(f"max_uses must be 1-{MAX_USES}")
+        code = secrets.token_urlsafe(18)
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO invites (code, role, created_by, created, expires, max_uses)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (code, role, by.id, now, now + expires_days * DAY, max_uses))
+        return Invite(code, role, by.name, now, now + expires_days * DAY, max_uses, 0, False)
+
+    def get(self, code: str) -> Invite | None:
+        """The invite with this code (usable or not), or None."""
+        row = self.db.connect().execute(
+            "SELECT invites.*, coalesce(users.name, '') AS by FROM invites"
+            " LEFT JOIN users ON users.id = invites.created_by WHERE code = ?",
+            (code,)).fetchone()
+        return None if row is None else _invite(row)
+
+    def usable(self, code: str) -> Invite:
+        """The invite if it still admits someone; InviteInvalid otherwise."""
+        invite = self.get(code) if isinstance(code, str) and len(code) < 100 else None
+        if invite is None or not invite.usable():
+            raise InviteInvalid("This invite link is unknown, expired or used up. "
+                                "Ask a facilitator for a new one.")
+        return invite
+
+    def all(self) -> list[Invite]:
+        """Every invite, newest first."""
+        rows = self.db.connect().execute(
+            "SELECT invites.*, coalesce(users.name, '') AS by FROM invites"
+            " LEFT JOIN users ON users.id = invites.created_by ORDER BY created DESC").fetchall()
+        return [_invite(r) for r in rows]
+
+    def revoke(self, code: str) -> None:
+        """Stop an invite from admitting anyone else."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE invites SET revoked = 1 WHERE code = ?", (code,))
+
+    def register(self, code: str, name: str, email: str, password: str) -> User:
+        """Create an account with the invite's role, using one of its uses."""
+        invite = self.usable(code)
+        with self.db.transaction() as conn:
+            taken = conn.execute(
+                "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked = 0"
+                " AND uses < max_uses AND expires > ?", (code, time.time())).rowcount
+        if taken != 1:
+            raise InviteInvalid("This invite link was used up a moment ago.")
+        try:
+            return self.accounts.add_user(name, email, invite.role, password)
+        except InvalidInput:
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE invites SET uses = uses - 1 WHERE code = ?", (code,))
+            raise
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _invite(r: sqlite3.Row) -> Invite:
+    return Invite(r["code"], r["role"], r["by"], r["created"], r["expires"], r["max_uses"],
+                  r["uses"], bool(r["revoked"]))

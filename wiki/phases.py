@@ -1,0 +1,109 @@
+"""Workshop phases: a facilitator freezes a page, a folder (chapter) or the whole wiki.
+
+A frozen scope is read-only for participants; facilitators may still edit.
+The check runs in the domain: `install` hangs `guard` in front of every page
+save, delete, rename and upload, so web, API and CLI writes all obey it.
+Git pushes are checked by the pre-receive hook, which calls `is_frozen`.
+
+Scopes are stored by name: `WIKI` for everything, else a page name that also
+covers every page below it (`Chapter 1` freezes `Chapter 1/Market`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from storage.names import normalize_page_name
+from storage.repository import Person
+from wiki.db import Database
+from wiki.errors import Frozen, InvalidInput
+
+WIKI = "wiki"  # "wiki" is a reserved first page segment, so no page can be called that
+
+
+@dataclass(frozen=True)
+class FrozenScope:
+    """One frozen scope: WIKI, a folder or a page, who froze it and when."""
+
+    scope: str
+    by: str
+    at: float
+
+    @property
+    def whole_wiki(self) -> bool:
+        """True when the whole wiki is frozen."""
+        return self.scope == WIKI
+
+
+def normalize_scope(scope: str) -> str:
+    """'wiki' (any case) or a valid page/folder name; InvalidInput otherwise."""
+    if not isinstance(scope, str) or not scope.strip():
+        raise InvalidInput("give a scope: 'wiki', a folder or a page")
+    if scope.strip().strip("/").casefold() == WIKI:
+        return WIKI
+    return normalize_page_name(scope)
+
+
+def covers(scope: str, name: str) -> bool:
+    """True when `scope` freezes page (or attachment path) `name`."""
+    if scope == WIKI:
+        return True
+    folded, wanted = name.casefold(), scope.casefold()
+    return folded == wanted or folded.startswith(wanted + "/")
+
+
+def frozen_scopes(db: Database) -> list[FrozenScope]:
+    """Every frozen scope, the whole wiki first."""
+    rows = db.connect().execute(
+        "SELECT frozen.scope, frozen.at, coalesce(users.name, '') AS by FROM frozen"
+        " LEFT JOIN users ON users.id = frozen.user_id ORDER BY frozen.scope != ?, frozen.scope",
+        (WIKI,),
+    ).fetchall()
+    return [FrozenScope(r["scope"], r["by"], r["at"]) for r in rows]
+
+
+def is_frozen(db: Database, name: str) -> FrozenScope | None:
+    """The scope that freezes page `name` (a page name or repository path), or None.
+
+    For the git pre-receive hook: pass the page name (`Chapter 1/Market`) or a
+    file path; a `.md` suffix is ignored.
+    """
+    name = name.removesuffix(".md")
+    return next((s for s in frozen_scopes(db) if covers(s.scope, name)), None)
+
+
+def set_frozen(db: Database, scope: str, frozen: bool, by_user_id: int | None) -> str:
+    """Freeze or unfreeze `scope` (idempotent); returns the normalised scope."""
+    scope = normalize_scope(scope)
+    with db.transaction() as conn:
+        if frozen:
+            conn.execute("INSERT OR IGNORE INTO frozen (scope, user_id, at) VALUES (?, ?, ?)",
+                         (scope, by_user_id, time.time()))
+        else:
+            conn.execute("DELETE FROM frozen WHERE scope = ?", (scope,))
+    return scope
+
+
+def is_facilitator(db: Database, person: Person) -> bool:
+    """True when `person` (a commit author) is an active facilitator account."""
+    # Commit authors carry the account's email, which is unique per account.
+    row = db.connect().execute(
+        "SELECT 1 FROM users WHERE email = ? AND role = 'facilitator' AND active = 1",
+        (person.email,),
+    ).fetchone()
+    return row is not None
+
+
+def guard(db: Database) -> Callable[[str, Person], None]:
+    """A check for `Wiki`/`Attachments`: raise Frozen when a non-facilitator writes `name`."""
+
+    def check(name: str, author: Person) -> None:
+        scope = is_frozen(db, name)
+        if scope is None or is_facilitator(db, author):
+            return
+        where = "The whole wiki is" if scope.whole_wiki else f"“{scope.scope}” is"
+        raise Frozen(f"{where} frozen by a facilitator: it is read-only for now.")
+
+    return check

@@ -1,0 +1,40 @@
+"""Joining through an invite link: pick a name, email and password, land logged in."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import login_user
+from werkzeug.wrappers import Response
+
+from wiki.errors import InvalidInput
+from wiki.invites import InviteInvalid, Invites
+from wiki.views import services
+from wiki.views.access import PUBLIC, LoginUser, allow
+from wiki.views.workshop_api import register_throttled
+
+bp = Blueprint("join", __name__)
+
+
+@bp.route("/invite/<code>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def invite(code: str) -> str | Response | tuple[str, int]:
+    invites = Invites(services().accounts)
+    try:
+        found = invites.usable(code)
+    except InviteInvalid as exc:
+        return render_template("join/invalid.html", message=str(exc)), 404
+    form = request.form
+    if request.method == "GET":
+        return render_template("join/register.html", invite=found, error=None, form=form)
+    if register_throttled():
+        return render_template("join/register.html", invite=found, form=form,
+                               error="Too many attempts. Wait a few minutes."), 429
+    try:
+        user = invites.register(code, form.get("name", ""), form.get("email", ""),
+                                form.get("password", ""))
+    except (InvalidInput, InviteInvalid) as exc:
+        return render_template("join/register.html", invite=found, error=str(exc), form=form), 400
+    session.clear()  # a fresh session (and CSRF token) for the new account
+    session.permanent = True
+    login_user(LoginUser(user))
+    return redirect(url_for("pages.home"))

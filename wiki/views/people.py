@@ -1,0 +1,64 @@
+"""A person's contributions (commits from git, comments from SQLite) and the Atom feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from wiki import revisions
+from wiki.errors import PageNotFound
+from wiki.feed import Feed, FeedEntry, atom
+from wiki.revisions import Change
+from wiki.views import services
+from wiki.views.access import allow
+from wiki.views.workshop import comments, viewer
+
+bp = Blueprint("people", __name__)
+FEED_SIZE = 50
+
+
+def identity(name: str) -> tuple[str, str, int | None]:
+    """(name, email, account id) of an account, else of a git author; PageNotFound if neither."""
+    account = services().accounts.by_name(name)
+    if account is not None:
+        return account.name, account.email, account.id
+    wanted = name.strip().casefold()
+    for person in revisions.contributors(services().wiki):
+        if person.name.casefold() == wanted:
+            return person.name, person.email, None
+    raise PageNotFound(f"nobody called {name}")
+
+
+@bp.get("/people/<name>")
+@allow("reader")
+def person(name: str) -> str:
+    shown, email, account_id = identity(name)
+    changes = revisions.recent_changes(services().wiki, limit=100, author_email=email)
+    stats = next((c for c in revisions.contributors(services().wiki)
+                  if c.email.casefold() == email.casefold()), None)
+    said = comments().by_user(account_id, viewer()) if account_id is not None else []
+    account = services().accounts.get(account_id) if account_id is not None else None
+    return render_template("people/person.html", name=shown, changes=changes, stats=stats,
+                           comments=said, account=account)
+
+
+def feed_entry(change: Change) -> FeedEntry:
+    """A commit as a feed entry linking to its change (or the wiki's changes)."""
+    page = change.pages[0] if len(change.pages) == 1 else None
+    if page is not None and page.kind != "deleted":
+        link = url_for("history.diff", path=page.name, to=change.revision, _external=True)
+    else:
+        link = url_for("history.changes", _external=True)
+    title = (f"{page.name} {page.kind} by {change.author}" if page is not None
+             else f"{change.message.splitlines()[0] if change.message else change.revision[:10]}")
+    return FeedEntry(id=f"urn:cowiki:commit:{change.revision}", title=title, link=link,
+                     updated=change.date, author=change.author, summary=change.message)
+
+
+@bp.get("/changes.atom")
+@allow("reader")
+def changes_feed() -> Response:
+    entries = revisions.recent_changes(services().wiki, limit=FEED_SIZE)
+    feed = Feed(title=f"{services().settings.site_name}: recent changes",
+                self_url=request.base_url, site_url=url_for("history.changes", _external=True),
+                entries=[feed_entry(c) for c in entries])
+    return Response(atom(feed), mimetype="application/atom+xml")

@@ -1,0 +1,116 @@
+"""JSON API for invites, registration, freezing, presence and autosaved drafts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request, url_for
+
+from wiki.errors import InvalidInput
+from wiki.invites import Invite, Invites
+from wiki.phases import frozen_scopes, set_frozen
+from wiki.presence import Editor
+from wiki.views import me, services
+from wiki.views.access import PUBLIC, allow, json_without_csrf
+from wiki.views.api import body, text_field
+from wiki.views.workshop import drafts, presence
+
+bp = Blueprint("workshop_api", __name__, url_prefix="/api/v1")
+
+
+def invite_json(invite: Invite) -> dict[str, Any]:
+    """An invite with its absolute link."""
+    return {"code": invite.code, "url": url_for("join.invite", code=invite.code, _external=True),
+            "role": invite.role, "expires": invite.expires, "max_uses": invite.max_uses,
+            "uses": invite.uses, "usable": invite.usable()}
+
+
+def whole_number(data: dict[str, Any], key: str, default: int) -> int:
+    """An integer field of the body."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"'{key}' must be a whole number")
+    return value
+
+
+def register_throttled() -> bool:
+    """Count this registration attempt; True when the client made too many lately."""
+    accounts, key = services().accounts, f"register-ip:{request.remote_addr}"
+    if accounts.throttled(key):
+        return True
+    accounts.record_failure(key)
+    return False
+
+
+def editors_json(editors: list[Editor]) -> dict[str, Any]:
+    """Who else is editing."""
+    return {"editors": [{"name": e.name, "dirty": e.dirty, "since": e.since}
+                        for e in editors]}
+
+
+@bp.route("/invites", methods=["GET", "POST"])
+@allow("facilitator")
+def invites() -> Response | tuple[Response, int]:
+    store = Invites(services().accounts)
+    if request.method == "GET":
+        return jsonify([invite_json(i) for i in store.all()])
+    data = body()
+    made = store.create(me(), text_field(data, "role") or "participant",
+                        whole_number(data, "expires_days", 14), whole_number(data, "max_uses", 1))
+    return jsonify(invite_json(made)), 201
+
+
+@bp.post("/register")
+@allow(PUBLIC)
+@json_without_csrf
+def register() -> tuple[Response, int]:
+    if register_throttled():
+        abort(429, description="Too many attempts from your address. Wait a few minutes.")
+    data = body()
+    user = Invites(services().accounts).register(
+        text_field(data, "invite", True), text_field(data, "name", True),
+        text_field(data, "email", True), text_field(data, "password", True))
+    return jsonify(name=user.name, email=user.email, role=user.role), 201
+
+
+@bp.route("/freeze", methods=["GET", "PUT"])
+@allow("reader", PUT="facilitator")
+def freeze() -> Response:
+    if request.method == "PUT":
+        data = body()
+        frozen = data.get("frozen")
+        if not isinstance(frozen, bool):
+            raise InvalidInput("'frozen' must be true or false")
+        set_frozen(services().db, text_field(data, "scope", True), frozen, me().id)
+    return jsonify(frozen=[{"scope": s.scope, "by": s.by, "at": s.at}
+                           for s in frozen_scopes(services().db)])
+
+
+@bp.route("/pages/<path:path>/presence", methods=["GET", "POST"])
+@allow("reader", POST="participant")
+def page_presence(path: str) -> Response:
+    if request.method == "POST":
+        data = body()
+        if data.get("leaving") is True:
+            presence().leave(path, me())
+        else:
+            presence().heartbeat(path, me(), dirty=data.get("dirty") is True)
+        return jsonify(editors_json(presence().editors(path, besides=me())))
+    return jsonify(editors_json(presence().editors(path)))
+
+
+@bp.route("/pages/<path:path>/draft", methods=["GET", "PUT", "DELETE"])
+@allow("participant")
+def draft(path: str) -> Response:
+    if request.method == "PUT":
+        data = body()
+        kept = drafts().put(path, me(), data.get("markdown"), data.get("base_revision"))
+        return jsonify(page=kept.page, saved=kept.saved)
+    if request.method == "DELETE":
+        drafts().delete(path, me())
+        return Response(status=204)
+    found = drafts().get(path, me())
+    if found is None:
+        return Response(status=204)
+    return jsonify(page=found.page, markdown=found.markdown,
+                   base_revision=found.base_revision, saved=found.saved)
