@@ -1,0 +1,265 @@
+"""Backup and restore of a whole wiki as one tar archive, taken while the wiki runs.
+
+The archive holds three members:
+
+- `repo.bundle`: `git bundle create --all`, every ref (main, version tags,
+  notes) with all objects they reach;
+- `cowiki.db`: a consistent copy of the SQLite database made with SQLite's
+  online backup API (one read transaction, so writers are never blocked in
+  WAL mode and the copy is a snapshot, never a torn file);
+- `cowiki-backup.json`: format, time, head, counts and SHA-256 of the others.
+
+The database is copied first, then the repository: the push log only names
+commits that were published before it was written, so every commit the copied
+database mentions is in the bundle. Not included: the search index (a cache,
+rebuilt from git on restore), `exports/` (regenerated on demand) and the
+session secret (everyone logs in again after a restore).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from storage.repository import MAIN_REF, Person, Repository
+from wiki.config import Settings
+from wiki.datadir import open_data_dir
+from wiki.db import MIGRATIONS
+from wiki.errors import WikiError
+
+FORMAT = 1
+MANIFEST = "cowiki-backup.json"
+BUNDLE = "repo.bundle"
+DATABASE = "cowiki.db"
+GIT_TIMEOUT = 3600
+CHUNK = 1 << 20
+
+Progress = Callable[[int, int], None]
+
+
+class BackupError(WikiError):
+    """A backup could not be made or restored; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """What an archive holds (from its manifest)."""
+
+    path: Path
+    created: str
+    head: str | None
+    refs: int
+    users: int
+    schema: int
+    size: int
+
+
+@dataclass(frozen=True)
+class RestoreInfo:
+    """What a restore brought back."""
+
+    data_dir: Path
+    backup: BackupInfo
+    pages_indexed: int
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Progress callback that reports nothing."""
+
+
+# -- backup -----------------------------------------------------------------------
+
+
+def create_backup(data_dir: Path, out: Path) -> BackupInfo:
+    """Write a backup of `data_dir` to `out` (replaced atomically when complete)."""
+    repo_path, db_path = data_dir / "repo.git", data_dir / DATABASE
+    if not (repo_path / "HEAD").exists() or not db_path.exists():
+        raise BackupError(f"no wiki in {data_dir} (needs repo.git and {DATABASE})")
+    out = out.absolute()
+    if out.is_dir() or not out.parent.is_dir():
+        raise BackupError(f"cannot write {out}: give a file in an existing folder")
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".cowiki-backup-") as tmp:
+        staging = Path(tmp)
+        users, schema = copy_database(db_path, staging / DATABASE)
+        refs, head = bundle_repository(repo_path, staging / BUNDLE)
+        manifest = {
+            "format": FORMAT,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "head": head, "refs": refs, "users": users, "schema": schema,
+            "sha256": {name: sha256(staging / name) for name in (DATABASE, BUNDLE)},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        partial = staging / "archive.tar"
+        mode = "w:gz" if out.name.endswith((".gz", ".tgz")) else "w"
+        with tarfile.open(partial, mode) as tar:  # type: ignore[call-overload]
+            for name in (MANIFEST, DATABASE, BUNDLE):
+                tar.add(staging / name, arcname=name, recursive=False)
+        os.replace(partial, out)
+    return _info(out, manifest)
+
+
+def copy_database(source: Path, target: Path) -> tuple[int, int]:
+    """Copy a live SQLite database with the backup API; (users, schema version) of the copy."""
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.execute("PRAGMA busy_timeout=30000")
+        src.backup(dst)  # all pages in one step: one consistent read snapshot
+        dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained single file
+        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            raise BackupError(f"the database copy failed its integrity check: {check}")
+        users = int(dst.execute("SELECT count(*) FROM users").fetchone()[0])
+        schema = int(dst.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise BackupError(f"the database could not be copied: {exc}") from exc
+    finally:
+        dst.close()
+        src.close()
+    return users, schema
+
+
+def bundle_repository(repo_path: Path, target: Path) -> tuple[int, str | None]:
+    """`git bundle create --all` into `target`; (number of refs, head of main)."""
+    _git(repo_path, "bundle", "create", "--quiet", str(target), "--all")
+    heads = _git(repo_path, "bundle", "list-heads", str(target)).splitlines()
+    refs = {ref: oid for oid, _, ref in (line.partition(" ") for line in heads)}
+    return sum(1 for ref in refs if ref.startswith("refs/")), refs.get(MAIN_REF)
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git(repo_path: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(["git", "--git-dir", str(repo_path), *args], capture_output=True,
+                              text=True, timeout=GIT_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BackupError(f"git {args[0]} failed: {exc}") from exc
+    if done.returncode != 0:
+        message = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise BackupError(f"git {' '.join(args[:2])} failed: {message}")
+    return done.stdout
+
+
+def _info(path: Path, manifest: dict[str, Any]) -> BackupInfo:
+    return BackupInfo(path=path, created=str(manifest.get("created", "")),
+                      head=manifest.get("head"), refs=int(manifest.get("refs", 0)),
+                      users=int(manifest.get("users", 0)), schema=int(manifest.get("schema", 0)),
+                      size=path.stat().st_size)
+
+
+# -- restore ----------------------------------------------------------------------
+
+
+def restore_backup(archive: Path, settings: Settings,
+                   progress: Progress = _no_progress) -> RestoreInfo:
+    """Restore `archive` into the (empty or new) data dir of `settings`, then rebuild the index.
+
+    Everything is unpacked and checked in a folder beside the data dir and
+    moved in only when complete, so a failed restore leaves the target empty.
+    """
+    data_dir = Path(settings.data_dir).absolute()
+    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+        raise BackupError(f"{data_dir} is not empty; restore only into an empty or new folder")
+    if not archive.is_file():
+        raise BackupError(f"{archive} is not a file")
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=data_dir.parent, prefix=".cowiki-restore-"))
+    try:
+        manifest = unpack(archive, staging)
+        committer = Person(settings.committer_name, settings.committer_email)
+        restore_repository(staging / BUNDLE, staging / "repo.git", committer)
+        (staging / BUNDLE).unlink()
+        check_database_copy(staging / DATABASE)
+        data_dir.mkdir(exist_ok=True)
+        for child in staging.iterdir():
+            os.rename(child, data_dir / child.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RestoreInfo(data_dir, _info(archive, manifest), rebuild_index(settings, progress))
+
+
+def unpack(archive: Path, staging: Path) -> dict[str, Any]:
+    """Extract the three known members (nothing else) and verify them against the manifest."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            manifest = _read_manifest(tar)
+            for name in (DATABASE, BUNDLE):
+                member = tar.getmember(name)
+                source = tar.extractfile(member) if member.isfile() else None
+                if source is None:
+                    raise BackupError(f"{name} in the archive is not a file")
+                _copy_stream(source, staging / name)
+    except (tarfile.TarError, KeyError, OSError) as exc:
+        raise BackupError(f"{archive} is not a complete cowiki backup ({exc})") from exc
+    for name, expected in manifest.get("sha256", {}).items():
+        if name in (DATABASE, BUNDLE) and sha256(staging / name) != expected:
+            raise BackupError(f"{name} in the archive is damaged (checksum differs)")
+    return manifest
+
+
+def _read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
+    source = tar.extractfile(tar.getmember(MANIFEST))
+    if source is None:
+        raise BackupError(f"{MANIFEST} in the archive is not a file")
+    try:
+        manifest = json.loads(source.read(CHUNK).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BackupError(f"{MANIFEST} is not valid JSON") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError(f"unknown backup format {manifest.get('format')!r}; expected {FORMAT}"
+                          if isinstance(manifest, dict) else f"{MANIFEST} is not an object")
+    return manifest
+
+
+def _copy_stream(source: IO[bytes], target: Path) -> None:
+    with open(target, "wb") as out:
+        while chunk := source.read(CHUNK):
+            out.write(chunk)
+
+
+def restore_repository(bundle: Path, target: Path, committer: Person) -> None:
+    """A new bare repository (cowiki's settings) holding every ref and object of `bundle`."""
+    Repository.init(target, committer)
+    _git(target, "bundle", "verify", "--quiet", str(bundle))
+    _git(target, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "+refs/*:refs/*")
+
+
+def check_database_copy(path: Path) -> None:
+    """Refuse a database that is damaged or newer than this cowiki's migrations."""
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            schema = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"the database in the backup cannot be read: {exc}") from exc
+    if check != "ok":
+        raise BackupError(f"the database in the backup is damaged: {check}")
+    if schema > len(MIGRATIONS):
+        raise BackupError(f"the backup comes from a newer cowiki (schema {schema}); upgrade first")
+
+
+def rebuild_index(settings: Settings, progress: Progress) -> int:
+    """Open the restored data dir (migrations, hooks) and build the search index from git."""
+    return open_data_dir(settings).indexer.rebuild(progress)

@@ -1,0 +1,250 @@
+"""Is this data directory sound? Repository, database and search index, checked and reported.
+
+Two depths: `quick` is cheap enough for every `/healthz` poll (head and its
+tree readable, no stale ref lock, the database answers, the index's commit);
+`full` is what `cowiki check` runs (`git fsck --strict`, SQLite's
+`integrity_check` and `foreign_key_check`, the index's pages against git).
+
+The repository and the database hold the wiki's data, so a problem there is
+critical: the wiki is degraded. The index is a cache that rebuilds itself
+from git, so its problems are reported (and fail `cowiki check`) but never
+mark a serving wiki as down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from storage.names import page_name_from_file
+from storage.repository import MAIN_REF, Person, Repository
+from wiki.db import MIGRATIONS, Database
+from wiki.search import IndexUnavailable, SearchIndex
+
+STALE_LOCK_SECONDS = 60.0
+FSCK_TIMEOUT = 600
+MAX_PROBLEMS = 20
+REINDEX_HINT = "run `cowiki reindex` (a running wiki also rebuilds it by itself)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The state of one part of the data directory."""
+
+    component: str
+    ok: bool
+    summary: str
+    critical: bool = True
+    problems: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The finding as /healthz shows it."""
+        return {"ok": self.ok, "summary": self.summary, **self.facts,
+                **({"problems": list(self.problems)} if self.problems else {})}
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Findings for repository, database and index."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing at all is wrong."""
+        return all(f.ok for f in self.findings)
+
+    @property
+    def serving(self) -> bool:
+        """True when the data (repository and database) is sound; the index may be rebuilding."""
+        return all(f.ok for f in self.findings if f.critical)
+
+    def to_json(self) -> dict[str, Any]:
+        """{"status", "repository": {...}, "database": {...}, "index": {...}}."""
+        status = "ok" if self.serving else "degraded"
+        return {"status": status, **{f.component: f.to_json() for f in self.findings}}
+
+    def lines(self) -> list[str]:
+        """A readable report, one line per component plus its problems."""
+        out = []
+        for f in self.findings:
+            out.append(f"{f.component:<11} {'ok' if f.ok else 'PROBLEM':<8} {f.summary}")
+            out.extend(f"    - {problem}" for problem in f.problems)
+        out.append("All checks passed." if self.ok else "Problems found (see above).")
+        return out
+
+
+def quick_report(repo: Repository, db: Database, index: SearchIndex) -> HealthReport:
+    """The cheap checks /healthz runs on every request."""
+    return HealthReport((check_repository(repo, full=False), check_database(db, full=False),
+                         check_index(index, repo, full=False)))
+
+
+def full_report(data_dir: Path) -> HealthReport:
+    """Every check on a data directory, without creating or changing anything in it.
+
+    Raises FileNotFoundError when `data_dir` holds no wiki.
+    """
+    repo_path, db_path = data_dir / "repo.git", data_dir / "cowiki.db"
+    if not (repo_path / "HEAD").exists() and not db_path.exists():
+        raise FileNotFoundError(f"no wiki in {data_dir} (no repo.git, no cowiki.db)")
+    repo = Repository(repo_path, Person("cowiki", "cowiki@localhost"))
+    findings = [check_repository(repo, full=True)]
+    if db_path.exists():
+        findings.append(check_database(Database(db_path), full=True))
+    else:
+        findings.append(Finding("database", False, f"{db_path.name} is missing"))
+    findings.append(check_index(SearchIndex(data_dir / "index"), repo, full=True))
+    return HealthReport(tuple(findings))
+
+
+# -- repository -----------------------------------------------------------------
+
+
+def check_repository(repo: Repository, full: bool) -> Finding:
+    """Head present and readable, no stale lock; with `full`, `git fsck --strict` too."""
+    if not (repo.path / "HEAD").exists():
+        return Finding("repository", False, f"no git repository at {repo.path}")
+    problems = list(stale_locks(repo.path))
+    head: str | None = None
+    try:
+        head = repo.head()
+        if head is None:
+            problems.append(f"{MAIN_REF} does not exist")
+        else:
+            len(repo.commit_info(head).tree)  # loading the root tree is the check
+    except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
+        problems.append(f"the head commit cannot be read: {exc}")
+    if full:
+        problems.extend(fsck(repo.path))
+    summary = f"head {head[:10]}" if head else "no head"
+    if full:
+        summary += ", git fsck --strict " + ("clean" if not problems else "found problems")
+    return Finding("repository", not problems, summary, problems=tuple(problems[:MAX_PROBLEMS]),
+                   facts={"head": head})
+
+
+def stale_locks(repo_path: Path) -> list[str]:
+    """Lock files a crashed git writer left behind; they block every later save."""
+    now = time.time()
+    found = []
+    for lock in [*repo_path.glob("refs/**/*.lock"), *repo_path.glob("*.lock")]:
+        if lock.name == "cowiki-writer.lock":  # an flock file, always present
+            continue
+        try:
+            age = now - lock.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age > STALE_LOCK_SECONDS:
+            found.append(f"stale lock {lock.relative_to(repo_path)} ({age:.0f} s old): "
+                         "remove it if no git process is running")
+    return found
+
+
+def fsck(repo_path: Path) -> list[str]:
+    """Problems `git fsck --strict` reports (dangling objects are normal and ignored)."""
+    try:
+        done = subprocess.run(
+            ["git", "--git-dir", str(repo_path), "fsck", "--strict", "--no-progress",
+             "--no-dangling"], capture_output=True, text=True, timeout=FSCK_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [f"git fsck could not run: {exc}"]
+    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    if done.returncode == 0 and not lines:
+        return []
+    return [f"git fsck: {line}" for line in lines] or [f"git fsck exited {done.returncode}"]
+
+
+# -- database -------------------------------------------------------------------
+
+
+def check_database(db: Database, full: bool) -> Finding:
+    """The schema is readable and current; with `full`, integrity and foreign keys too."""
+    if not db.path.exists():
+        return Finding("database", False, f"{db.path.name} is missing")
+    try:
+        conn = db.connect()
+        users = int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        problems = database_problems(conn) if full else []
+    except sqlite3.Error as exc:
+        return Finding("database", False, f"{db.path.name} cannot be read", problems=(str(exc),))
+    if version > len(MIGRATIONS):
+        problems.append(f"schema version {version} is newer than this cowiki "
+                        f"({len(MIGRATIONS)}): upgrade cowiki")
+    summary = f"{users} user(s), schema {version}/{len(MIGRATIONS)}"
+    if full:
+        summary += ", integrity and foreign keys " + ("ok" if not problems else "NOT ok")
+    return Finding("database", not problems, summary, problems=tuple(problems[:MAX_PROBLEMS]),
+                   facts={"users": users, "schema": version})
+
+
+def database_problems(conn: sqlite3.Connection) -> list[str]:
+    """What `PRAGMA integrity_check` and `PRAGMA foreign_key_check` find."""
+    problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")
+                if str(row[0]) != "ok"]
+    for row in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"foreign key: row {row[1]} of {row[0]} points to a missing {row[2]}")
+    return problems
+
+
+# -- index ----------------------------------------------------------------------
+
+
+def check_index(index: SearchIndex, repo: Repository, full: bool) -> Finding:
+    """The commit the index reflects against the head; with `full`, its pages against git."""
+    head, indexed = repo.head(), index.indexed_commit()
+    state = index_state(repo, head, indexed)
+    facts: dict[str, Any] = {"state": state, "indexed_commit": indexed}
+    problems: list[str] = []
+    if state in ("missing", "foreign"):
+        problems.append(f"the index is {state}: {REINDEX_HINT}")
+    elif full and indexed is not None:
+        problems.extend(index_page_problems(index, repo, indexed))
+    summary = {"fresh": "up to date with the head",
+               "behind": f"at {str(indexed)[:10]}, behind the head (catches up by itself)",
+               "missing": "missing or from an older schema (rebuilds by itself)",
+               "foreign": "made for a commit this repository does not have",
+               }[state]
+    return Finding("index", not problems, summary, critical=False,
+                   problems=tuple(problems[:MAX_PROBLEMS]), facts=facts)
+
+
+def index_state(repo: Repository, head: str | None, indexed: str | None) -> str:
+    """'fresh', 'behind', 'missing' or 'foreign'."""
+    if indexed is None:
+        return "missing" if head is not None else "fresh"
+    if indexed == head:
+        return "fresh"
+    try:
+        known = isinstance(repo.git[indexed], pygit2.Commit)
+        behind = known and head is not None and repo.git.descendant_of(head, indexed)
+    except (KeyError, ValueError, pygit2.GitError):
+        return "foreign"
+    return "behind" if behind else "foreign"
+
+
+def index_page_problems(index: SearchIndex, repo: Repository, indexed: str) -> list[str]:
+    """Differences between the pages in the index and the pages of its commit."""
+    try:
+        in_index = index.paths()
+    except IndexUnavailable as exc:
+        return [f"the index cannot be read ({exc}): {REINDEX_HINT}"]
+    in_git = {name for entry in repo.files(indexed)
+              if (name := page_name_from_file(entry.path)) is not None}
+    missing, extra = sorted(in_git - in_index), sorted(in_index - in_git)
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} page(s) not in the index, e.g. {missing[0]!r}: "
+                        f"{REINDEX_HINT}")
+    if extra:
+        problems.append(f"{len(extra)} page(s) in the index but not in git, e.g. {extra[0]!r}: "
+                        f"{REINDEX_HINT}")
+    return problems
