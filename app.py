@@ -7,18 +7,30 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.wrappers import Response
 
+from wiki import audit
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
-from wiki.views import access, errors
+from wiki.views import access, errors, workshop
+from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
 from wiki.views.api import health as health_bp
 from wiki.views.attachments import bp as attachments_bp
 from wiki.views.auth import bp as auth_bp
+from wiki.views.discussion import bp as discussion_bp
+from wiki.views.discussion_api import bp as discussion_api_bp
+from wiki.views.export import api as export_api_bp
+from wiki.views.export import bp as export_bp
+from wiki.views.git_http import bp as git_http_bp
 from wiki.views.history import bp as history_bp
+from wiki.views.join import bp as join_bp
 from wiki.views.pages import bp as pages_bp
+from wiki.views.people import bp as people_bp
+from wiki.views.search import bp as search_bp
 from wiki.views.templating import install as install_templating
+from wiki.views.workshop_api import bp as workshop_api_bp
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,9 +51,36 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["cowiki"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    audit.configure()  # audit events as JSON lines on stderr
     access.install(app)
     errors.install(app)
     install_templating(app)
     for blueprint in (pages_bp, history_bp, attachments_bp, auth_bp, api_bp, health_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(git_http_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(export_bp)
+    app.register_blueprint(export_api_bp)
+    # The workshop around the text (issue 7): comments, reactions, invites, people, phases.
+    for blueprint in (discussion_bp, discussion_api_bp, workshop_api_bp, admin_bp, join_bp,
+                      people_bp):
+        app.register_blueprint(blueprint)
+    workshop.install(app)
+    install_index_updates(app)
     return app
+
+
+def install_index_updates(app: Flask) -> None:
+    """Wake the search indexer after every successful change (save, rename, push...).
+
+    `notify` only sets an event, so no request waits for indexing; commits made
+    outside the app are caught when a search finds the index behind the head.
+    """
+    indexer = app.extensions["cowiki"].indexer
+    indexer.notify()  # catch up with (or rebuild) the index in the background
+
+    @app.after_request
+    def changed(response: Response) -> Response:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+            indexer.notify()
+        return response

@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cowiki import export_cmd, ops_cmd
 from storage.errors import StorageError
 from wiki.accounts import ROLES
 from wiki.config import Settings
@@ -57,6 +59,9 @@ def build_parser() -> Parser:
     imp = sub.add_parser("import", help="import a folder of Markdown files as pages")
     imp.add_argument("source", metavar="DIR_OF_MARKDOWN")
     imp.add_argument("--author", required=True, metavar="NAME")
+    sub.add_parser("reindex", help="rebuild the search index from git")
+    export_cmd.add_parser(sub)
+    ops_cmd.add_parsers(sub)
     return parser
 
 
@@ -139,12 +144,34 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def progress_bar(done: int, total: int) -> None:
+    """Draw `done` of `total` as a bar on stderr (one line, redrawn)."""
+    width = 30
+    filled = width * done // total if total else width
+    percent = 100 * done // total if total else 100
+    end = "\n" if done >= total else ""
+    print(f"\rIndexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {percent}%",
+          end=end, file=sys.stderr, flush=True)
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    services = open_services(settings)
+    started = time.monotonic()
+    pages = services.indexer.rebuild(progress_bar)
+    print(f"Indexed {pages} page(s) at {str(services.repo.head())[:10]} "
+          f"in {time.monotonic() - started:.1f} s.")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "init": cmd_init,
     "serve": cmd_serve,
     "adduser": cmd_adduser,
     "token": cmd_token,
     "import": cmd_import,
+    "reindex": cmd_reindex,
+    "export": export_cmd.cmd_export,
+    **ops_cmd.COMMANDS,
 }
 
 

@@ -129,6 +129,11 @@ class Accounts:
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
 
+    def set_active(self, user: User, active: bool) -> None:
+        """Deactivate (no login, no tokens; history and attribution stay) or reactivate."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user.id))
+
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
         row = self.db.connect().execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()

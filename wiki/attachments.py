@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.names import attachment_file, attachment_type, normalize_attachment_name
@@ -44,10 +45,14 @@ class Attachments:
     def __init__(self, repo: Repository, max_bytes: int) -> None:
         self.repo = repo
         self.max_bytes = max_bytes
+        # Checks that may refuse an upload (wiki/phases.py: a frozen wiki).
+        self.write_checks: list[Callable[[str, Person], None]] = []
 
     def add(self, name: str, data: bytes, author: Person) -> str:
         """Store `data` under a free variant of `name`; return the name used."""
         name = normalize_attachment_name(name)
+        for check in self.write_checks:
+            check(attachment_file(name), author)
         check_content(name, data, self.max_bytes)
         stem, ext = name.rsplit(".", 1)
         chosen: list[str] = []

@@ -20,6 +20,7 @@ class Settings:
     public_read: bool = False
     max_page_bytes: int = 1_000_000
     max_attachment_bytes: int = 10_000_000
+    max_push_bytes: int = 200_000_000
     committer_name: str = "cowiki"
     committer_email: str = "cowiki@localhost"
     secure_cookies: bool = False

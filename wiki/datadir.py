@@ -9,10 +9,13 @@ from pathlib import Path
 
 from storage.history import History
 from storage.repository import Person, Repository
+from wiki import workshop
 from wiki.accounts import Accounts
 from wiki.attachments import Attachments
 from wiki.config import Settings
 from wiki.db import Database
+from wiki.githooks import install_hooks
+from wiki.indexer import Indexer
 from wiki.maintenance import Housekeeper
 from wiki.pages import Wiki
 from wiki.render import Renderer
@@ -41,6 +44,7 @@ class Services:
     db: Database
     accounts: Accounts
     housekeeper: Housekeeper
+    indexer: Indexer
 
     @property
     def server(self) -> Person:
@@ -56,6 +60,7 @@ def open_data_dir(settings: Settings) -> Services:
         (root / sub).mkdir(exist_ok=True)
     committer = Person(settings.committer_name, settings.committer_email)
     repo = Repository.init(root / "repo.git", committer)
+    install_hooks(repo.path)
     history = History(repo.path)
     db = Database(root / "cowiki.db")
     db.migrate()
@@ -69,9 +74,11 @@ def open_data_dir(settings: Settings) -> Services:
         db=db,
         accounts=Accounts(db),
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
+        indexer=Indexer(repo, root / "index", root / "index.lock"),
     )
     if repo.head() is None:
         services.wiki.save("Home", WELCOME, None, committer, "Create the wiki")
+    workshop.install(services.wiki, services.attachments, db)
     return services
 
 

@@ -38,6 +38,87 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX login_failures_key ON login_failures(key, at);
     """,
+    # git push log (wiki/pushlog.py): who pushed which commits.
+    """
+    CREATE TABLE pushes (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        pusher TEXT NOT NULL,
+        pusher_email TEXT NOT NULL,
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE pushed_commits (
+        revision TEXT PRIMARY KEY,
+        push_id INTEGER NOT NULL REFERENCES pushes(id) ON DELETE CASCADE
+    );
+    """,
+    # The workshop around the text (issue 7): invites, comments, reports, reactions,
+    # presence, drafts and frozen scopes. Pages are keyed by name, so comments of a
+    # deleted page stay reachable from its history.
+    """
+    CREATE TABLE invites (
+        code TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'participant', 'facilitator')),
+        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        max_uses INTEGER NOT NULL,
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        page TEXT NOT NULL COLLATE NOCASE,
+        parent INTEGER REFERENCES comments(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        body TEXT NOT NULL,
+        created REAL NOT NULL,
+        edited REAL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        hidden_reason TEXT,
+        hidden_by INTEGER REFERENCES users(id),
+        hidden_at REAL
+    );
+    CREATE INDEX comments_page ON comments(page, created);
+    CREATE INDEX comments_user ON comments(user_id, created);
+    CREATE TABLE comment_reports (
+        comment_id INTEGER NOT NULL REFERENCES comments(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        reason TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (comment_id, user_id)
+    );
+    CREATE TABLE reactions (
+        target TEXT NOT NULL COLLATE NOCASE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (target, user_id, kind)
+    );
+    CREATE TABLE presence (
+        page TEXT NOT NULL COLLATE NOCASE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        dirty INTEGER NOT NULL DEFAULT 0,
+        since REAL NOT NULL,
+        seen REAL NOT NULL,
+        PRIMARY KEY (page, user_id)
+    );
+    CREATE TABLE drafts (
+        page TEXT NOT NULL COLLATE NOCASE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        markdown TEXT NOT NULL,
+        base_revision TEXT NOT NULL DEFAULT '',
+        saved REAL NOT NULL,
+        PRIMARY KEY (page, user_id)
+    );
+    CREATE TABLE frozen (
+        scope TEXT PRIMARY KEY COLLATE NOCASE,
+        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        at REAL NOT NULL
+    );
+    """,
 ]
 
 

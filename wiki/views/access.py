@@ -18,6 +18,7 @@ from flask import Flask, abort, current_app, g, jsonify, redirect, request, sess
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 from werkzeug.wrappers import Response
 
+from wiki import audit
 from wiki.accounts import ROLES, User
 from wiki.views import services
 
@@ -51,6 +52,33 @@ def allow(role: str, **per_method: str) -> Callable[[F], F]:
     return mark
 
 
+def read_only(view: F) -> F:
+    """Mark a POST endpoint that changes nothing (git-upload-pack): it needs no CSRF
+    token and is open to anonymous readers of a public-read wiki, like a GET."""
+    view.read_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def json_without_csrf(view: F) -> F:
+    """Mark a public JSON endpoint that logs nobody in (register): a JSON body needs no
+    CSRF token, because a cross-site form cannot send application/json without CORS."""
+    view.json_without_csrf = True  # type: ignore[attr-defined]
+    return view
+
+
+def csrf_exempt() -> bool:
+    """True for a JSON request to an endpoint marked @json_without_csrf."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    marked = bool(getattr(view, "json_without_csrf", False))
+    return marked and request.mimetype == "application/json"
+
+
+def is_read_request() -> bool:
+    """True for GET/HEAD/OPTIONS and for POSTs to endpoints marked @read_only."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return request.method in SAFE_METHODS or bool(getattr(view, "read_only", False))
+
+
 def required_role(endpoint: str | None, method: str) -> str | None:
     """The least role an endpoint needs for `method`, or None if it declared none."""
     if endpoint == "static":
@@ -77,7 +105,7 @@ def check_access() -> Response | None:
     authenticated = current_user.is_authenticated  # loads Basic auth first: CSRF needs it
     if role != PUBLIC and not authenticated and not public_read_allows(role):
         return login_required_response()
-    if request.method not in SAFE_METHODS and not g.get("basic_auth"):
+    if not is_read_request() and not g.get("basic_auth") and not csrf_exempt():
         check_csrf()
     if role in (PUBLIC, "reader") and not authenticated:
         return None
@@ -88,8 +116,7 @@ def check_access() -> Response | None:
 
 def public_read_allows(role: str) -> bool:
     """Anonymous reading when the wiki is configured public-read."""
-    return (role == "reader" and request.method in SAFE_METHODS
-            and services().settings.public_read)
+    return role == "reader" and is_read_request() and services().settings.public_read
 
 
 def login_required_response() -> Response:
@@ -144,6 +171,7 @@ def basic_auth_user() -> LoginUser | None:
         user = accounts.authenticate(auth.username, auth.password)
         if user is None:
             accounts.record_failure(*keys)
+            audit.login_failure(auth.username, request.remote_addr, via="basic")
     if user is None:
         return None
     g.basic_auth = True

@@ -9,9 +9,10 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from storage.names import validate_revision
-from wiki import diffs, revisions
+from wiki import audit, diffs, revisions
 from wiki.errors import EditConflict, InvalidInput
-from wiki.views import author, services
+from wiki.health import quick_report
+from wiki.views import author, me, services
 from wiki.views.access import PUBLIC, allow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -57,9 +58,11 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @health.get("/healthz")
 @allow(PUBLIC)
-def healthz() -> Response:
-    head = services().repo.head()
-    return jsonify(status="ok", head=head)
+def healthz() -> tuple[Response, int]:
+    s = services()
+    report = quick_report(s.repo, s.db, s.indexer.index)
+    head = report.findings[0].facts.get("head")
+    return jsonify(head=head, **report.to_json()), 200 if report.serving else 503
 
 
 @bp.get("")
@@ -110,6 +113,7 @@ def put_page(path: str) -> tuple[Response, int]:
         result = services().wiki.save(path, text, base_revision(data), author(),
                                       text_field(data, "message"))
     except EditConflict as conflict:
+        audit.save_conflict(me().name, path, base_revision(data), conflict.head, via="api")
         return jsonify(
             error="conflict", theirs=conflict.theirs, ours=conflict.ours,
             revision=conflict.head, merged=conflict.merged,
@@ -118,6 +122,9 @@ def put_page(path: str) -> tuple[Response, int]:
         ), 409
     if result.changed:
         services().housekeeper.saved()
+    audit.save(me().name, result.name, result.revision, base=base_revision(data),
+               created=result.created, changed=result.changed, merged_with=result.merged_with,
+               via="api")
     response = jsonify(path=result.name, revision=result.revision, merged=result.merged,
                        merged_with=list(result.merged_with), changed=result.changed)
     response.set_etag(result.revision)

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
+from wiki import audit
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
 
@@ -29,6 +30,7 @@ def login() -> str | Response | tuple[str, int]:
     user = accounts.authenticate(name, password)
     if user is None:
         accounts.record_failure(*keys)
+        audit.login_failure(name, request.remote_addr, via="form")
         return render_template("auth/login.html", next=target, error=FAILED,
                                no_users=no_users), 401
     accounts.clear_failures(*keys)

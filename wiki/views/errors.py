@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from storage.errors import RefContention, RepositoryWriteFailed
 from wiki.errors import (
     EditConflict,
+    Frozen,
     InvalidInput,
     InvalidPageName,
     InvalidRevision,
@@ -31,7 +34,12 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidRevision: (400, "invalid_revision"),
     InvalidInput: (400, "invalid_input"),
     PageTooLarge: (413, "too_large"),
+    Frozen: (423, "frozen"),
+    RefContention: (503, "busy"),
+    RepositoryWriteFailed: (507, "storage_full"),
 }
+BUSY = "The wiki is very busy right now; nothing was changed. Please try again in a moment."
+DISK_FULL = "The server's disk is full; nothing was saved. Please tell the facilitator."
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
@@ -60,8 +68,29 @@ def install(app: Flask) -> None:
 
         app.register_error_handler(kind, handler)
 
+    @app.errorhandler(sqlite3.OperationalError)
+    def database_error(exc: sqlite3.OperationalError) -> tuple[Response | str, int]:
+        # busy_timeout already waited for the lock; a clear 503 beats a traceback.
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            return with_retry_after(error_response(503, "busy", BUSY))
+        if "full" in text:
+            log.error("database disk full on %s %s: %s", request.method, request.path, exc)
+            return error_response(507, "storage_full", DISK_FULL)
+        return unexpected(exc)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal", "Something went wrong on our side. "
                               "Nothing you saved was lost; please try again.")
+
+
+def with_retry_after(answer: tuple[Response | str, int], seconds: int = 5
+                     ) -> tuple[Response | str, int]:
+    """The same answer with a Retry-After header, so clients back off and retry."""
+    body, status = answer
+    response = body if isinstance(body, Response) else Response(body, mimetype="text/html")
+    response.headers["Retry-After"] = str(seconds)
+    return response, status
