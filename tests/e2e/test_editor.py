@@ -91,7 +91,7 @@ def test_second_editor_resolves_a_conflict_per_part(browser: Browser,
 
 
 @pytest.mark.parametrize("path", ["/p/Home", "/p/Home/edit", "/p/Home/history", "/pages",
-                                  "/changes", "/p/Home/diff"])
+                                  "/changes", "/p/Home/diff", "/search?q=wiki"])
 def test_main_pages_have_no_serious_accessibility_violations(browser: Browser,
                                                               live_server: LiveServer,
                                                               path: str) -> None:

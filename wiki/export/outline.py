@@ -129,3 +129,15 @@ def arrange(entries: list[tuple[str, str]], removed: set[str], added: str = "") 
     if added and added not in pages:
         pages.append(added)
     return tuple(pages)
+
+
+def chapters(repo: Repository, commit: str | None,
+             titles: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, title) of the whitepaper's chapters for the sidebar, in outline order.
+
+    `titles` maps every existing page to its title; without an outline file the
+    chapters are all pages by name (cheaper than `load`, which lists the tree).
+    """
+    if repo.read(commit, OUTLINE_FILE) is None:
+        return sorted(titles.items(), key=lambda item: item[0].casefold())
+    return [(name, titles[name]) for name in load(repo, commit).pages if name in titles]

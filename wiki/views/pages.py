@@ -8,12 +8,14 @@ from werkzeug.wrappers import Response
 from storage.names import normalize_page_name, validate_revision
 from wiki import audit
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
+from wiki.export import outline
 from wiki.pages import SaveResult
 from wiki.views import author, me, services
 from wiki.views.access import allow
 from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
+NAV_LIMIT = 300  # chapters shown in the sidebar
 
 
 def page_url(name: str) -> str:
@@ -58,7 +60,14 @@ def view(path: str) -> str | Response | tuple[str, int]:
     html = services().renderer.render_blob(page.blob, page.markdown)
     last = services().history.last_change(f"{page.name}.md", page.revision)
     return render_template("pages/view.html", page=page, html=html, last=last,
-                           old=bool(rev))
+                           old=bool(rev), chapters=chapter_nav())
+
+
+def chapter_nav() -> list[tuple[str, str]]:
+    """The whitepaper's chapter outline for the sidebar (at most NAV_LIMIT entries)."""
+    svc = services()
+    titles = {summary.name: summary.title for summary in svc.wiki.all_pages()}
+    return outline.chapters(svc.repo, svc.repo.head(), titles)[:NAV_LIMIT]
 
 
 @bp.route("/new", methods=["GET", "POST"])
