@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from storage.history import BlameLine, Contribution, LogEntry
 from storage.names import normalize_page_name, page_file, page_name_from_file
+from wiki.accounts import Accounts
 from wiki.errors import InvalidInput, PageNotFound
 from wiki.pages import Wiki
 
@@ -108,7 +109,14 @@ def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
     return result
 
 
-def contributors(wiki: Wiki) -> list[Contribution]:
-    """Authors by number of commits, with the lines they added and removed."""
-    return [c for c in wiki.history.contributions()
+def contributors(wiki: Wiki, accounts: Accounts | None = None) -> list[Contribution]:
+    """Authors by number of commits, with the lines they added and removed.
+
+    Commits are grouped by author email; with `accounts`, an email that belongs
+    to an account is shown under the account's name, so work pushed from a
+    laptop with a different git user.name counts for the same person.
+    """
+    names = {u.email.lower(): u.name for u in accounts.all_users()} if accounts else {}
+    return [replace(c, name=names.get(c.email.lower(), c.name))
+            for c in wiki.history.contributions()
             if c.email != wiki.repo.committer.email or c.name != wiki.repo.committer.name]

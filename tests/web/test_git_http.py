@@ -329,3 +329,21 @@ def test_public_read_lets_anonymous_clone_but_not_push(tmp_path: Path, client: G
         assert "could not read Username" in stderr or "Authentication failed" in stderr
     finally:
         stop(live)
+
+
+def test_pushed_work_counts_for_the_account_with_the_authors_email(server: LiveServer,
+                                                                  client: GitClient) -> None:
+    # The clone's git identity is "Pat Participant" <participant@example.org>: the
+    # participant account's email under another name.
+    web = server.session("reader")
+
+    def commits_of(name: str) -> int:
+        people = web.get(f"{server.url}/api/v1/contributors").json()
+        return sum(p["commits"] for p in people if p["name"] == name)
+
+    before = commits_of("participant")
+    work = client.clone(server, "participant", "w")
+    client.commit_file(work, "Counted.md", b"# Counted\n\nPushed work counts.\n", "Count me")
+    client.run("push", "origin", "main", cwd=work)
+    assert commits_of("participant") == before + 1
+    assert commits_of("Pat Participant") == 0
