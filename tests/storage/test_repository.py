@@ -130,6 +130,23 @@ def test_history_follows_renames_and_blames_authors(repo: Repository) -> None:
                                                    ("line 2", "Bob")]
 
 
+def test_history_follows_two_renames_and_pages_across_them(repo: Repository) -> None:
+    text = b"one\ntwo\nthree\n"
+    repo.commit(lambda h: {"a.md": text}, ANNA, "create a")
+    repo.commit(lambda h: {"a.md": text + b"four\n"}, ANNA, "edit a")
+    repo.commit(lambda h: {"a.md": None, "b.md": text + b"four\n"}, ANNA, "a to b")
+    repo.commit(lambda h: {"other.md": b"x\n"}, ANNA, "unrelated")
+    repo.commit(lambda h: {"b.md": None, "c.md": text + b"four\n"}, ANNA, "b to c")
+    repo.commit(lambda h: {"c.md": text + b"five\n"}, ANNA, "edit c")
+    history = History(repo.path)
+    messages = [e.message for e in history.log("c.md")]
+    assert messages == ["edit c", "b to c", "a to b", "edit a", "create a"]
+    assert [e.message for e in history.log("c.md", limit=2, skip=2)] == ["a to b", "edit a"]
+    renames = [(c.old_path, c.path) for e in history.log("c.md") for c in e.changes
+               if c.status == "R"]
+    assert renames == [("b.md", "c.md"), ("a.md", "b.md")]
+
+
 def test_housekeeping_writes_a_commit_graph_with_changed_paths(repo: Repository) -> None:
     for i in range(5):
         repo.commit(lambda h, i=i: {f"p{i}.md": b"x\n"}, ANNA, "m")
