@@ -8,12 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from wiki import audit
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
-from wiki.views import access, errors, workshop
+from wiki.views import access, errors, i18n, workshop
 from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
 from wiki.views.api import health as health_bp
@@ -33,11 +34,21 @@ from wiki.views.templating import install as install_templating
 from wiki.views.workshop_api import bp as workshop_api_bp
 
 
+class RowId(IntegerConverter):
+    """`<int:...>` ids are SQLite rowids: a larger number matches no route (404)
+    instead of overflowing SQLite's 64-bit INTEGER (a 500)."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the wiki app for one data directory (settings: see wiki/config.py)."""
     settings = Settings.load(config)
     services = open_data_dir(settings)
     app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.url_map.converters["int"] = RowId  # before any route is added
     app.config.update(
         SECRET_KEY=secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
@@ -54,8 +65,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     audit.configure()  # audit events as JSON lines on stderr
     access.install(app)
     errors.install(app)
+    i18n.install(app)  # Dutch and English; catalogs in translations/ like templates/
     install_templating(app)
-    for blueprint in (pages_bp, history_bp, attachments_bp, auth_bp, api_bp, health_bp):
+    for blueprint in (pages_bp, history_bp, attachments_bp, auth_bp, api_bp, health_bp,
+                      i18n.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(git_http_bp)
     app.register_blueprint(search_bp)

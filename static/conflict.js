@@ -6,6 +6,7 @@
   const data = document.getElementById("merge-segments");
   const area = document.getElementById("markdown");
   if (!data || !area) return;
+  const t = window.cowikiText || function (text) { return text; };
   const segments = JSON.parse(data.textContent);
   let lastBuilt = area.value;
   document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
@@ -30,7 +31,7 @@
   document.querySelectorAll(".picks input").forEach(function (input) {
     input.addEventListener("change", function () {
       if (area.value !== lastBuilt &&
-          !window.confirm("Replace your manual edits with the versions you picked?")) return;
+          !window.confirm(t("Replace your manual edits with the versions you picked?"))) return;
       area.value = lastBuilt = build();
       area.dispatchEvent(new Event("input"));
     });

@@ -2,6 +2,7 @@
 // The buttons stay hidden without JavaScript; the text can still be selected by hand.
 (function () {
   "use strict";
+  const t = window.cowikiText || function (text) { return text; };
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     const source = document.getElementById(button.dataset.copy);
     if (!source || !navigator.clipboard) return;
@@ -11,10 +12,10 @@
       const text = "value" in source ? source.value : source.textContent;
       try {
         await navigator.clipboard.writeText(text);
-        button.textContent = "Copied";
+        button.textContent = t("Copied");
       } catch (err) {
         source.select && source.select();
-        button.textContent = "Press Ctrl+C";
+        button.textContent = t("Press Ctrl+C");
       }
       setTimeout(function () { button.textContent = label; }, 2000);
     });

@@ -9,6 +9,9 @@
   if (!area) return;
   const token = document.querySelector('meta[name="csrf-token"]').content;
   const status = document.getElementById("editor-status");
+  const t = window.cowikiText || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (m, key) { return values[key]; });
+  };
   let pages = [];
   try { pages = JSON.parse(area.dataset.pages || "[]"); } catch (err) { pages = []; }
   let dirty = false;
@@ -48,16 +51,17 @@
 
   const actions = {
     heading: function () { prefixLines("## "); },
-    bold: function () { wrap("**", "**", "bold text"); },
-    italic: function () { wrap("_", "_", "italic text"); },
-    link: function () { wrap("[", "](https://)", "link text"); },
-    wikilink: function () { wrap("[[", "]]", "Page name"); },
+    bold: function () { wrap("**", "**", t("bold text")); },
+    italic: function () { wrap("_", "_", t("italic text")); },
+    link: function () { wrap("[", "](https://)", t("link text")); },
+    wikilink: function () { wrap("[[", "]]", t("Page name")); },
     bullets: function () { prefixLines("- "); },
     numbers: function () { prefixLines(function (i) { return (i + 1) + ". "; }); },
     quote: function () { prefixLines("> "); },
-    code: function () { wrap("`", "`", "code"); },
+    code: function () { wrap("`", "`", t("code")); },
     table: function () {
-      insert("\n| Column | Column |\n|:--|:--|\n| Text | Text |\n");
+      const column = t("Column"), text = t("Text");
+      insert("\n| " + column + " | " + column + " |\n|:--|:--|\n| " + text + " | " + text + " |\n");
     },
     image: function () { document.getElementById("image-file").click(); },
   };
@@ -81,18 +85,21 @@
   async function upload(file) {
     const form = new FormData();
     form.append("file", file, file.name || "pasted.png");
-    say("Uploading " + (file.name || "image") + "…");
+    say(t("Uploading %(name)s…", { name: file.name || t("image") }));
     try {
       const response = await fetch("/attachments", {
         method: "POST", body: form, credentials: "same-origin",
         headers: { "X-CSRF-Token": token },
       });
       const body = await response.json();
-      if (!response.ok) { say("Upload failed: " + (body.message || response.status)); return; }
+      if (!response.ok) {
+        say(t("Upload failed: %(reason)s", { reason: body.message || response.status }));
+        return;
+      }
       insert(body.markdown);
-      say("Uploaded " + body.name + ".");
+      say(t("Uploaded %(name)s.", { name: body.name }));
     } catch (err) {
-      say("Upload failed (offline?).");
+      say(t("Upload failed (offline?)."));
     }
   }
 
@@ -187,6 +194,12 @@
 
   // -- live preview -----------------------------------------------------------------
   let timer = null, sent = 0;
+  function previewError(text) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = text;
+    preview.replaceChildren(p);
+  }
   async function render() {
     if (!preview) return;
     const ticket = ++sent;
@@ -197,10 +210,10 @@
         body: new URLSearchParams({ markdown: area.value }),
       });
       if (ticket !== sent) return;  // a newer preview is on its way
-      preview.innerHTML = response.ok ? await response.text()
-        : '<p class="error">Preview unavailable (' + response.status + ").</p>";
+      if (response.ok) preview.innerHTML = await response.text();
+      else previewError(t("Preview unavailable (%(status)s).", { status: response.status }));
     } catch (err) {
-      preview.innerHTML = '<p class="error">Preview unavailable (offline?).</p>';
+      previewError(t("Preview unavailable (offline?)."));
     }
   }
   area.addEventListener("input", function () {

@@ -10,6 +10,9 @@
   const form = document.getElementById("editor-form");
   const area = document.getElementById("markdown");
   const shown = document.getElementById("presence");
+  const t = window.cowikiText || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (m, key) { return values[key]; });
+  };
 
   function api(path, suffix) {
     const encoded = path.split("/").map(encodeURIComponent).join("/");
@@ -33,15 +36,15 @@
       const name = document.createElement("strong");
       name.textContent = e.name;
       box.appendChild(name);
-      if (e.dirty) box.appendChild(document.createTextNode(" (unsaved changes)"));
+      if (e.dirty) box.appendChild(document.createTextNode(t(" (unsaved changes)")));
       if (i < editors.length - 1) box.appendChild(document.createTextNode(", "));
     });
-    const verb = editors.length === 1 ? " is" : " are";
-    box.appendChild(document.createTextNode(verb + " editing this page right now."));
+    box.appendChild(document.createTextNode(editors.length === 1
+      ? t(" is editing this page right now.") : t(" are editing this page right now.")));
     const dirty = editors.some(function (e) { return e.dirty; });
     if (warnDirty && dirty) {
       box.appendChild(document.createTextNode(
-        " They have unsaved changes: agree who edits what; overlapping saves will conflict."));
+        t(" They have unsaved changes: agree who edits what; overlapping saves will conflict.")));
     }
     box.classList.toggle("warn", warnDirty && dirty);
     box.hidden = false;
@@ -63,11 +66,11 @@
     bar.className = "notice draft-offer";
     bar.setAttribute("role", "status");
     const when = new Date(draft.saved * 1000).toLocaleString();
-    bar.appendChild(document.createTextNode("Restore your unsaved draft from " + when + "? "));
+    bar.appendChild(document.createTextNode(t("Restore your unsaved draft from %(when)s? ", { when: when })));
     const restore = document.createElement("button");
-    restore.type = "button"; restore.className = "button small"; restore.textContent = "Restore draft";
+    restore.type = "button"; restore.className = "button small"; restore.textContent = t("Restore draft");
     const discard = document.createElement("button");
-    discard.type = "button"; discard.className = "small"; discard.textContent = "Discard it";
+    discard.type = "button"; discard.className = "small"; discard.textContent = t("Discard it");
     bar.append(restore, " ", discard);
     form.parentNode.insertBefore(bar, form);
     restore.addEventListener("click", function () {

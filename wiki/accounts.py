@@ -14,6 +14,7 @@ from wiki.db import Database
 from wiki.errors import InvalidInput
 
 ROLES = ("reader", "participant", "facilitator")
+LANGUAGES = ("en", "nl")  # interface languages; English is the source language
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "cw_"  # noqa: S105 (a prefix, not a secret)
@@ -33,6 +34,7 @@ class User:
     email: str
     role: str
     active: bool
+    language: str = ""  # one of LANGUAGES, or "" to follow the browser
 
     def can(self, role: str) -> bool:
         """True when this user's role is at least `role`."""
@@ -128,6 +130,13 @@ class Accounts:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+
+    def set_language(self, user: User, language: str) -> None:
+        """Set the user's interface language ('' follows the browser's Accept-Language)."""
+        if language and language not in LANGUAGES:
+            raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user.id))
 
     def set_active(self, user: User, active: bool) -> None:
         """Deactivate (no login, no tokens; history and attribution stay) or reactivate."""
@@ -237,4 +246,5 @@ def _user(row: object) -> User | None:
     if row is None:
         return None
     r = row  # sqlite3.Row
-    return User(r["id"], r["name"], r["email"], r["role"], bool(r["active"]))  # type: ignore[index]
+    return User(r["id"], r["name"], r["email"], r["role"], bool(r["active"]),  # type: ignore[index]
+                r["language"])  # type: ignore[index]

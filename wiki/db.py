@@ -119,6 +119,10 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     """,
+    # Interface language per account (issue 7): 'en', 'nl', or '' to follow the browser.
+    """
+    ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''
+    """,
 ]
 
 

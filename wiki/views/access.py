@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 from werkzeug.wrappers import Response
 
@@ -142,7 +143,8 @@ def check_csrf() -> None:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
-        abort(400, description="The form expired or came from another site. Reload and retry.")
+        abort(400, description=gettext("The form expired or came from another site."
+                                       " Reload and retry."))
 
 
 def safe_next(target: str | None) -> str:
@@ -167,7 +169,7 @@ def basic_auth_user() -> LoginUser | None:
     if user is None:
         keys = (f"user:{auth.username}", f"ip:{request.remote_addr}")
         if accounts.throttled(*keys):
-            abort(429, description="Too many failed logins. Wait a few minutes.")
+            abort(429, description=gettext("Too many failed logins. Wait a few minutes."))
         user = accounts.authenticate(auth.username, auth.password)
         if user is None:
             accounts.record_failure(*keys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from wiki.errors import InvalidInput, PageNotFound
@@ -10,16 +11,19 @@ from wiki.invites import Invites
 from wiki.phases import frozen_scopes, set_frozen
 from wiki.views import me, services
 from wiki.views.access import allow, safe_next
+from wiki.views.i18n import N_, role_name
 from wiki.views.workshop import comments
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+FIELD_LABELS = {"expires_days": N_("Valid for (days)"), "max_uses": N_("Uses")}
 
 
 def form_number(field: str, default: int) -> int:
     """A whole number from the form."""
     raw = request.form.get(field, str(default)).strip()
     if not raw.isdigit():
-        raise InvalidInput(f"{field.replace('_', ' ')} must be a whole number")
+        label = gettext(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+        raise InvalidInput(gettext("“%(field)s” must be a whole number", field=label))
     return int(raw)
 
 
@@ -37,18 +41,19 @@ def change_user(user_id: int) -> Response:
     accounts = services().accounts
     person = accounts.get(user_id)
     if person is None:
-        raise PageNotFound(f"user {user_id}")
+        raise PageNotFound(gettext("user %(id)s", id=user_id))
     if person.id == me().id:
-        flash("You cannot change your own role or deactivate yourself.")
+        flash(gettext("You cannot change your own role or deactivate yourself."))
         return redirect(url_for("admin.users"))
     role = request.form.get("role")
     if role and role != person.role:
         accounts.set_role(person, role)
-        flash(f"{person.name} is now {role}.")
+        flash(gettext("%(name)s is now %(role)s.", name=person.name, role=role_name(role)))
     active = request.form.get("active")
     if active in ("0", "1") and (active == "1") != person.active:
         accounts.set_active(person, active == "1")
-        flash(f"{person.name} was {'reactivated' if active == '1' else 'deactivated'}.")
+        flash(gettext("%(name)s was reactivated.", name=person.name) if active == "1"
+              else gettext("%(name)s was deactivated.", name=person.name))
     return redirect(url_for("admin.users"))
 
 
@@ -58,7 +63,7 @@ def create_invite() -> Response:
     invite = Invites(services().accounts).create(
         me(), request.form.get("role", "participant"), form_number("expires_days", 14),
         form_number("max_uses", 30))
-    flash("Invite link created; copy it from the list below.")
+    flash(gettext("Invite link created; copy it from the list below."))
     return redirect(url_for("admin.users", new=invite.code) + "#invites")
 
 
@@ -66,7 +71,7 @@ def create_invite() -> Response:
 @allow("facilitator")
 def revoke_invite(code: str) -> Response:
     Invites(services().accounts).revoke(code)
-    flash("Invite link revoked.")
+    flash(gettext("Invite link revoked."))
     return redirect(url_for("admin.users") + "#invites")
 
 
@@ -76,7 +81,8 @@ def phases() -> str | Response:
     if request.method == "POST":
         frozen = request.form.get("frozen") == "1"
         scope = set_frozen(services().db, request.form.get("scope", ""), frozen, me().id)
-        flash(f"{'Froze' if frozen else 'Unfroze'} {scope}.")
+        flash(gettext("Froze %(scope)s.", scope=scope) if frozen
+              else gettext("Unfroze %(scope)s.", scope=scope))
         return redirect(safe_next(request.form.get("next") or url_for("admin.phases")))
     folders = sorted({p.name.rsplit("/", 1)[0] for p in services().wiki.all_pages()
                       if "/" in p.name}, key=str.casefold)

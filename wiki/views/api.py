@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -52,7 +53,8 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     """A bounded integer query argument."""
     raw = request.args.get(name, str(default))
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"'{name}' must be a number from {low} to {high}")
+        raise InvalidInput(gettext("'%(name)s' must be a number from %(low)s to %(high)s",
+                                   name=name, low=low, high=high))
     return int(raw)
 
 
@@ -187,4 +189,4 @@ def changes() -> Response:
 def contributors() -> Response:
     return jsonify([{"name": c.name, "commits": c.commits, "lines": c.lines_added,
                      "lines_removed": c.lines_removed}
-                    for c in revisions.contributors(services().wiki)])
+                    for c in revisions.contributors(services().wiki, services().accounts)])

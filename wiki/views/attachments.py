@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from wiki.errors import InvalidInput
@@ -17,7 +18,7 @@ bp = Blueprint("attachments", __name__)
 def upload() -> tuple[Response, int]:
     file = request.files.get("file")
     if file is None or not file.filename:
-        raise InvalidInput("choose a file to upload")
+        raise InvalidInput(gettext("choose a file to upload"))
     data = file.read(services().settings.max_attachment_bytes + 1)
     name = services().attachments.add(file.filename, data, author())
     services().housekeeper.saved()

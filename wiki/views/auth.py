@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_babel import gettext, lazy_gettext, refresh
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from wiki import audit
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
+from wiki.views.i18n import clear_session_keeping_language, language_arg
 
 bp = Blueprint("auth", __name__)
-FAILED = "Unknown name or wrong password."
+FAILED = lazy_gettext("Unknown name or wrong password.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -26,7 +30,7 @@ def login() -> str | Response | tuple[str, int]:
     keys = (f"user:{name}", f"ip:{request.remote_addr}")
     if accounts.throttled(*keys):
         return render_template("auth/login.html", next=target, no_users=no_users,
-                               error="Too many failed logins. Wait a few minutes."), 429
+                               error=gettext("Too many failed logins. Wait a few minutes.")), 429
     user = accounts.authenticate(name, password)
     if user is None:
         accounts.record_failure(*keys)
@@ -34,7 +38,7 @@ def login() -> str | Response | tuple[str, int]:
         return render_template("auth/login.html", next=target, error=FAILED,
                                no_users=no_users), 401
     accounts.clear_failures(*keys)
-    session.clear()  # a fresh session (and CSRF token) for the new login
+    clear_session_keeping_language()  # a fresh session (and CSRF token) for the new login
     session.permanent = True
     login_user(LoginUser(user))
     return redirect(target)
@@ -44,7 +48,7 @@ def login() -> str | Response | tuple[str, int]:
 @allow(PUBLIC)
 def logout() -> Response:
     logout_user()
-    session.clear()
+    clear_session_keeping_language()
     return redirect(url_for("auth.login"))
 
 
@@ -67,7 +71,7 @@ def create_token() -> str:
 @allow("reader")
 def revoke_token(token_id: int) -> Response:
     services().accounts.revoke_token(me(), token_id)
-    flash("Token revoked.")
+    flash(gettext("Token revoked."))
     return redirect(url_for("auth.account"))
 
 
@@ -77,8 +81,20 @@ def change_password() -> Response | tuple[str, int]:
     accounts = services().accounts
     user = me()
     if accounts.authenticate(user.name, request.form.get("current", "")) is None:
-        flash("Your current password was not right; nothing changed.")
+        flash(gettext("Your current password was not right; nothing changed."))
         return redirect(url_for("auth.account"))
     accounts.set_password(user, request.form.get("new", ""))
-    flash("Password changed.")
+    flash(gettext("Password changed."))
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/language")
+@allow("reader")
+def change_language() -> Response:
+    language = language_arg(request.form.get("language", ""), allow_automatic=True)
+    services().accounts.set_language(me(), language)
+    session.pop("lang", None)  # the account's choice now applies, also to this browser
+    current_user.user = replace(me(), language=language)
+    refresh()  # so the message below is in the new language
+    flash(gettext("Language saved."))
+    return redirect(url_for("auth.account") + "#language")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from storage.names import normalize_page_name
@@ -30,7 +31,7 @@ def form_parent() -> int | None:
     """The optional parent comment id of a reply form."""
     raw = request.form.get("parent", "")
     if raw and not raw.isdigit():
-        raise InvalidInput("that is not a comment to reply to")
+        raise InvalidInput(gettext("that is not a comment to reply to"))
     return int(raw) if raw else None
 
 
@@ -53,7 +54,7 @@ def edit(comment_id: int) -> str | Response:
         return back_to(comments().edit(comment_id, me(), request.form.get("body", "")))
     found = comments().get(comment_id)
     if found.author_id != me().id or found.deleted:
-        flash("You can only edit your own comments.")
+        flash(gettext("You can only edit your own comments."))
         return back_to(found)
     return render_template("discussion/edit.html", comment=found)
 
@@ -62,7 +63,7 @@ def edit(comment_id: int) -> str | Response:
 @allow("participant")
 def delete(comment_id: int) -> Response:
     gone = comments().delete(comment_id, me())
-    flash("Comment deleted.")
+    flash(gettext("Comment deleted."))
     return back_to(gone)
 
 
@@ -82,7 +83,7 @@ def unhide(comment_id: int) -> Response:
 @allow("participant")
 def report(comment_id: int) -> Response:
     comments().report(comment_id, me(), request.form.get("reason", ""))
-    flash("Thank you. A facilitator will look at the comment.")
+    flash(gettext("Thank you. A facilitator will look at the comment."))
     return back_to(comments().get(comment_id))
 
 
@@ -91,7 +92,7 @@ def report(comment_id: int) -> Response:
 def react_to_comment(comment_id: int) -> Response:
     found = comments().get(comment_id)
     if found.deleted or (found.hidden and not me().can("facilitator")):
-        raise InvalidInput("this comment cannot take reactions")
+        raise InvalidInput(gettext("this comment cannot take reactions"))
     reactions().toggle(comment_target(found.id), me(), request.form.get("kind", ""))
     return back_to(found)
 

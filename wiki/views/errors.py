@@ -6,6 +6,7 @@ import logging
 import sqlite3
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -38,8 +39,6 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     RefContention: (503, "busy"),
     RepositoryWriteFailed: (507, "storage_full"),
 }
-BUSY = "The wiki is very busy right now; nothing was changed. Please try again in a moment."
-DISK_FULL = "The server's disk is full; nothing was saved. Please tell the facilitator."
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
@@ -59,6 +58,8 @@ def install(app: Flask) -> None:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         message = exc.description or exc.name or "error"
+        if message == type(exc).description:  # werkzeug's own English text
+            message = http_message(status) or message
         return error_response(status, code, message)
 
     for kind, (status, code) in STATUS.items():
@@ -74,17 +75,35 @@ def install(app: Flask) -> None:
         text = str(exc).lower()
         if "locked" in text or "busy" in text:
             log.warning("database busy on %s %s: %s", request.method, request.path, exc)
-            return with_retry_after(error_response(503, "busy", BUSY))
+            return with_retry_after(error_response(503, "busy", gettext(
+                "The wiki is very busy right now; nothing was changed."
+                " Please try again in a moment.")))
         if "full" in text:
             log.error("database disk full on %s %s: %s", request.method, request.path, exc)
-            return error_response(507, "storage_full", DISK_FULL)
+            return error_response(507, "storage_full", gettext(
+                "The server's disk is full; nothing was saved. Please tell the facilitator."))
         return unexpected(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(500, "internal", "Something went wrong on our side. "
-                              "Nothing you saved was lost; please try again.")
+        return error_response(500, "internal", gettext(
+            "Something went wrong on our side. Nothing you saved was lost; please try again."))
+
+
+def http_message(status: int) -> str | None:
+    """Our words for werkzeug's standard errors, in the interface language."""
+    messages = {
+        400: gettext("The request was not understood."),
+        403: gettext("Your role does not allow this. Ask a facilitator if you need it."),
+        404: gettext("There is nothing at this address. Check the spelling, or start from"
+                     " the front page."),
+        405: gettext("This address does not accept that kind of request."),
+        413: gettext("That is too large to accept."),
+        429: gettext("Too many requests. Wait a moment and try again."),
+    }
+    found = messages.get(status)
+    return str(found) if found is not None else None
 
 
 def with_retry_after(answer: tuple[Response | str, int], seconds: int = 5

@@ -15,6 +15,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from storage.versions import freeze, list_versions
@@ -51,7 +52,7 @@ def finished(job_id: str) -> tuple[Job, str]:
     """A finished job and its download name; PageNotFound while it is not done."""
     job = jobs().get(job_id)
     if job.status != "done" or not jobs().result_path(job).exists():
-        raise PageNotFound("this export is not ready")
+        raise PageNotFound(gettext("this export is not ready"))
     title = re.sub(r"[^\w-]+", "-", current_outline().title.lower()).strip("-") or "whitepaper"
     return job, f"{title}-{job.version or job.commit[:10]}.{job.extension}"
 
@@ -115,7 +116,7 @@ def save_outline() -> BaseResponse:
                               "authors": form.get("authors"), "pages": list(pages),
                               "lang": form.get("lang") or "nl"})
     outlines.save(services().repo, outline, author())
-    flash("Outline saved.")
+    flash(gettext("Outline saved."))
     return redirect(url_for("export.index") + "#outline")
 
 
@@ -124,7 +125,7 @@ def save_outline() -> BaseResponse:
 def freeze_version() -> BaseResponse:
     s = services()
     version = freeze(s.repo, s.repo.head() or "", author(), request.form.get("message", ""))
-    flash(f"Frozen as {version.name}.")
+    flash(gettext("Frozen as %(version)s.", version=version.name))
     return redirect(url_for("export.index") + "#versions")
 
 

@@ -11,6 +11,7 @@ pre-receive hook (wiki/push.py).
 from __future__ import annotations
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
@@ -78,7 +79,7 @@ def backend(path: str) -> Response:
     try:
         answer = run_backend(env, get_input_stream(request.environ, max_content_length=None))
     except OSError:
-        abort(503, description="git is not available on the server")
+        abort(503, description=gettext("git is not available on the server"))
     response = Response(answer.body, status=answer.status, headers=answer.headers,
                         direct_passthrough=True)
     response.call_on_close(answer.close)

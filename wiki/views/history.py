@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext
 
 from storage.names import normalize_page_name, validate_revision
 from wiki import diffs, revisions
@@ -19,7 +20,7 @@ def page_number() -> int:
     """The ?page= argument, 1 or more."""
     raw = request.args.get("page", "1")
     if not raw.isdigit() or not 1 <= int(raw) <= 100000:
-        raise InvalidInput("page must be a positive number")
+        raise InvalidInput(gettext("page must be a positive number"))
     return int(raw)
 
 
@@ -74,5 +75,5 @@ def changes() -> str:
 @bp.get("/contributors")
 @allow("reader")
 def contributors() -> str:
-    people = revisions.contributors(services().wiki)
+    people = revisions.contributors(services().wiki, services().accounts)
     return render_template("history/contributors.html", people=people)

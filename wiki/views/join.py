@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import login_user
 from werkzeug.wrappers import Response
 
@@ -10,6 +11,7 @@ from wiki.errors import InvalidInput
 from wiki.invites import InviteInvalid, Invites
 from wiki.views import services
 from wiki.views.access import PUBLIC, LoginUser, allow
+from wiki.views.i18n import clear_session_keeping_language
 from wiki.views.workshop_api import register_throttled
 
 bp = Blueprint("join", __name__)
@@ -28,13 +30,13 @@ def invite(code: str) -> str | Response | tuple[str, int]:
         return render_template("join/register.html", invite=found, error=None, form=form)
     if register_throttled():
         return render_template("join/register.html", invite=found, form=form,
-                               error="Too many attempts. Wait a few minutes."), 429
+                               error=gettext("Too many attempts. Wait a few minutes.")), 429
     try:
         user = invites.register(code, form.get("name", ""), form.get("email", ""),
                                 form.get("password", ""))
     except (InvalidInput, InviteInvalid) as exc:
         return render_template("join/register.html", invite=found, error=str(exc), form=form), 400
-    session.clear()  # a fresh session (and CSRF token) for the new account
+    clear_session_keeping_language()  # a fresh session (and CSRF token) for the new account
     session.permanent = True
     login_user(LoginUser(user))
     return redirect(url_for("pages.home"))

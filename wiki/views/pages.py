@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from storage.names import normalize_page_name, validate_revision
@@ -26,8 +27,9 @@ def page_url(name: str) -> str:
 def saved_message(result: SaveResult) -> str:
     """The flash message after a save."""
     if result.merged:
-        return f"Saved. Merged with changes by {', '.join(result.merged_with)}."
-    return "Saved." if result.changed else "No changes to save."
+        return str(gettext("Saved. Merged with changes by %(names)s.",
+                           names=", ".join(result.merged_with)))
+    return str(gettext("Saved.") if result.changed else gettext("No changes to save."))
 
 
 @bp.get("/")
@@ -82,7 +84,8 @@ def new() -> str | Response:
         return render_template("pages/new.html", name=name, error=str(exc))
     existing = services().wiki.find(name)
     if existing:
-        flash(f"A page called “{existing}” already exists; you are editing it.")
+        flash(gettext("A page called “%(name)s” already exists; you are editing it.",
+                      name=existing))
         return redirect(url_for("pages.edit", path=existing))
     return redirect(url_for("pages.edit", path=name))
 
@@ -142,7 +145,7 @@ def rename(path: str) -> str | Response:
         services().wiki.rename(page.name, to, author(), request.form.get("message", ""))
     except InvalidPageName as exc:
         return render_template("pages/rename.html", page=page, error=str(exc), to=to)
-    flash(f"Renamed to {normalize_page_name(to)}.")
+    flash(gettext("Renamed to %(name)s.", name=normalize_page_name(to)))
     return redirect(page_url(normalize_page_name(to)))
 
 
@@ -156,9 +159,11 @@ def delete(path: str) -> str | Response | tuple[str, int]:
     try:
         services().wiki.delete(page.name, base, author(), request.form.get("message", ""))
     except EditConflict:
-        flash("The page changed since you opened it; look at the new text before deleting.")
+        flash(gettext("The page changed since you opened it; look at the new text before"
+                      " deleting."))
         return redirect(page_url(page.name))
-    flash(f"Deleted {page.name}. Its history is kept; revert to restore it.")
+    flash(gettext("Deleted %(name)s. Its history is kept; revert to restore it.",
+                  name=page.name))
     return redirect(url_for("pages.index"))
 
 
@@ -167,8 +172,8 @@ def delete(path: str) -> str | Response | tuple[str, int]:
 def revert(path: str) -> Response:
     revision = request.form.get("revision", "")
     if not revision:
-        abort(400, description="Which revision? None was given.")
+        abort(400, description=gettext("Which revision? None was given."))
     result = services().wiki.revert(path, revision, author())
-    flash(f"Restored the version of {revision[:10]}." if result.changed
-          else "That version is already the current text.")
+    flash(gettext("Restored the version of %(revision)s.", revision=revision[:10])
+          if result.changed else gettext("That version is already the current text."))
     return redirect(page_url(result.name))

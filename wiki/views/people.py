@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext
 
 from wiki import revisions
 from wiki.errors import PageNotFound
@@ -10,6 +11,7 @@ from wiki.feed import Feed, FeedEntry, atom
 from wiki.revisions import Change
 from wiki.views import services
 from wiki.views.access import allow
+from wiki.views.i18n import change_kind
 from wiki.views.workshop import comments, viewer
 
 bp = Blueprint("people", __name__)
@@ -22,10 +24,10 @@ def identity(name: str) -> tuple[str, str, int | None]:
     if account is not None:
         return account.name, account.email, account.id
     wanted = name.strip().casefold()
-    for person in revisions.contributors(services().wiki):
+    for person in revisions.contributors(services().wiki, services().accounts):
         if person.name.casefold() == wanted:
             return person.name, person.email, None
-    raise PageNotFound(f"nobody called {name}")
+    raise PageNotFound(gettext("nobody called %(name)s", name=name))
 
 
 @bp.get("/people/<name>")
@@ -33,7 +35,7 @@ def identity(name: str) -> tuple[str, str, int | None]:
 def person(name: str) -> str:
     shown, email, account_id = identity(name)
     changes = revisions.recent_changes(services().wiki, limit=100, author_email=email)
-    stats = next((c for c in revisions.contributors(services().wiki)
+    stats = next((c for c in revisions.contributors(services().wiki, services().accounts)
                   if c.email.casefold() == email.casefold()), None)
     said = comments().by_user(account_id, viewer()) if account_id is not None else []
     account = services().accounts.get(account_id) if account_id is not None else None
@@ -48,7 +50,8 @@ def feed_entry(change: Change) -> FeedEntry:
         link = url_for("history.diff", path=page.name, to=change.revision, _external=True)
     else:
         link = url_for("history.changes", _external=True)
-    title = (f"{page.name} {page.kind} by {change.author}" if page is not None
+    title = (gettext("%(page)s %(kind)s by %(author)s", page=page.name,
+                     kind=change_kind(page.kind), author=change.author) if page is not None
              else f"{change.message.splitlines()[0] if change.message else change.revision[:10]}")
     return FeedEntry(id=f"urn:cowiki:commit:{change.revision}", title=title, link=link,
                      updated=change.date, author=change.author, summary=change.message)
@@ -58,7 +61,7 @@ def feed_entry(change: Change) -> FeedEntry:
 @allow("reader")
 def changes_feed() -> Response:
     entries = revisions.recent_changes(services().wiki, limit=FEED_SIZE)
-    feed = Feed(title=f"{services().settings.site_name}: recent changes",
+    feed = Feed(title=gettext("%(site)s: recent changes", site=services().settings.site_name),
                 self_url=request.base_url, site_url=url_for("history.changes", _external=True),
                 entries=[feed_entry(c) for c in entries])
     return Response(atom(feed), mimetype="application/atom+xml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from flask_babel import gettext
 
 from wiki.errors import InvalidInput
 from wiki.search import SearchResults
@@ -20,7 +21,7 @@ def lang_arg() -> str | None:
     """The optional `lang` argument: nl, en or nothing."""
     lang = request.args.get("lang", "").strip().lower()
     if lang and lang not in LANGUAGES:
-        raise InvalidInput("'lang' must be nl or en")
+        raise InvalidInput(gettext("'lang' must be nl or en"))
     return lang or None
 
 

@@ -1,4 +1,4 @@
-"""Template helpers: dates, initials, the current user and site name."""
+"""Template helpers: localised dates and numbers, initials, the current user and site name."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
+from flask_babel import format_date, format_number, format_time, gettext, ngettext
 from flask_login import current_user
 
 from wiki.views import services
 
 
 def when(value: datetime | float | None) -> str:
-    """A short absolute date and time in UTC."""
+    """A short absolute date and time in the interface language, in UTC."""
     if value is None:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
 
 
 def ago(value: datetime | None) -> str:
@@ -26,11 +27,18 @@ def ago(value: datetime | None) -> str:
     if value is None:
         return ""
     seconds = int((datetime.now(UTC) - value).total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now"
+    if seconds >= 86400:
+        return str(ngettext("%(num)d day ago", "%(num)d days ago", seconds // 86400))
+    if seconds >= 3600:
+        return str(ngettext("%(num)d hour ago", "%(num)d hours ago", seconds // 3600))
+    if seconds >= 60:
+        return str(ngettext("%(num)d minute ago", "%(num)d minutes ago", seconds // 60))
+    return str(gettext("just now"))
+
+
+def number(value: int | float) -> str:
+    """A count with the interface language's digit grouping (1,234 or 1.234)."""
+    return str(format_number(value))
 
 
 def initials(name: str) -> str:
@@ -46,7 +54,7 @@ def hue(name: str) -> int:
 
 def install(app: Flask) -> None:
     """Register filters and the context every template sees."""
-    app.jinja_env.filters.update(when=when, ago=ago, initials=initials, hue=hue,
+    app.jinja_env.filters.update(when=when, ago=ago, number=number, initials=initials, hue=hue,
                                  urlpath=lambda s: quote(str(s)))
 
     @app.context_processor

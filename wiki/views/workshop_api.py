@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask_babel import gettext
 
 from wiki.errors import InvalidInput
 from wiki.invites import Invite, Invites
@@ -65,7 +66,8 @@ def invites() -> Response | tuple[Response, int]:
 @json_without_csrf
 def register() -> tuple[Response, int]:
     if register_throttled():
-        abort(429, description="Too many attempts from your address. Wait a few minutes.")
+        abort(429, description=gettext("Too many attempts from your address."
+                                       " Wait a few minutes."))
     data = body()
     user = Invites(services().accounts).register(
         text_field(data, "invite", True), text_field(data, "name", True),

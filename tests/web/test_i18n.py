@@ -1,0 +1,293 @@
+"""Dutch and English interface: complete catalogs, compiled in the repo, chosen per request."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+
+from tests.conftest import PASSWORDS, csrf, post_form
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TRANSLATIONS = ROOT / "translations"
+LANGUAGES = ("nl", "en")
+DUTCH = {"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"}
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|<[^>]*>")
+
+
+def extracted() -> dict[str | tuple[str, ...], str]:
+    """Every text pybabel extracts with babel.cfg, with where it was found."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found: dict[str | tuple[str, ...], str] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map):
+        key = message if isinstance(message, str) else tuple(message)
+        found.setdefault(key, f"{filename}:{lineno}")
+    return found
+
+
+def catalog(language: str) -> Catalog:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=language)
+
+
+def texts(message: object) -> list[str]:
+    """The translation(s) of a catalog entry: one string, or one per plural form."""
+    string = message.string  # type: ignore[attr-defined]
+    return [string] if isinstance(string, str) else list(string)
+
+
+def lang_of(html: str) -> str:
+    match = re.search(r'<html lang="([^"]*)"', html)
+    assert match, html[:200]
+    return match.group(1)
+
+
+# -- the catalogs ---------------------------------------------------------------
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_of_templates_and_views_is_in_the_catalog(language: str) -> None:
+    entries = catalog(language)
+    missing = [f"{where}: {text!r}" for text, where in extracted().items()
+               if entries.get(text if isinstance(text, str) else text[0]) is None]
+    assert missing == [], "run pybabel extract/update (README, Language):\n" + "\n".join(missing)
+
+
+def test_every_dutch_text_is_translated_and_not_fuzzy() -> None:
+    entries = catalog("nl")
+    wanted = {text if isinstance(text, str) else text[0] for text in extracted()}
+    untranslated = [m.id for m in entries if m.id and m.id in wanted
+                    and (m.fuzzy or not all(s.strip() for s in texts(m)))]
+    assert untranslated == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_placeholders_and_markup(language: str) -> None:
+    for message in catalog(language):
+        if not message.id:
+            continue
+        source = message.id if isinstance(message.id, str) else message.id[0]
+        for text in texts(message):
+            if text:
+                assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(source)), (
+                    source, text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_committed_mo_file_is_what_compiling_the_po_gives(language: str) -> None:
+    folder = TRANSLATIONS / language / "LC_MESSAGES"
+    compiled = BytesIO()
+    write_mo(compiled, catalog(language))
+    committed = (folder / "messages.mo").read_bytes()
+    if committed != compiled.getvalue():  # allow another Babel's Generated-By header only
+        def table(data: bytes) -> dict[object, object]:
+            return {m.id: m.string for m in read_mo(BytesIO(data)) if m.id}
+        assert table(committed) == table(compiled.getvalue()), (
+            f"{folder}/messages.mo is stale: run pybabel compile -d translations")
+
+
+def test_the_app_reads_the_catalogs_next_to_its_templates(app: Flask) -> None:
+    # Found like templates/ (relative to app.py), so an editable install and a checkout
+    # both ship them; MANIFEST.in grafts translations/ into the sdist.
+    assert app.extensions["babel"].translation_directories == [str(TRANSLATIONS)]
+    assert Path(app.root_path, app.template_folder or "") == ROOT / "templates"
+    assert "graft translations" in (ROOT / "MANIFEST.in").read_text()
+
+
+class TextOutsideGettext(HTMLParser):
+    """Words a template shows (text and text attributes) that no gettext call wraps."""
+
+    SKIPPED = ("script", "style", "pre", "code")
+    ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+    WORD = re.compile(r"[^\W\d_]{2,}")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.words: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.depth += tag in self.SKIPPED
+        self.words += [w for name, value in attrs if name in self.ATTRIBUTES and value
+                       for w in self.WORD.findall(value)]
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag in self.SKIPPED
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth:
+            self.words += self.WORD.findall(data)
+
+
+def template_words(source: str) -> list[str]:
+    """Words of a template left once trans blocks, Jinja tags and CSS class blocks go."""
+    source = re.sub(r"{%-?\s*trans\b.*?{%-?\s*endtrans\s*-?%}", " ", source, flags=re.S)
+    source = re.sub(r"{%-?\s*block main_class\s*-?%}.*?{%-?\s*endblock\s*-?%}", " ", source,
+                    flags=re.S)
+    source = re.sub(r"{#.*?#}|{%.*?%}|{{.*?}}", " ", source, flags=re.S)
+    parser = TextOutsideGettext()
+    parser.feed(source)
+    return parser.words
+
+
+def templates() -> Iterator[Path]:
+    yield from sorted((ROOT / "templates").rglob("*.html"))
+
+
+@pytest.mark.parametrize("template", list(templates()), ids=lambda p: p.name)
+def test_templates_show_no_text_outside_gettext(template: Path) -> None:
+    # Language names are written in their own language; the rest are symbols or syntax.
+    allowed = {"PDF", "EPUB", "UTC", "wiki", "English", "Nederlands"}
+    words = [w for w in template_words(template.read_text()) if w not in allowed]
+    assert words == [], f"wrap these in {{{{ _('...') }}}}: {words}"
+
+
+def test_views_flash_only_translated_messages() -> None:
+    plain = re.compile(r"""\b(flash|abort\(\d+, description=)\(?\s*f?["']""")
+    offenders = [f"{path.name}:{n}" for path in (ROOT / "wiki" / "views").glob("*.py")
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if plain.search(line)]
+    assert offenders == []
+
+
+# -- choosing the language ---------------------------------------------------------
+
+def test_english_is_the_default_without_accept_language(client: FlaskClient) -> None:
+    page = client.get("/login").text
+    assert lang_of(page) == "en" and "Log in to" in page
+
+
+def test_accept_language_nl_gives_a_dutch_page(client: FlaskClient,
+                                               login_as: Callable[[str], FlaskClient]) -> None:
+    login = client.get("/login", headers=DUTCH).text
+    assert lang_of(login) == "nl" and "Inloggen bij" in login
+    login_as("reader")
+    page = client.get("/changes", headers=DUTCH).text
+    assert lang_of(page) == "nl"
+    assert "Recente wijzigingen" in page and "Bijdragers" in page and "Pagina's" in page
+
+
+def test_an_unknown_language_falls_back_to_english(client: FlaskClient) -> None:
+    assert lang_of(client.get("/login", headers={"Accept-Language": "fr, de;q=0.8"}).text) == "en"
+
+
+def test_account_language_overrides_accept_language(app: Flask, client: FlaskClient,
+                                                    login_as: Callable[[str], FlaskClient]
+                                                    ) -> None:
+    login_as("participant")
+    response = post_form(client, "/account/language", language="nl")
+    assert response.status_code == 302
+    assert app.extensions["cowiki"].accounts.by_name("participant").language == "nl"
+    account = client.get(response.location, headers=ENGLISH).text
+    assert lang_of(account) == "nl" and "Taal opgeslagen." in account
+    post_form(client, "/account/language", language="")  # follow the browser again
+    assert lang_of(client.get("/pages", headers=ENGLISH).text) == "en"
+    assert lang_of(client.get("/pages", headers=DUTCH).text) == "nl"
+
+
+def test_account_language_applies_at_the_next_login(app: Flask, client: FlaskClient) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    accounts.set_language(accounts.by_name("reader"), "nl")
+    post_form(client, "/login", name="reader", password=PASSWORDS["reader"])
+    assert lang_of(client.get("/pages").text) == "nl"
+
+
+def test_account_language_must_be_one_we_have(client: FlaskClient,
+                                              login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("reader")
+    assert post_form(client, "/account/language", language="fr").status_code == 400
+
+
+def test_switcher_changes_the_language_and_goes_back(client: FlaskClient) -> None:
+    page = client.get("/login?next=/pages").text
+    assert 'name="lang" value="nl"' in page and "Nederlands" in page
+    response = post_form(client, "/language", lang="nl", next="/login?next=/pages")
+    assert response.status_code == 302 and response.location == "/login?next=/pages"
+    switched = client.get(response.location, headers=ENGLISH).text
+    assert lang_of(switched) == "nl" and 'name="lang" value="en"' in switched
+
+
+def test_switcher_needs_the_csrf_token(client: FlaskClient) -> None:
+    csrf(client)
+    response = client.post("/language", data={"lang": "nl"})
+    assert response.status_code == 400
+    assert lang_of(client.get("/login").text) == "en"
+
+
+def test_switcher_refuses_unknown_languages_and_foreign_redirects(client: FlaskClient) -> None:
+    assert post_form(client, "/language", lang="xx").status_code == 400
+    response = post_form(client, "/language", lang="nl", next="https://evil.example/")
+    assert response.location == "/"
+
+
+def test_switcher_choice_beats_the_account_and_survives_login(
+        app: Flask, client: FlaskClient) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    accounts.set_language(accounts.by_name("reader"), "en")
+    post_form(client, "/language", lang="nl")
+    post_form(client, "/login", name="reader", password=PASSWORDS["reader"])
+    assert lang_of(client.get("/pages").text) == "nl"
+
+
+def test_flash_messages_and_errors_are_translated(client: FlaskClient,
+                                                  login_as: Callable[[str], FlaskClient]
+                                                  ) -> None:
+    login_as("participant")
+    post_form(client, "/language", lang="nl")
+    saved = post_form(client, "/p/Nieuw/edit", markdown="# Nieuw\n\ntekst\n", base_revision="")
+    assert "Opgeslagen." in client.get(saved.location).text
+    missing = client.get("/p/Home/history?page=0")
+    assert missing.status_code == 400 and "Dat lukte niet" in missing.text
+
+
+def test_scripts_get_their_texts_in_the_page_language(client: FlaskClient,
+                                                      login_as: Callable[[str], FlaskClient]
+                                                      ) -> None:
+    login_as("participant")
+    page = client.get("/p/Home/edit", headers=DUTCH).text
+    block = re.search(r'<script type="application/json" id="i18n-messages">(.*?)</script>',
+                      page, re.S)
+    assert block
+    messages = json.loads(block.group(1))
+    assert messages["Copied"] == "Gekopieerd"
+    assert messages["Uploaded %(name)s."] == "%(name)s geüpload."
+
+
+# -- dates and numbers ---------------------------------------------------------------
+
+def test_dates_and_numbers_follow_the_language(app: Flask) -> None:
+    moment = datetime(2024, 3, 5, 14, 7, tzinfo=UTC)
+    template = "{{ moment|when }} | {{ 1234567|number }}"
+    with app.test_request_context("/", headers=DUTCH):
+        assert render_template_string(template, moment=moment) == "5 mrt 2024, 14:07 | 1.234.567"
+    with app.test_request_context("/"):
+        english = render_template_string(template, moment=moment)
+    assert english.startswith("Mar 5, 2024, 2:07") and english.endswith("1,234,567")
+
+
+def test_a_dutch_page_shows_dates_with_dutch_month_names(app: Flask, client: FlaskClient,
+                                                         login_as: Callable[[str], FlaskClient]
+                                                         ) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    accounts.create_token(accounts.by_name("reader"), "laptop")
+    login_as("reader")
+    dutch_months = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt",
+                    "nov", "dec"]
+    now = datetime.now(UTC)
+    page = client.get("/account", headers=DUTCH).text
+    assert f"<td>{now.day} {dutch_months[now.month - 1]} {now.year}, " in page

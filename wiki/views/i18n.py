@@ -1,0 +1,124 @@
+"""The interface language: Dutch or English, chosen per request.
+
+The choice, first match wins: what the visitor picked with the switcher (kept
+in the session), the language saved on their account, the browser's
+Accept-Language, English. Templates and views translate with gettext; the
+catalogs live in translations/ next to templates/ (see README, "Language").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, g, redirect, request, session
+from flask_babel import Babel, get_locale, gettext
+from werkzeug.wrappers import Response
+
+from wiki.accounts import LANGUAGES
+from wiki.errors import InvalidInput
+from wiki.views.access import PUBLIC, allow, safe_next
+
+bp = Blueprint("i18n", __name__)
+DEFAULT = "en"
+# Each language named in itself, so a visitor finds theirs whatever the page shows.
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}
+
+
+def select_locale() -> str:
+    """The language of this request: switcher, account, Accept-Language, English."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    # Only a user this request already loaded (flask-login caches it in g): loading
+    # one here could fail again while the error page of that failure (a locked
+    # database, say) is being rendered.
+    login = g.get("_login_user")
+    if login is not None and login.is_authenticated and login.user.language in LANGUAGES:
+        return str(login.user.language)
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT) or DEFAULT
+
+
+def current_language() -> str:
+    """The language code this request renders in ('en' or 'nl')."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT
+
+
+def language_arg(raw: str, allow_automatic: bool = False) -> str:
+    """A language code from a form; InvalidInput for anything else."""
+    language = raw.strip().lower()
+    if language in LANGUAGES or (allow_automatic and language == ""):
+        return language
+    raise InvalidInput(gettext("Choose English or Nederlands."))
+
+
+def clear_session_keeping_language() -> None:
+    """session.clear() for a new login, without forgetting the language picked before."""
+    language = session.get("lang")
+    session.clear()
+    if language in LANGUAGES:
+        session["lang"] = language
+
+
+@bp.post("/language")
+@allow(PUBLIC)
+def switch() -> Response:
+    session["lang"] = language_arg(request.form.get("lang", ""))
+    return redirect(safe_next(request.form.get("next")))
+
+
+def N_(text: str) -> str:
+    """Mark a text for the catalogs (pybabel knows N_) without translating it here."""
+    return text
+
+
+ROLE_NAMES = {"reader": N_("reader"), "participant": N_("participant"),
+              "facilitator": N_("facilitator")}
+CHANGE_KINDS = {"created": N_("created"), "edited": N_("edited"), "deleted": N_("deleted"),
+                "renamed": N_("renamed"), "copied": N_("copied")}
+
+
+def role_name(role: str) -> str:
+    """A role as the interface shows it."""
+    return str(gettext(ROLE_NAMES[role])) if role in ROLE_NAMES else role
+
+
+def change_kind(kind: str) -> str:
+    """What a commit did to a page ('created', 'edited', ...), as the interface shows it."""
+    return str(gettext(CHANGE_KINDS[kind])) if kind in CHANGE_KINDS else kind
+
+
+# Texts the scripts in static/ show, by their English source text.
+SCRIPT_TEXTS = (
+    N_("Copied"), N_("Press Ctrl+C"),
+    N_("Replace your manual edits with the versions you picked?"),
+    N_("Uploading %(name)s…"), N_("image"), N_("Upload failed: %(reason)s"),
+    N_("Uploaded %(name)s."), N_("Upload failed (offline?)."),
+    N_("Preview unavailable (%(status)s)."), N_("Preview unavailable (offline?)."),
+    N_("bold text"), N_("italic text"), N_("link text"), N_("Page name"), N_("code"),
+    N_("Column"), N_("Text"), N_(" (unsaved changes)"), N_(" is editing this page right now."),
+    N_(" are editing this page right now."),
+    N_(" They have unsaved changes: agree who edits what; overlapping saves will conflict."),
+    N_("Restore your unsaved draft from %(when)s? "), N_("Restore draft"), N_("Discard it"),
+)
+
+
+def script_messages() -> dict[str, str]:
+    """SCRIPT_TEXTS in the interface language, keyed by the English text.
+
+    base.html renders them as JSON; a script looks its text up and falls back to
+    the key, so it still reads well where a text is missing.
+    """
+    return {text: gettext(text) for text in SCRIPT_TEXTS}
+
+
+def install(app: Flask) -> None:
+    """Wire Flask-Babel (gettext in templates) and the language helpers templates use."""
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(
+        current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
+        role_name=role_name, change_kind=change_kind, script_messages=script_messages)
+
+    @app.context_processor
+    def languages() -> dict[str, Any]:
+        return {"LANGUAGES": LANGUAGES}
