@@ -17,9 +17,11 @@ from pathlib import Path
 
 from storage.incoming import RefUpdate, new_commits, open_incoming, parse_updates
 from storage.repository import MAIN_REF
+from wiki.accounts import Accounts
 from wiki.config import Settings
 from wiki.db import Database
-from wiki.push import PushLimits, PushRefused, check_push
+from wiki.phases import is_frozen
+from wiki.push import PushLimits, PushPolicy, PushRefused, check_push
 from wiki.pushlog import PushLog
 
 PUSHER_ENV = "COWIKI_PUSHER_ID"
@@ -39,13 +41,31 @@ def pre_receive(updates: Sequence[RefUpdate]) -> int:
     ref = repo.references.get(MAIN_REF)
     current = str(ref.target) if ref is not None else None
     try:
-        check_push(repo, updates, limits, current)
+        check_push(repo, updates, limits, current, pusher_policy())
     except PushRefused as refused:
         print("cowiki refused this push:", file=sys.stderr)
         for problem in refused.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     return 0
+
+
+def pusher_policy() -> PushPolicy:
+    """The pushing account's rights; a push without one (on the server) may do anything."""
+    raw = os.environ.get(PUSHER_ENV, "")
+    db = Database(git_dir().parent / "cowiki.db")
+    user = Accounts(db).get(int(raw)) if raw.isdigit() else None
+    if user is None or user.can("facilitator"):
+        return PushPolicy()
+
+    def frozen(path: str) -> str | None:
+        scope = is_frozen(db, path)
+        if scope is None:
+            return None
+        where = "the whole wiki" if scope.whole_wiki else scope.scope
+        return f"{where} is frozen by a facilitator; only facilitators may change it now"
+
+    return PushPolicy(edit_outline=False, frozen=frozen)
 
 
 def post_receive(updates: Sequence[RefUpdate]) -> int:

@@ -116,6 +116,24 @@ def changed_entries(repo: pygit2.Repository, commit: pygit2.Commit) -> Iterator[
         yield ChangedEntry(str(commit.id), new.path, int(new.mode), str(new.id), size, added)
 
 
+def changed_paths(repo: pygit2.Repository, old: str, new: str) -> list[str]:
+    """Every path that differs between two commits' trees (added, changed or deleted)."""
+    new_tree = _commit(repo, new).tree
+    if old == ZERO:
+        diff = new_tree.diff_to_tree(swap=True)
+    else:
+        diff = _commit(repo, old).tree.diff_to_tree(new_tree)
+    return sorted({path for delta in diff.deltas
+                   for path in (delta.old_file.path, delta.new_file.path) if path})
+
+
+def _commit(repo: pygit2.Repository, revision: str) -> pygit2.Commit:
+    commit = repo[revision]
+    if not isinstance(commit, pygit2.Commit):
+        raise ValueError(f"{revision} is not a commit")
+    return commit
+
+
 def tree_paths(commit: pygit2.Commit) -> Iterator[str]:
     """Every file path in the commit's tree (no folders)."""
     stack: list[tuple[pygit2.Tree, str]] = [(commit.tree, "")]

@@ -3,13 +3,14 @@
 Called by the pre-receive hook (`cowiki/hooks.py`) before git moves any ref.
 Only `refs/heads/main` may change, only forwards, and every new commit in
 the pushed range (not just the tip) may add or change only valid `*.md`
-pages and attachments in `attachments/`. Problems are collected and reported
+pages, attachments in `attachments/` and a valid `outline.json`. Problems are collected and reported
 together, one line each, so the git client shows them all at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pygit2
@@ -20,6 +21,7 @@ from storage.incoming import (
     ChangedEntry,
     RefUpdate,
     changed_entries,
+    changed_paths,
     is_fast_forward,
     new_commits,
     read_blob,
@@ -29,6 +31,7 @@ from storage.names import ATTACHMENT_DIR, PAGE_SUFFIX, normalize_page_name, page
 from storage.repository import MAIN_REF
 from wiki.attachments import check_content
 from wiki.errors import WikiError
+from wiki.export import outline
 
 MAX_REPORTED = 20
 FORBIDDEN_FILES = frozenset({".gitmodules", ".gitattributes"})
@@ -51,6 +54,20 @@ class PushLimits:
     max_push_bytes: int
 
 
+def _nothing_frozen(_path: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class PushPolicy:
+    """What this pusher's role allows, as on the web: participants may not change the
+    outline (a facilitator's job) nor anything a facilitator froze. The default
+    (a facilitator, or a push on the server's own file system) allows both."""
+
+    edit_outline: bool = True
+    frozen: Callable[[str], str | None] = _nothing_frozen  # path -> why it is frozen
+
+
 class PushRefused(WikiError):
     """A push breaks the wiki's rules; `problems` holds one readable line per problem."""
 
@@ -60,13 +77,14 @@ class PushRefused(WikiError):
 
 
 def check_push(repo: pygit2.Repository, updates: Sequence[RefUpdate], limits: PushLimits,
-               current_main: str | None) -> None:
+               current_main: str | None, policy: PushPolicy | None = None) -> None:
     """Raise PushRefused unless every ref update and every new commit obeys the rules."""
     problems = [p for u in updates for p in check_ref(repo, u, current_main)]
     if problems:
         raise PushRefused(problems)
     for update in updates:
         problems += check_commits(repo, new_commits(repo, update.new, update.old), limits)
+        problems += check_role(changed_paths(repo, update.old, update.new), policy or PushPolicy())
     if problems:
         if len(problems) > MAX_REPORTED:
             problems = [*problems[:MAX_REPORTED], f"... and {len(problems) - MAX_REPORTED} more"]
@@ -111,6 +129,17 @@ def check_commits(repo: pygit2.Repository, commits: Sequence[pygit2.Commit],
     return problems
 
 
+def check_role(paths: Sequence[str], policy: PushPolicy) -> list[str]:
+    """Problems with what the push changes overall, for the pusher's role."""
+    problems = []
+    for path in paths:
+        if path == outline.OUTLINE_FILE and not policy.edit_outline:
+            problems.append(f"{path}: only facilitators may change the whitepaper's outline")
+        elif (reason := policy.frozen(path)) is not None:
+            problems.append(f"{path}: {reason}")
+    return problems
+
+
 def check_entry(repo: pygit2.Repository, entry: ChangedEntry, limits: PushLimits) -> str | None:
     """Why a changed file breaks the rules, or None when it is a valid page or attachment."""
     if entry.mode in MODE_PROBLEMS:
@@ -121,6 +150,8 @@ def check_entry(repo: pygit2.Repository, entry: ChangedEntry, limits: PushLimits
         return "git attribute and submodule files are not allowed"
     if entry.path.startswith(f"{ATTACHMENT_DIR}/"):
         return _attachment_problem(repo, entry, limits.max_attachment_bytes)
+    if entry.path == outline.OUTLINE_FILE:
+        return _outline_problem(repo, entry, limits.max_page_bytes)
     return _page_problem(repo, entry, limits.max_page_bytes)
 
 
@@ -134,6 +165,17 @@ def _attachment_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int
         check_content(name, read_blob(repo, entry.blob), limit)
     except (InvalidPageName, WikiError) as exc:
         return str(exc)
+    return None
+
+
+def _outline_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> str | None:
+    """The whitepaper's outline may be edited by hand, but must stay a valid outline."""
+    if entry.size > limit:
+        return f"the outline is larger than {limit} bytes"
+    try:
+        outline.parse(json.loads(read_blob(repo, entry.blob).decode("utf-8")))
+    except (ValueError, InvalidPageName, WikiError) as exc:
+        return f"not a valid outline: {exc}"
     return None
 
 

@@ -347,3 +347,30 @@ def test_pushed_work_counts_for_the_account_with_the_authors_email(server: LiveS
     client.run("push", "origin", "main", cwd=work)
     assert commits_of("participant") == before + 1
     assert commits_of("Pat Participant") == 0
+
+
+def test_participants_push_neither_the_outline_nor_into_a_frozen_chapter(
+        server: LiveServer, client: GitClient) -> None:
+    facilitator = server.session("facilitator")
+    work = client.clone(server, "participant", "w")
+    client.commit_file(work, "outline.json", b'{"title": "Mine now", "pages": []}\n', "outline")
+    assert "only facilitators may change the whitepaper's outline" in push_refused(
+        client, server, work)
+    client.run("reset", "-q", "--hard", "origin/main", cwd=work)
+
+    frozen = facilitator.put(f"{server.url}/api/v1/freeze",
+                             json={"scope": "Hoofdstuk 9", "frozen": True})
+    assert frozen.status_code == 200, frozen.text
+    try:
+        client.commit_file(work, "Hoofdstuk 9/Slot.md", b"# Slot\n", "into the frozen chapter")
+        assert "Hoofdstuk 9 is frozen" in push_refused(client, server, work)
+        client.run("reset", "-q", "--hard", "origin/main", cwd=work)
+        client.commit_file(work, "Elders.md", b"# Elders\n", "outside it")
+        client.run("push", "origin", "main", cwd=work)
+    finally:
+        facilitator.put(f"{server.url}/api/v1/freeze",
+                        json={"scope": "Hoofdstuk 9", "frozen": False})
+
+    own = client.clone(server, "facilitator", "f")
+    client.commit_file(own, "outline.json", b'{"title": "Samen sterker", "pages": []}\n', "o")
+    client.run("push", "origin", "main", cwd=own)

@@ -69,6 +69,19 @@ def test_local_push_is_checked_and_logged_without_a_pusher(services: Services,
     assert "only Markdown pages" in git(work, "push", "origin", "main", check=False).stderr
 
 
+def test_outline_can_be_edited_in_a_clone_but_must_stay_valid(services: Services,
+                                                               tmp_path: Path) -> None:
+    work = clone(services, tmp_path)
+    add(work, "outline.json", b'{"title": "Samen sterker", "pages": ["Home"]}\n')
+    git(work, "push", "-q", "origin", "main")
+    assert b"Samen sterker" in (services.repo.read(services.repo.head(), "outline.json") or b"")
+    head = services.repo.head()
+    add(work, "outline.json", b'{"title": "", "pages": ["../etc"]}\n')
+    refused = git(work, "push", "origin", "main", check=False)
+    assert refused.returncode != 0 and "not a valid outline" in refused.stderr
+    assert services.repo.head() == head
+
+
 def test_history_names_the_pusher_only_when_it_is_not_the_author(services: Services) -> None:
     accounts = Accounts(services.db)
     pat = accounts.add_user("Pat", "pat@example.org", "participant", "long-password")
