@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from storage.errors import InvalidPageName, InvalidRevision
+from storage.errors import N_, InvalidPageName, InvalidRevision
 
 MAX_NAME_BYTES = 200
 PAGE_SUFFIX = ".md"
@@ -45,33 +45,35 @@ def normalize_page_name(raw: str) -> str:
     '-', '_' and inner spaces, starting with a letter or digit.
     """
     if not isinstance(raw, str):
-        raise InvalidPageName("page name must be text")
+        raise InvalidPageName(N_("page name must be text"))
     name = unicodedata.normalize("NFC", raw).strip().strip("/")
     if not name:
-        raise InvalidPageName("page name is empty")
+        raise InvalidPageName(N_("page name is empty"))
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise InvalidPageName(f"page name is longer than {MAX_NAME_BYTES} bytes")
+        raise InvalidPageName(N_("page name is longer than {limit} bytes"),
+                              limit=MAX_NAME_BYTES)
     segments = name.split("/")
     for segment in segments:
         _check_segment(segment)
     if segments[0].casefold() in RESERVED_FIRST:
-        raise InvalidPageName(f"'{segments[0]}' is reserved")
+        raise InvalidPageName(N_("'{name}' is reserved"), name=segments[0])
     if segments[-1].casefold() in RESERVED_LAST:
-        raise InvalidPageName(f"'{segments[-1]}' is reserved as the end of a page name")
+        raise InvalidPageName(N_("'{name}' is reserved as the end of a page name"),
+                              name=segments[-1])
     return name
 
 
 def _check_segment(segment: str) -> None:
     if segment == "" or segment in (".", ".."):
-        raise InvalidPageName("page name has an empty or relative segment")
+        raise InvalidPageName(N_("page name has an empty or relative segment"))
     if segment != segment.strip() or "  " in segment:
-        raise InvalidPageName("page name segments may not start or end with spaces")
+        raise InvalidPageName(N_("page name segments may not start or end with spaces"))
     if not _SEGMENT.fullmatch(segment):
         raise InvalidPageName(
-            "use letters, digits, '-', '_' and spaces; start each part with a letter or digit"
+            N_("use letters, digits, '-', '_' and spaces; start each part with a letter or digit")
         )
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in segment):
-        raise InvalidPageName("page name contains control characters")
+        raise InvalidPageName(N_("page name contains control characters"))
 
 
 def page_file(name: str) -> str:
@@ -95,13 +97,15 @@ def normalize_attachment_name(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw or "").strip()
     name = name.replace(" ", "-")
     if not name or len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise InvalidPageName("attachment name is empty or too long")
+        raise InvalidPageName(N_("attachment name is empty or too long"))
     match = _ATTACHMENT.fullmatch(name)
     if not match or "/" in name:
-        raise InvalidPageName("attachment names are letters, digits, '-', '_' and one extension")
+        raise InvalidPageName(
+            N_("attachment names are letters, digits, '-', '_' and one extension"))
     if match.group(1)[1:].lower() not in ATTACHMENT_TYPES:
         allowed = ", ".join(sorted(ATTACHMENT_TYPES))
-        raise InvalidPageName(f"attachment type not allowed (allowed: {allowed})")
+        raise InvalidPageName(N_("attachment type not allowed (allowed: {allowed})"),
+                              allowed=allowed)
     return name
 
 
@@ -118,8 +122,8 @@ def attachment_type(name: str) -> str:
 def validate_revision(raw: object) -> str:
     """Return `raw` as a lowercase hex revision (7-40 digits) or raise InvalidRevision."""
     if not isinstance(raw, str):
-        raise InvalidRevision("revision must be 7-40 hex digits")
+        raise InvalidRevision(N_("revision must be 7-40 hex digits"))
     rev = raw.strip().lower()
     if not _HEX.fullmatch(rev):
-        raise InvalidRevision("revision must be 7-40 hex digits")
+        raise InvalidRevision(N_("revision must be 7-40 hex digits"))
     return rev

@@ -20,7 +20,13 @@ from pathlib import Path
 
 import pygit2
 
-from storage.errors import InvalidRevision, RefContention, RepositoryWriteFailed, StorageError
+from storage.errors import (
+    N_,
+    InvalidRevision,
+    RefContention,
+    RepositoryWriteFailed,
+    StorageError,
+)
 from storage.names import validate_revision
 
 MAIN_REF = "refs/heads/main"
@@ -110,14 +116,14 @@ class Repository:
             commit = obj.peel(pygit2.Commit)
             assert isinstance(commit, pygit2.Commit)
         except (KeyError, ValueError, pygit2.GitError) as exc:
-            raise InvalidRevision(f"no such revision: {rev}") from exc
+            raise InvalidRevision(N_("no such revision: {revision}"), revision=rev) from exc
         return str(commit.id)
 
     def commit_info(self, revision: str) -> pygit2.Commit:
         """The commit object of a resolved revision."""
         commit = self.git[revision]
         if not isinstance(commit, pygit2.Commit):
-            raise InvalidRevision(f"{revision} is not a commit")
+            raise InvalidRevision(N_("{revision} is not a commit"), revision=revision)
         return commit
 
     def blob_id(self, commit: str | None, path: str) -> str | None:
@@ -198,7 +204,7 @@ class Repository:
                 if self._publish(new, head):
                     return new
                 time.sleep(min(0.001 * (attempt + 1), 0.02))
-        raise RefContention("refs/heads/main kept moving; try again")
+        raise RefContention(N_("refs/heads/main kept moving; try again"))
 
     @contextmanager
     def _writer(self) -> Iterator[None]:
@@ -312,8 +318,8 @@ def _write_failures() -> Iterator[None]:
     except (pygit2.GitError, OSError) as exc:
         detail = str(exc) if str(exc) not in ("", "no error") else "a write failed"
         raise RepositoryWriteFailed(
-            f"the repository could not be written ({detail}); the disk may be full or "
-            "read-only. Nothing was saved.") from exc
+            N_("the repository could not be written ({detail}); the disk may be full or "
+               "read-only. Nothing was saved."), detail=detail) from exc
 
 
 def _nest(changes: Changes) -> NestedChanges:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from storage.errors import InvalidRevision
+from storage.errors import N_, InvalidRevision
 from storage.repository import Person, Repository
 
 TAG_PREFIX = "whitepaper-v"
@@ -64,11 +64,11 @@ def _version(repo: Repository, name: str) -> Version:
 def resolve_version(repo: Repository, name: str) -> str:
     """The commit a version tag points to; InvalidRevision when there is no such version."""
     if not is_version_name(name):
-        raise InvalidRevision(f"not a whitepaper version: {name[:60]}")
+        raise InvalidRevision(N_("not a whitepaper version: {name}"), name=name[:60])
     try:
         return _version(repo, name).commit
     except KeyError as exc:
-        raise InvalidRevision(f"no such version: {name}") from exc
+        raise InvalidRevision(N_("no such version: {name}"), name=name) from exc
 
 
 def freeze(repo: Repository, commit: str, tagger: Person, message: str = "") -> Version:
@@ -86,4 +86,4 @@ def freeze(repo: Repository, commit: str, tagger: Person, message: str = "") -> 
         except (pygit2.AlreadyExistsError, ValueError):
             continue  # another facilitator took this number first
         return _version(repo, name)
-    raise InvalidRevision("could not create a version tag; try again")
+    raise InvalidRevision(N_("could not create a version tag; try again"))

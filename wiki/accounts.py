@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from storage.repository import Person
 from wiki.db import Database
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 
 ROLES = ("reader", "participant", "facilitator")
 LANGUAGES = ("en", "nl")  # interface languages; English is the source language
@@ -93,17 +93,17 @@ class Accounts:
         """Create an account; InvalidInput for a bad or taken name, email, role or password."""
         name, email = name.strip(), email.strip()
         if not _NAME.fullmatch(name):
-            raise InvalidInput("names are 1-40 letters, digits, spaces, '.', '-' or '_'")
+            raise InvalidInput(N_("names are 1-40 letters, digits, spaces, '.', '-' or '_'"))
         if not _EMAIL.fullmatch(email) or len(email) > 200:
-            raise InvalidInput("that is not an email address")
+            raise InvalidInput(N_("that is not an email address"))
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+            raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         self._check_password(password)
         with self.db.transaction() as conn:
             taken = conn.execute("SELECT 1 FROM users WHERE name = ? OR email = ?",
                                  (name, email)).fetchone()
             if taken:
-                raise InvalidInput("that name or email is already in use")
+                raise InvalidInput(N_("that name or email is already in use"))
             cur = conn.execute(
                 "INSERT INTO users (name, email, role, password_hash, created)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -113,9 +113,10 @@ class Accounts:
 
     def _check_password(self, password: str) -> None:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-            raise InvalidInput(f"passwords have at least {MIN_PASSWORD} characters")
+            raise InvalidInput(N_("passwords have at least {count} characters"),
+                               count=MIN_PASSWORD)
         if len(password) > 1024:
-            raise InvalidInput("password is too long")
+            raise InvalidInput(N_("password is too long"))
 
     def set_password(self, user: User, password: str) -> None:
         """Replace a user's password."""
@@ -127,14 +128,15 @@ class Accounts:
     def set_role(self, user: User, role: str) -> None:
         """Change a user's role."""
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+            raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
 
     def set_language(self, user: User, language: str) -> None:
         """Set the user's interface language ('' follows the browser's Accept-Language)."""
         if language and language not in LANGUAGES:
-            raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
+            raise InvalidInput(N_("language must be one of {languages}"),
+                               languages=", ".join(LANGUAGES))
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user.id))
 

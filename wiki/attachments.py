@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from storage.names import attachment_file, attachment_type, normalize_attachment_name
 from storage.repository import Person, Repository
-from wiki.errors import InvalidInput, PageNotFound, PageTooLarge
+from wiki.errors import N_, InvalidInput, PageNotFound, PageTooLarge
 
 # File signatures, so a renamed HTML file is never served as an image.
 SIGNATURES = {
@@ -33,9 +33,9 @@ def check_content(name: str, data: bytes, max_bytes: int) -> str:
     """Validate an attachment's name, size and file signature; return its MIME type."""
     mime = attachment_type(normalize_attachment_name(name))
     if len(data) > max_bytes:
-        raise PageTooLarge(f"attachment is larger than {max_bytes} bytes")
+        raise PageTooLarge(N_("attachment is larger than {limit} bytes"), limit=max_bytes)
     if not data.startswith(SIGNATURES[mime]) or (mime == "image/webp" and data[8:12] != b"WEBP"):
-        raise InvalidInput(f"the file's content is not a {mime} file")
+        raise InvalidInput(N_("the file's content is not a {type} file"), type=mime)
     return mime
 
 
@@ -68,7 +68,7 @@ class Attachments:
                 if existing is None:
                     chosen.append(candidate)
                     return {attachment_file(candidate): data}
-            raise InvalidInput("too many attachments with this name")
+            raise InvalidInput(N_("too many attachments with this name"))
 
         self.repo.commit(build, author, f"Upload {name}")
         return chosen[0]
@@ -79,7 +79,7 @@ class Attachments:
         commit = self.repo.resolve(revision) if revision else self.repo.head()
         blob = self.repo.blob_id(commit, attachment_file(name))
         if blob is None:
-            raise PageNotFound(name)
+            raise PageNotFound(N_("attachment “{name}”"), name=name)
         return Attachment(name, attachment_type(name), self.repo.read_blob(blob), blob)
 
     def names(self) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.db import Database
-from wiki.errors import InvalidInput, PageNotFound, PermissionDenied
+from wiki.errors import N_, InvalidInput, PageNotFound, PermissionDenied
 from wiki.render import Renderer
 
 REPORT_REASONS = ("offensive", "self-promotion", "off-topic", "other")
@@ -58,12 +58,12 @@ class Comment:
 def clean_body(body: object) -> str:
     """A comment body: text of 1 to MAX_BODY characters, without NUL bytes."""
     if not isinstance(body, str):
-        raise InvalidInput("a comment is text")
+        raise InvalidInput(N_("a comment is text"))
     text = body.replace("\x00", "").replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInput("write something first")
+        raise InvalidInput(N_("write something first"))
     if len(text) > MAX_BODY:
-        raise InvalidInput(f"comments are at most {MAX_BODY} characters")
+        raise InvalidInput(N_("comments are at most {count} characters"), count=MAX_BODY)
     return text
 
 
@@ -71,7 +71,7 @@ def clean_reason(reason: object) -> str:
     """A moderation reason of 1 to MAX_REASON characters."""
     text = reason.strip() if isinstance(reason, str) else ""
     if not text or len(text) > MAX_REASON:
-        raise InvalidInput(f"give a reason of at most {MAX_REASON} characters")
+        raise InvalidInput(N_("give a reason of at most {count} characters"), count=MAX_REASON)
     return text
 
 
@@ -86,9 +86,11 @@ class Comments:
 
     def get(self, comment_id: int) -> Comment:
         """One comment (deleted ones too); PageNotFound when there is none."""
+        if not -(2**63) <= comment_id < 2**63:  # beyond SQLite's INTEGER: no such comment
+            raise PageNotFound(N_("comment {id}"), id=comment_id)
         row = self.db.connect().execute(_SELECT + " WHERE c.id = ?", (comment_id,)).fetchone()
         if row is None:
-            raise PageNotFound(f"comment {comment_id}")
+            raise PageNotFound(N_("comment {id}"), id=comment_id)
         return self._comment(row)
 
     def for_page(self, page: str, viewer: User | None) -> list[Comment]:
@@ -157,7 +159,7 @@ class Comments:
         if parent is not None:
             above = self.get(parent)
             if above.page.casefold() != page.casefold() or above.deleted:
-                raise InvalidInput("you can only reply to a comment on the same page")
+                raise InvalidInput(N_("you can only reply to a comment on the same page"))
             parent = above.parent or above.id  # one level of replies
         with self.db.transaction() as conn:
             cur = conn.execute(
@@ -203,12 +205,13 @@ class Comments:
     def report(self, comment_id: int, user: User, reason: str) -> None:
         """Report a comment (once per person; a second report replaces the reason)."""
         if reason not in REPORT_REASONS:
-            raise InvalidInput(f"reason must be one of {', '.join(REPORT_REASONS)}")
+            raise InvalidInput(N_("reason must be one of {reasons}"),
+                               reasons=", ".join(REPORT_REASONS))
         comment = self.get(comment_id)
         if comment.deleted:
-            raise PageNotFound(f"comment {comment_id}")
+            raise PageNotFound(N_("comment {id}"), id=comment_id)
         if comment.author_id == user.id:
-            raise InvalidInput("you cannot report your own comment; edit or delete it")
+            raise InvalidInput(N_("you cannot report your own comment; edit or delete it"))
         with self.db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO comment_reports"
                          " (comment_id, user_id, reason, created) VALUES (?, ?, ?, ?)",
@@ -224,15 +227,15 @@ class Comments:
     def _own(self, comment_id: int, user: User, moderator_may: bool) -> Comment:
         comment = self.get(comment_id)
         if comment.deleted:
-            raise PageNotFound(f"comment {comment_id}")
+            raise PageNotFound(N_("comment {id}"), id=comment_id)
         if comment.author_id != user.id and not (moderator_may and user.can("facilitator")):
-            raise PermissionDenied("you can only change your own comments")
+            raise PermissionDenied(N_("you can only change your own comments"))
         return comment
 
     @staticmethod
     def _moderator(user: User) -> None:
         if not user.can("facilitator"):
-            raise PermissionDenied("only facilitators moderate comments")
+            raise PermissionDenied(N_("only facilitators moderate comments"))
 
     def _comment(self, r: sqlite3.Row) -> Comment:
         deleted = bool(r["deleted"])

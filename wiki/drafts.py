@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from storage.names import normalize_page_name, validate_revision
 from wiki.accounts import User
 from wiki.db import Database
-from wiki.errors import InvalidInput, PageTooLarge
+from wiki.errors import N_, InvalidInput, PageTooLarge
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ class Drafts:
         """Keep (or replace) the user's draft of `page`."""
         page = normalize_page_name(page)
         if not isinstance(markdown, str):
-            raise InvalidInput("'markdown' must be a string")
+            raise InvalidInput(N_("'markdown' must be a string"))
         if len(markdown.encode("utf-8")) > self.max_bytes:
-            raise PageTooLarge(f"page is larger than {self.max_bytes} bytes")
+            raise PageTooLarge(N_("page is larger than {limit} bytes"), limit=self.max_bytes)
         base = validate_revision(base_revision) if base_revision else ""
         draft = Draft(page, markdown, base, time.time())
         with self.db.transaction() as conn:

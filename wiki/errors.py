@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from storage.errors import InvalidPageName, InvalidRevision
+from storage.errors import N_, InvalidPageName, InvalidRevision, TranslatableError
 from storage.merge import ConflictHunk, MergeResult
 
 __all__ = [
-    "InvalidPageName", "InvalidRevision", "WikiError", "PageNotFound", "PageExists",
-    "PageTooLarge", "EditConflict", "PermissionDenied", "InvalidInput", "Frozen",
+    "N_", "InvalidPageName", "InvalidRevision", "TranslatableError", "WikiError", "PageNotFound",
+    "PageExists", "PageTooLarge", "EditConflict", "PermissionDenied", "InvalidInput", "Frozen",
 ]
 
 
-class WikiError(Exception):
-    """Base class for errors a user can act on."""
+class WikiError(TranslatableError):
+    """Base class for errors a user can act on.
+
+    The message is an English template marked with N_, its `{name}` placeholders
+    given as keyword params (see storage/errors.py), so the views can translate it.
+    """
 
 
 class PageNotFound(WikiError):
@@ -44,7 +48,7 @@ class EditConflict(WikiError):
 
     def __init__(self, name: str, ours: str, theirs: str, merge: MergeResult,
                  head: str | None) -> None:
-        super().__init__(f"edit conflict on {name}")
+        super().__init__(N_("edit conflict on {name}"), name=name)
         self.name = name
         self.ours = ours
         self.theirs = theirs

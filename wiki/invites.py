@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from wiki.accounts import ROLES, Accounts, User
-from wiki.errors import InvalidInput, PageNotFound
+from wiki.errors import N_, InvalidInput, PageNotFound
 
 DAY = 86400
 MAX_DAYS = 365
@@ -54,11 +54,11 @@ class Invites:
     def create(self, by: User, role: str, expires_days: int, max_uses: int) -> Invite:
         """A new invite link; InvalidInput for a bad role, expiry or number of uses."""
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+            raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         if not _whole(expires_days) or not 1 <= expires_days <= MAX_DAYS:
-            raise InvalidInput(f"expires_days must be 1-{MAX_DAYS}")
+            raise InvalidInput(N_("expires_days must be 1-{most}"), most=MAX_DAYS)
         if not _whole(max_uses) or not 1 <= max_uses <= MAX_USES:
-            raise InvalidInput(f"max_uses must be 1-{MAX_USES}")
+            raise InvalidInput(N_("max_uses must be 1-{most}"), most=MAX_USES)
         code = secrets.token_urlsafe(18)
         now = time.time()
         with self.db.transaction() as conn:
@@ -80,8 +80,8 @@ class Invites:
         """The invite if it still admits someone; InviteInvalid otherwise."""
         invite = self.get(code) if isinstance(code, str) and len(code) < 100 else None
         if invite is None or not invite.usable():
-            raise InviteInvalid("This invite link is unknown, expired or used up. "
-                                "Ask a facilitator for a new one.")
+            raise InviteInvalid(N_("This invite link is unknown, expired or used up."
+                                   " Ask a facilitator for a new one."))
         return invite
 
     def all(self) -> list[Invite]:
@@ -104,7 +104,7 @@ class Invites:
                 "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked = 0"
                 " AND uses < max_uses AND expires > ?", (code, time.time())).rowcount
         if taken != 1:
-            raise InviteInvalid("This invite link was used up a moment ago.")
+            raise InviteInvalid(N_("This invite link was used up a moment ago."))
         try:
             return self.accounts.add_user(name, email, invite.role, password)
         except InvalidInput:

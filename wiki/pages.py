@@ -19,7 +19,7 @@ from storage.history import History
 from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Person, Repository
-from wiki.errors import EditConflict, PageExists, PageNotFound, PageTooLarge
+from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
 from wiki.render import page_title
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -102,7 +102,7 @@ class Wiki:
         commit = self.repo.resolve(revision) if revision else self.repo.head()
         blob = self.repo.blob_id(commit, page_file(name))
         if blob is None or commit is None:
-            raise PageNotFound(name)
+            raise PageNotFound(N_("page “{name}”"), name=name)
         text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
         return Page(name, self._title(blob, text, name), text, commit, blob)
 
@@ -207,7 +207,7 @@ class Wiki:
         def build(head: str | None) -> dict[str, bytes | None]:
             head_blob = self.repo.blob_id(head, path)
             if head_blob is None:
-                raise PageNotFound(name)
+                raise PageNotFound(N_("page “{name}”"), name=name)
             if head_blob != base_blob:
                 theirs = self._text(head_blob)
                 raise EditConflict(name, "", theirs, MergeResult(theirs), head)
@@ -225,14 +225,14 @@ class Wiki:
         if old == new:
             return self.repo.head() or ""
         if self.find(to) not in (None, name):
-            raise PageExists(to)
+            raise PageExists(N_("a page called “{name}” already exists"), name=to)
 
         def build(head: str | None) -> dict[str, bytes | None]:
             data = self.repo.read(head, old)
             if data is None:
-                raise PageNotFound(name)
+                raise PageNotFound(N_("page “{name}”"), name=name)
             if self.repo.read(head, new) is not None:
-                raise PageExists(to)
+                raise PageExists(N_("a page called “{name}” already exists"), name=to)
             return {old: None, new: data}
 
         default = f"Rename {name} to {to}"
@@ -247,7 +247,8 @@ class Wiki:
         commit = self.repo.resolve(revision)
         old = self.text_at(name, commit)
         if old is None:
-            raise PageNotFound(f"{name} at {revision}")
+            raise PageNotFound(N_("page “{name}” at revision {revision}"), name=name,
+                               revision=revision)
         head = self.repo.head()
         base = head if self.repo.blob_id(head, page_file(name)) else None
         return self.save(name, old, base, author, f"Revert {name} to {commit[:10]}")
@@ -276,13 +277,13 @@ class Wiki:
     def check_size(self, text: str) -> None:
         """Raise PageTooLarge when `text` is over the page size limit."""
         if len(text.encode("utf-8")) > self.max_page_bytes:
-            raise PageTooLarge(f"page is larger than {self.max_page_bytes} bytes")
+            raise PageTooLarge(N_("page is larger than {limit} bytes"), limit=self.max_page_bytes)
 
     def refuse_case_twin(self, name: str) -> None:
         """PageExists when another page has this name in different case."""
         twin = self.find(name)
         if twin is not None and twin != name:
-            raise PageExists(twin)
+            raise PageExists(N_("a page called “{name}” already exists"), name=twin)
 
     def _authors_between(self, base: str | None, head: str | None, path: str) -> tuple[str, ...]:
         if head is None:

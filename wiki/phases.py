@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from storage.names import normalize_page_name
 from storage.repository import Person
 from wiki.db import Database
-from wiki.errors import Frozen, InvalidInput
+from wiki.errors import N_, Frozen, InvalidInput
 
 WIKI = "wiki"  # "wiki" is a reserved first page segment, so no page can be called that
 
@@ -40,7 +40,7 @@ class FrozenScope:
 def normalize_scope(scope: str) -> str:
     """'wiki' (any case) or a valid page/folder name; InvalidInput otherwise."""
     if not isinstance(scope, str) or not scope.strip():
-        raise InvalidInput("give a scope: 'wiki', a folder or a page")
+        raise InvalidInput(N_("give a scope: 'wiki', a folder or a page"))
     if scope.strip().strip("/").casefold() == WIKI:
         return WIKI
     return normalize_page_name(scope)
@@ -103,7 +103,9 @@ def guard(db: Database) -> Callable[[str, Person], None]:
         scope = is_frozen(db, name)
         if scope is None or is_facilitator(db, author):
             return
-        where = "The whole wiki is" if scope.whole_wiki else f"“{scope.scope}” is"
-        raise Frozen(f"{where} frozen by a facilitator: it is read-only for now.")
+        if scope.whole_wiki:
+            raise Frozen(N_("The whole wiki is frozen by a facilitator: it is read-only for now."))
+        raise Frozen(N_("“{scope}” is frozen by a facilitator: it is read-only for now."),
+                     scope=scope.scope)
 
     return check

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.db import Database
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 
 KINDS = ("agree", "disagree", "thumbsup", "heart", "idea", "question")
 
@@ -50,7 +50,7 @@ class Reactions:
     def toggle(self, target: str, user: User, kind: str) -> Tally:
         """Add the user's reaction of `kind`, or take it back if it was there."""
         if kind not in KINDS:
-            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+            raise InvalidInput(N_("kind must be one of {kinds}"), kinds=", ".join(KINDS))
         with self.db.transaction() as conn:
             gone = conn.execute("DELETE FROM reactions WHERE target = ? AND user_id = ?"
                                 " AND kind = ?", (target, user.id, kind)).rowcount

@@ -8,7 +8,7 @@ from datetime import datetime
 from storage.history import BlameLine, Contribution, LogEntry
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from wiki.accounts import Accounts
-from wiki.errors import InvalidInput, PageNotFound
+from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.pages import Wiki
 
 KINDS = {"A": "created", "M": "edited", "D": "deleted", "R": "renamed", "C": "copied"}
@@ -56,7 +56,7 @@ def history(wiki: Wiki, name: str, limit: int = 100, skip: int = 0) -> list[Revi
     name = normalize_page_name(name)
     entries = wiki.history.log(page_file(name), limit=limit, skip=skip)
     if not entries and skip == 0:
-        raise PageNotFound(name)
+        raise PageNotFound(N_("page “{name}”"), name=name)
     return [_revision(entry, name) for entry in entries]
 
 
@@ -95,7 +95,7 @@ def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
                    author_email: str | None = None) -> list[Change]:
     """Commits across the wiki (or by one author), newest first, with the pages each touched."""
     if not 1 <= limit <= 500 or skip < 0:
-        raise InvalidInput("limit must be 1-500")
+        raise InvalidInput(N_("limit must be 1-{most}"), most=500)
     result = []
     for entry in wiki.history.log(limit=limit, skip=skip, author_email=author_email):
         pages = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -19,14 +20,19 @@ from babel.messages.pofile import read_po
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
+from storage.errors import N_, TranslatableError
 from tests.conftest import PASSWORDS, csrf, post_form
+from wiki.errors import InvalidInput, PageNotFound
+from wiki.views.i18n import error_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TRANSLATIONS = ROOT / "translations"
 LANGUAGES = ("nl", "en")
 DUTCH = {"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"}
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|<[^>]*>")
+FACILITATOR = ("facilitator", PASSWORDS["facilitator"])
+PARTICIPANT = ("participant", PASSWORDS["participant"])
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}|<[^>]*>")
 
 
 def extracted() -> dict[str | tuple[str, ...], str]:
@@ -266,6 +272,143 @@ def test_scripts_get_their_texts_in_the_page_language(client: FlaskClient,
     messages = json.loads(block.group(1))
     assert messages["Copied"] == "Gekopieerd"
     assert messages["Uploaded %(name)s."] == "%(name)s geüpload."
+
+
+# -- domain errors -------------------------------------------------------------------
+
+def marked_messages() -> dict[str, str]:
+    """Every text storage/ and wiki/ mark with N_(...), with where it is."""
+    found: dict[str, str] = {}
+    for path in sorted([*(ROOT / "storage").rglob("*.py"), *(ROOT / "wiki").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "N_"):
+                argument = node.args[0]
+                assert isinstance(argument, ast.Constant) and isinstance(argument.value, str), (
+                    f"{path}:{node.lineno}: N_ takes one literal text")
+                found.setdefault(argument.value, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_marked_error_messages_are_in_both_catalogs_and_extracted() -> None:
+    marked = marked_messages()
+    assert "page name is empty" in marked and "role must be one of {roles}" in marked
+    assert set(marked) <= set(extracted()), "babel.cfg must cover storage/ and wiki/"
+    for language in LANGUAGES:
+        entries = catalog(language)
+        missing = [f"{where}: {text!r}" for text, where in marked.items()
+                   if entries.get(text) is None or not entries.get(text).string]
+        assert missing == [], f"{language}: run pybabel extract/update (README, Language)"
+
+
+# Errors nobody sees in the interface: the CLI (backups), git hooks and internal checks.
+ENGLISH_ONLY = {("wiki/backup.py", "BackupError"), ("wiki/export/pandoc.py", "PandocFailed"),
+                ("storage/incoming.py", "StorageError"), ("storage/repository.py", "StorageError")}
+
+
+def translatable_errors() -> set[str]:
+    """Names of the error classes whose message the views translate (own __init__ aside)."""
+    found, todo = set(), [TranslatableError]
+    while todo:
+        kind = todo.pop()
+        todo += kind.__subclasses__()
+        if kind.__init__ is TranslatableError.__init__:
+            found.add(kind.__name__)
+    return found
+
+
+def test_domain_errors_raise_marked_messages() -> None:
+    # An f-string or a bare text here would reach Dutch users in English.
+    kinds = translatable_errors() | {"InviteInvalid", "BackupError", "PandocFailed"}
+    offenders = []
+    for path in sorted([*(ROOT / "storage").rglob("*.py"), *(ROOT / "wiki").rglob("*.py")]):
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(), where)):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                    and isinstance(node.exc.func, ast.Name) and node.exc.func.id in kinds):
+                continue
+            first = node.exc.args[0] if node.exc.args else None
+            marked = (isinstance(first, ast.Call) and isinstance(first.func, ast.Name)
+                      and first.func.id in ("N_", "gettext"))
+            if not marked and (where, node.exc.func.id) not in ENGLISH_ONLY:
+                offenders.append(f"{where}:{node.lineno}")
+    assert offenders == [], "raise Error(N_(\"... {name}\"), name=...) instead"
+
+
+def test_error_text_translates_templates_and_falls_back_to_english(app: Flask) -> None:
+    short = InvalidInput(N_("passwords have at least {count} characters"), count=8)
+    assert str(short) == "passwords have at least 8 characters"
+    assert short.template == "passwords have at least {count} characters"
+    assert short.params == {"count": 8}
+    plain = PageNotFound("user {id} of %(x)s")  # a plain message is kept as given
+    with app.test_request_context("/", headers=DUTCH):
+        assert error_text(short) == "een wachtwoord heeft minstens 8 tekens"
+        assert error_text(plain) == "user {id} of %(x)s"
+        assert error_text(InvalidInput(N_("role must be one of {roles}"))) == (
+            "de rol moet een van deze zijn: {roles}")  # no params: the template as it is
+        assert error_text(InvalidInput(N_("page “{name}”"), other=1)) == "page “{name}”"
+        assert error_text(ValueError("kapot")) == "kapot"
+    with app.test_request_context("/"):
+        assert error_text(short) == "passwords have at least 8 characters"
+
+
+def test_a_dutch_user_gets_a_dutch_error_for_a_bad_page_name(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("participant")
+    post_form(client, "/language", lang="nl")
+    empty = post_form(client, "/new", name="/")
+    assert empty.status_code == 200
+    assert "de paginanaam is leeg" in empty.text and "page name is empty" not in empty.text
+    reserved = post_form(client, "/p/Home/rename", to="api/x")
+    assert "&#39;api&#39; is gereserveerd" in reserved.text
+
+
+def test_a_dutch_user_gets_a_dutch_error_for_a_too_large_page(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("participant")
+    post_form(client, "/language", lang="nl")
+    refused = post_form(client, "/p/Groot/edit", markdown="x" * 1_000_001, base_revision="")
+    assert refused.status_code == 413
+    assert "de pagina is groter dan 1000000 bytes" in refused.text
+
+
+def test_a_dutch_visitor_gets_a_dutch_error_for_a_wrong_invite(
+        client: FlaskClient) -> None:
+    unknown = client.get("/invite/bestaat-niet", headers=DUTCH)
+    assert unknown.status_code == 404
+    assert "Deze uitnodigingslink is onbekend, verlopen of opgebruikt." in unknown.text
+    code = client.post("/api/v1/invites", json={"role": "participant", "expires_days": 7,
+                                                "max_uses": 1}, auth=FACILITATOR).json["code"]
+    post_form(client, "/language", lang="nl")
+    short = post_form(client, f"/invite/{code}", name="Anna", email="anna@example.org",
+                      password="kort")
+    assert short.status_code == 400 and "een wachtwoord heeft minstens 8 tekens" in short.text
+
+
+def test_a_dutch_user_gets_a_dutch_error_for_a_frozen_page(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    assert client.put("/api/v1/freeze", json={"scope": "Home", "frozen": True},
+                      auth=FACILITATOR).status_code == 200
+    base = client.get("/api/v1/pages/Home", auth=FACILITATOR).json["revision"]
+    login_as("participant")
+    refused = client.post("/p/Home/edit", headers=DUTCH, data={
+        "csrf_token": csrf(client), "markdown": "# Y\n", "base_revision": base})
+    assert refused.status_code == 423
+    assert "Een facilitator heeft “Home” bevroren: je kunt het voorlopig alleen lezen." in (
+        refused.text)
+
+
+def test_api_errors_are_english_unless_the_client_asks_for_dutch(client: FlaskClient) -> None:
+    assert client.put("/api/v1/freeze", json={"scope": "wiki", "frozen": True},
+                      auth=FACILITATOR).status_code == 200
+    body = {"markdown": "# X\n", "base_revision": ""}
+    english = client.put("/api/v1/pages/Nieuw", json=body, auth=PARTICIPANT)
+    dutch = client.put("/api/v1/pages/Nieuw", json=body, auth=PARTICIPANT, headers=DUTCH)
+    assert english.status_code == dutch.status_code == 423
+    assert english.json == {"error": "frozen", "message": "The whole wiki is frozen by a"
+                            " facilitator: it is read-only for now."}
+    assert dutch.json == {"error": "frozen", "message": "Een facilitator heeft de hele wiki"
+                          " bevroren: je kunt hem voorlopig alleen lezen."}
 
 
 # -- dates and numbers ---------------------------------------------------------------

@@ -13,7 +13,7 @@ from storage.errors import InvalidRevision
 from storage.history import History
 from storage.repository import Repository
 from storage.versions import is_version_name, list_versions, resolve_version
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 from wiki.export import FORMATS, bundle, pandoc
 from wiki.export.compose import compose, stylesheet
 from wiki.export.document import Document, Progress, build
@@ -40,7 +40,7 @@ def resolve(repo: Repository, ref: str | None) -> Source:
     if ref in ("", "main", "HEAD", "head"):
         head = repo.head()
         if head is None:
-            raise InvalidRevision("the wiki is empty")
+            raise InvalidRevision(N_("the wiki is empty"))
         tagged = next((v.name for v in list_versions(repo) if v.commit == head), None)
         return Source(head, tagged)
     if is_version_name(ref):
@@ -51,7 +51,7 @@ def resolve(repo: Repository, ref: str | None) -> Source:
 def check_format(fmt: str) -> str:
     """`fmt` if it is an export format, else InvalidInput."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+        raise InvalidInput(N_("format must be one of {formats}"), formats=", ".join(FORMATS))
     return fmt
 
 

@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from wiki.errors import PageNotFound
+from wiki.errors import N_, PageNotFound
 from wiki.export import FORMATS
 from wiki.export.build import Source, check_format
 
@@ -84,7 +84,7 @@ class Jobs:
     def state_path(self, job: str) -> Path:
         """Where a job's state is kept."""
         if len(job) != 24 or not all(c in "0123456789abcdef" for c in job):
-            raise PageNotFound("no such export job")
+            raise PageNotFound(N_("no such export job"))
         return self.folder / f"{job}.json"
 
     def result_path(self, job: Job) -> Path:
@@ -120,7 +120,7 @@ class Jobs:
         try:
             found = Job(**json.loads(path.read_text("utf-8")))
         except (OSError, ValueError, TypeError) as exc:
-            raise PageNotFound("no such export job") from exc
+            raise PageNotFound(N_("no such export job")) from exc
         if found.status in ACTIVE and not _alive(found):
             time.sleep(0.05)  # the worker may have written its last state just now
             found = Job(**json.loads(path.read_text("utf-8")))

@@ -13,7 +13,7 @@ from typing import Any
 from storage.errors import InvalidPageName
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Person, Repository
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 
 OUTLINE_FILE = "outline.json"
 MAX_TEXT = 300
@@ -45,24 +45,26 @@ def parse(data: object) -> Outline:
         InvalidPageName: a page path breaks the naming rules.
     """
     if not isinstance(data, dict):
-        raise InvalidInput("the outline must be a JSON object")
+        raise InvalidInput(N_("the outline must be a JSON object"))
     title = _text(data, "title", required=True)
     if not title.strip():
-        raise InvalidInput("the outline needs a title")
+        raise InvalidInput(N_("the outline needs a title"))
     pages = data.get("pages", [])
     if not isinstance(pages, list) or len(pages) > MAX_PAGES:
-        raise InvalidInput(f"'pages' must be a list of at most {MAX_PAGES} page paths")
+        raise InvalidInput(N_("'pages' must be a list of at most {count} page paths"),
+                           count=MAX_PAGES)
     names: list[str] = []
     for raw in pages:
         if not isinstance(raw, str):
-            raise InvalidInput("every entry of 'pages' must be a page path")
+            raise InvalidInput(N_("every entry of 'pages' must be a page path"))
         name = normalize_page_name(raw.removesuffix(".md"))
         if name.casefold() in (n.casefold() for n in names):
-            raise InvalidInput(f"'{name}' is listed twice")
+            raise InvalidInput(N_("'{name}' is listed twice"), name=name)
         names.append(name)
     lang = _text(data, "lang") or "nl"
     if lang not in LANGUAGES:
-        raise InvalidInput(f"'lang' must be one of {', '.join(LANGUAGES)}")
+        raise InvalidInput(N_("'lang' must be one of {languages}"),
+                           languages=", ".join(LANGUAGES))
     return Outline(title.strip(), _text(data, "subtitle").strip(),
                    _text(data, "authors").strip(), tuple(names), lang)
 
@@ -72,7 +74,8 @@ def _text(data: dict[str, Any], key: str, required: bool = False) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise InvalidInput(f"'{key}' must be text of at most {MAX_TEXT} characters")
+        raise InvalidInput(N_("'{key}' must be text of at most {count} characters"), key=key,
+                           count=MAX_TEXT)
     return " ".join(value.split())
 
 

@@ -123,7 +123,8 @@ def public_read_allows(role: str) -> bool:
 def login_required_response() -> Response:
     """401 with a Basic challenge for API and git clients, a login redirect for browsers."""
     if is_api():
-        response = jsonify(error="unauthorized", message="log in or use HTTP Basic auth")
+        response = jsonify(error="unauthorized",
+                           message=gettext("log in or use HTTP Basic auth"))
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
         return response

@@ -6,12 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from wiki.errors import InvalidInput, PageNotFound
+from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.invites import Invites
 from wiki.phases import frozen_scopes, set_frozen
 from wiki.views import me, services
 from wiki.views.access import allow, safe_next
-from wiki.views.i18n import N_, role_name
+from wiki.views.i18n import role_name
 from wiki.views.workshop import comments
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

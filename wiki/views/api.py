@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from storage.names import validate_revision
 from wiki import audit, diffs, revisions
-from wiki.errors import EditConflict, InvalidInput
+from wiki.errors import N_, EditConflict, InvalidInput
 from wiki.health import quick_report
 from wiki.views import author, me, services
 from wiki.views.access import PUBLIC, allow
@@ -25,9 +25,9 @@ def body() -> dict[str, Any]:
     try:
         data = request.get_json(force=True, silent=False)
     except BadRequest as exc:
-        raise InvalidInput("the body must be a JSON object") from exc
+        raise InvalidInput(N_("the body must be a JSON object")) from exc
     if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object")
+        raise InvalidInput(N_("the body must be a JSON object"))
     return data
 
 
@@ -37,7 +37,7 @@ def text_field(data: dict[str, Any], key: str, required: bool = False) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"'{key}' must be a string")
+        raise InvalidInput(N_("'{key}' must be a string"), key=key)
     return value
 
 
@@ -96,7 +96,7 @@ def page(path: str) -> BaseResponse | tuple[Response, int]:
     if request.method == "DELETE":
         revision = base_revision(body() if request.content_length else {})
         if revision is None:
-            raise InvalidInput("give base_revision or If-Match")
+            raise InvalidInput(N_("give base_revision or If-Match"))
         services().wiki.delete(path, revision, author())
         return Response(status=204)
     rev = request.args.get("rev")
@@ -168,7 +168,7 @@ def blame(path: str) -> Response:
 def diff(path: str) -> Response:
     raw_from, raw_to = request.args.get("from"), request.args.get("to")
     if not raw_from or not raw_to:
-        raise InvalidInput("give both 'from' and 'to' revisions")
+        raise InvalidInput(N_("give both 'from' and 'to' revisions"))
     old, new = revisions.texts(services().wiki, path, raw_from, raw_to)
     text = diffs.unified(old, new, f"a/{path}.md@{raw_from}", f"b/{path}.md@{raw_to}")
     return Response(text, mimetype="text/plain")

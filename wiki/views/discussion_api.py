@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from wiki.comments import Comment
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 from wiki.reactions import Tally, comment_target, page_target
 from wiki.views import me, services
 from wiki.views.access import allow
@@ -50,7 +50,7 @@ def parent_id(data: dict[str, Any]) -> int | None:
     if raw in (None, ""):
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
-        raise InvalidInput("'parent' must be a comment id")
+        raise InvalidInput(N_("'parent' must be a comment id"))
     return int(raw)
 
 
@@ -112,6 +112,6 @@ def page_reactions(path: str) -> Response:
 def comment_reactions(comment_id: int) -> Response:
     found = comments().get(comment_id)
     if found.deleted or (found.hidden and not me().can("facilitator")):
-        raise InvalidInput("this comment cannot take reactions")
+        raise InvalidInput(N_("this comment cannot take reactions"))
     kind = text_field(body(), "kind", True)
     return jsonify(tally_json(reactions().toggle(comment_target(found.id), me(), kind)))

@@ -23,6 +23,7 @@ from wiki.errors import (
     PermissionDenied,
 )
 from wiki.views.access import is_api
+from wiki.views.i18n import error_text
 
 log = logging.getLogger("cowiki.web")
 
@@ -65,7 +66,7 @@ def install(app: Flask) -> None:
     for kind, (status, code) in STATUS.items():
         def handler(exc: Exception, status: int = status, code: str = code
                     ) -> tuple[Response | str, int]:
-            return error_response(status, code, str(exc) or code)
+            return error_response(status, code, error_text(exc) or code)
 
         app.register_error_handler(kind, handler)
 

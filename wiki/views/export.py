@@ -19,7 +19,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from storage.versions import freeze, list_versions
-from wiki.errors import InvalidInput, PageNotFound
+from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.export import FORMATS
 from wiki.export import outline as outlines
 from wiki.export.build import resolve
@@ -175,7 +175,7 @@ def versions() -> tuple[Response, int]:
         v = freeze(s.repo, source.commit, author(), text_field(data, "message"))
         return jsonify(name=v.name, commit=v.commit, message=v.message), 201
     if request.args:
-        raise InvalidInput("no arguments expected")
+        raise InvalidInput(N_("no arguments expected"))
     return jsonify([{"name": v.name, "commit": v.commit, "tagger": v.tagger,
                      "created": v.created, "message": v.message}
                     for v in list_versions(s.repo)]), 200

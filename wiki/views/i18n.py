@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, g, redirect, request, session
 from flask_babel import Babel, get_locale, gettext
 from werkzeug.wrappers import Response
 
+from storage.errors import N_, TranslatableError
 from wiki.accounts import LANGUAGES
 from wiki.errors import InvalidInput
 from wiki.views.access import PUBLIC, allow, safe_next
@@ -67,15 +68,29 @@ def switch() -> Response:
     return redirect(safe_next(request.form.get("next")))
 
 
-def N_(text: str) -> str:
-    """Mark a text for the catalogs (pybabel knows N_) without translating it here."""
-    return text
-
-
 ROLE_NAMES = {"reader": N_("reader"), "participant": N_("participant"),
               "facilitator": N_("facilitator")}
 CHANGE_KINDS = {"created": N_("created"), "edited": N_("edited"), "deleted": N_("deleted"),
                 "renamed": N_("renamed"), "copied": N_("copied")}
+
+
+def error_text(exc: BaseException) -> str:
+    """A domain error's message in the interface language, for pages, flashes and JSON.
+
+    Domain errors carry an English template marked with N_ and its params
+    (storage/errors.py); this translates the template, then fills it in. A
+    message without a catalog entry, or a translation that does not fit the
+    params, shows as the English str(exc).
+    """
+    if not isinstance(exc, TranslatableError) or not exc.template:
+        return str(exc)
+    translated = str(gettext(exc.template))
+    if not exc.params:
+        return translated
+    try:
+        return translated.format(**exc.params)
+    except (KeyError, IndexError, ValueError):
+        return str(exc)
 
 
 def role_name(role: str) -> str:

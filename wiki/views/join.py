@@ -11,7 +11,7 @@ from wiki.errors import InvalidInput
 from wiki.invites import InviteInvalid, Invites
 from wiki.views import services
 from wiki.views.access import PUBLIC, LoginUser, allow
-from wiki.views.i18n import clear_session_keeping_language
+from wiki.views.i18n import clear_session_keeping_language, error_text
 from wiki.views.workshop_api import register_throttled
 
 bp = Blueprint("join", __name__)
@@ -24,7 +24,7 @@ def invite(code: str) -> str | Response | tuple[str, int]:
     try:
         found = invites.usable(code)
     except InviteInvalid as exc:
-        return render_template("join/invalid.html", message=str(exc)), 404
+        return render_template("join/invalid.html", message=error_text(exc)), 404
     form = request.form
     if request.method == "GET":
         return render_template("join/register.html", invite=found, error=None, form=form)
@@ -35,7 +35,8 @@ def invite(code: str) -> str | Response | tuple[str, int]:
         user = invites.register(code, form.get("name", ""), form.get("email", ""),
                                 form.get("password", ""))
     except (InvalidInput, InviteInvalid) as exc:
-        return render_template("join/register.html", invite=found, error=str(exc), form=form), 400
+        return render_template("join/register.html", invite=found, error=error_text(exc),
+                               form=form), 400
     clear_session_keeping_language()  # a fresh session (and CSRF token) for the new account
     session.permanent = True
     login_user(LoginUser(user))

@@ -13,6 +13,7 @@ from wiki.export import outline
 from wiki.pages import SaveResult
 from wiki.views import author, me, services
 from wiki.views.access import allow
+from wiki.views.i18n import error_text
 from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
@@ -81,7 +82,7 @@ def new() -> str | Response:
     try:
         name = normalize_page_name(name)
     except InvalidPageName as exc:
-        return render_template("pages/new.html", name=name, error=str(exc))
+        return render_template("pages/new.html", name=name, error=error_text(exc))
     existing = services().wiki.find(name)
     if existing:
         flash(gettext("A page called “%(name)s” already exists; you are editing it.",
@@ -144,7 +145,7 @@ def rename(path: str) -> str | Response:
     try:
         services().wiki.rename(page.name, to, author(), request.form.get("message", ""))
     except InvalidPageName as exc:
-        return render_template("pages/rename.html", page=page, error=str(exc), to=to)
+        return render_template("pages/rename.html", page=page, error=error_text(exc), to=to)
     flash(gettext("Renamed to %(name)s.", name=normalize_page_name(to)))
     return redirect(page_url(normalize_page_name(to)))
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 from flask_babel import gettext
 
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 from wiki.invites import Invite, Invites
 from wiki.phases import frozen_scopes, set_frozen
 from wiki.presence import Editor
@@ -30,7 +30,7 @@ def whole_number(data: dict[str, Any], key: str, default: int) -> int:
     """An integer field of the body."""
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"'{key}' must be a whole number")
+        raise InvalidInput(N_("'{key}' must be a whole number"), key=key)
     return value
 
 
@@ -82,7 +82,7 @@ def freeze() -> Response:
         data = body()
         frozen = data.get("frozen")
         if not isinstance(frozen, bool):
-            raise InvalidInput("'frozen' must be true or false")
+            raise InvalidInput(N_("'frozen' must be true or false"))
         set_frozen(services().db, text_field(data, "scope", True), frozen, me().id)
     return jsonify(frozen=[{"scope": s.scope, "by": s.by, "at": s.at}
                            for s in frozen_scopes(services().db)])
