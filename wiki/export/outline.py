@@ -19,6 +19,7 @@ OUTLINE_FILE = "outline.json"
 MAX_TEXT = 300
 MAX_PAGES = 2000
 LANGUAGES = ("nl", "en")
+MAX_UNORDERED_CHAPTERS = 40  # without an outline, the sidebar lists a small wiki's pages
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,12 @@ def chapters(repo: Repository, commit: str | None,
              titles: dict[str, str]) -> list[tuple[str, str]]:
     """(name, title) of the whitepaper's chapters for the sidebar, in outline order.
 
-    `titles` maps every existing page to its title; without an outline file the
-    chapters are all pages by name (cheaper than `load`, which lists the tree).
+    `titles` maps every existing page to its title. Without an outline file a
+    small wiki lists all its pages by name (cheaper than `load`, which lists the
+    tree); a large one lists none, since hundreds of links guide nobody.
     """
     if repo.read(commit, OUTLINE_FILE) is None:
+        if len(titles) > MAX_UNORDERED_CHAPTERS:
+            return []
         return sorted(titles.items(), key=lambda item: item[0].casefold())
     return [(name, titles[name]) for name in load(repo, commit).pages if name in titles]
