@@ -9,12 +9,14 @@ Builds a wiki history of 2,500 commits over 500 pages (git fast-import), then:
   repository on disk (hard links) and with `--no-local` (packs like a server).
 
 Run: .venv/bin/python benchmarks/bench_git.py [--commits 2500] [--pages 500] [--runs 3]
+     [--json FILE]
 Prints seconds and ratios (HTTP time / local time) measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=2500)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-git-") as name:
         tmp = Path(name)
@@ -176,6 +179,12 @@ def report(args: argparse.Namespace, commits: int, pushes: list[tuple[float, flo
     print(f"clone over HTTP: {clone_http:.2f} s; git clone --bare (local): {clone_local:.2f} s,"
           f" ratio {clone_http / clone_local:.1f}x; --no-local: {clone_packed:.2f} s,"
           f" ratio {clone_http / clone_packed:.1f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "commits": commits, "pages": args.pages, "runs": args.runs,
+            "push_http_s": push_http, "push_local_s": push_local,
+            "clone_http_s": clone_http, "clone_local_s": clone_local,
+            "clone_no_local_s": clone_packed}, indent=1))
 
 
 if __name__ == "__main__":

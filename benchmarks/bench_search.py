@@ -6,9 +6,12 @@ folders), commits it, and measures in one run:
 - full index build (pages/s), a one-page update, catch-up after 100 changed pages;
 - query p50/p95 with highlighted snippets: a common word, a phrase, a fuzzy word;
 - a naive scan of all page files for the same common word at 500 pages and at
-  the full size — the limit the index is compared with.
+  the full size — the limit without an index;
+- the same queries as bare Whoosh queries on the same index (parse, search,
+  top 10 paths; no stemming expansion, snippets or suggestions) — the limit
+  of the search engine underneath.
 
-Usage: .venv/bin/python benchmarks/bench_search.py [--pages N] [--keep DIR]
+Usage: .venv/bin/python benchmarks/bench_search.py [--pages N] [--keep DIR] [--json FILE]
 Targets: common-word p50 < 30 ms at 10,000 pages and >= 20x faster than the
 scan; catch-up of 100 changed pages < 3 s.
 """
@@ -16,6 +19,7 @@ scan; catch-up of 100 changed pages < 3 s.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import shutil
@@ -25,6 +29,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -126,6 +134,20 @@ def query_times(services: Services, query: str, runs: int) -> tuple[float, float
     return p50, p95, services.indexer.search(query).total
 
 
+def bare_whoosh_times(index_dir: Path, query: str, runs: int) -> tuple[float, float]:
+    """The limit: the query straight on the Whoosh index, top 10 paths, nothing else."""
+    ix = whoosh_index.open_dir(str(index_dir))
+    fields = [n for n in ix.schema.names() if n.startswith(("title_", "head_", "body_"))]
+    parser = MultifieldParser(fields, ix.schema)
+    parser.add_plugin(FuzzyTermPlugin())
+    with ix.searcher() as searcher:
+        def once() -> list[str]:
+            return [hit["path"] for hit in searcher.search(parser.parse(query), limit=10)]
+
+        once()  # warm, as for the wiki's own query
+        return percentiles([timed(once) for _ in range(runs)])
+
+
 def scan_time(pages: dict[str, str], size: int, work: Path) -> float:
     folder = work / f"files-{size}"
     write_files(dict(list(pages.items())[:size]), folder)
@@ -133,7 +155,7 @@ def scan_time(pages: dict[str, str], size: int, work: Path) -> float:
     return min(timed(lambda: naive_scan(folder, COMMON)) for _ in range(3))
 
 
-def run(size: int, work: Path) -> None:
+def run(size: int, work: Path) -> dict[str, Any]:
     print(f"Generating {size} pages ...", file=sys.stderr)
     pages = corpus(size)
     mb = sum(len(t.encode()) for t in pages.values()) / 1e6
@@ -154,9 +176,11 @@ def run(size: int, work: Path) -> None:
     rows = []
     for label, query in (("common word", COMMON), ("phrase", PHRASE), ("fuzzy", FUZZY)):
         p50, p95, total = query_times(services, query, runs=40)
-        rows.append((label, query, p50, p95, total))
+        bare50, bare95 = bare_whoosh_times(services.indexer.index.directory, query, runs=40)
+        rows.append((label, query, p50, p95, total, bare50, bare95))
         print(f"query {label:11} {query!r:26} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
-              f"({total} hits, 10 highlighted)", flush=True)
+              f"({total} hits, 10 highlighted); bare Whoosh p50 {bare50:6.1f} ms  "
+              f"p95 {bare95:6.1f} ms; ratio {p50 / bare50:4.1f}x", flush=True)
 
     for n, name in enumerate(names[2:102]):
         services.wiki.save(name, pages[name] + f"\nWijziging {n}.\n", services.repo.head(),
@@ -173,17 +197,25 @@ def run(size: int, work: Path) -> None:
     print(f"common-word query p50 {common_p50:.1f} ms (target < 30 ms: "
           f"{'ok' if common_p50 < 30 else 'MISSED'}); {full * 1000 / common_p50:.0f}x faster "
           f"than the scan at {size} pages (target >= 20x)", flush=True)
+    return {"pages": size, "build_s": build, "update_ms": update * 1000, "catch_up_s": catch_up,
+            "scan_ms": full * 1000,
+            "queries": [{"label": r[0], "query": r[1], "p50_ms": r[2], "p95_ms": r[3],
+                         "hits": r[4], "bare_p50_ms": r[5], "bare_p95_ms": r[6],
+                         "ratio": r[2] / r[5]} for r in rows]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-search-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        run(args.pages, work)
+        figures = run(args.pages, work)
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=1))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

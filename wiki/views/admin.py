@@ -21,7 +21,7 @@ FIELD_LABELS = {"expires_days": N_("Valid for (days)"), "max_uses": N_("Uses")}
 def form_number(field: str, default: int) -> int:
     """A whole number from the form."""
     raw = request.form.get(field, str(default)).strip()
-    if not raw.isdigit():
+    if not raw.isdecimal():
         label = gettext(FIELD_LABELS[field]) if field in FIELD_LABELS else field
         raise InvalidInput(gettext("“%(field)s” must be a whole number", field=label))
     return int(raw)

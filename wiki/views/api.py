@@ -52,7 +52,7 @@ def base_revision(data: dict[str, Any]) -> str | None:
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     """A bounded integer query argument."""
     raw = request.args.get(name, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         raise InvalidInput(gettext("'%(name)s' must be a number from %(low)s to %(high)s",
                                    name=name, low=low, high=high))
     return int(raw)

@@ -30,7 +30,7 @@ def back_to(comment: Comment) -> Response:
 def form_parent() -> int | None:
     """The optional parent comment id of a reply form."""
     raw = request.form.get("parent", "")
-    if raw and not raw.isdigit():
+    if raw and not raw.isdecimal():
         raise InvalidInput(gettext("that is not a comment to reply to"))
     return int(raw) if raw else None
 

@@ -49,7 +49,7 @@ def parent_id(data: dict[str, Any]) -> int | None:
     raw = data.get("parent")
     if raw in (None, ""):
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdecimal():
         raise InvalidInput(N_("'parent' must be a comment id"))
     return int(raw)
 

@@ -109,7 +109,7 @@ def save_outline() -> BaseResponse:
     pages = outlines.arrange(list(zip(names, positions, strict=False)),
                              set(form.getlist("remove")), form.get("add", ""))
     move = form.get("move", "")
-    if ":" in move and move.split(":")[1].isdigit():
+    if ":" in move and move.split(":")[1].isdecimal():
         step = -1 if move.startswith("up") else 1
         pages = outlines.move(pages, int(move.split(":")[1]), step)
     outline = outlines.parse({"title": form.get("title", ""), "subtitle": form.get("subtitle"),

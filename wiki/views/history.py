@@ -19,7 +19,7 @@ PER_PAGE = 50
 def page_number() -> int:
     """The ?page= argument, 1 or more."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+    if not raw.isdecimal() or not 1 <= int(raw) <= 100000:
         raise InvalidInput(gettext("page must be a positive number"))
     return int(raw)
 

@@ -1,0 +1,397 @@
+"""Load test: simulated workshop participants against `cowiki serve`, bounded and loopback only.
+
+Builds a wiki in a temp data dir (accounts with personal tokens, a few hundred
+pages, a search index), starts the production server (`cowiki serve`, gunicorn)
+on 127.0.0.1 and lets N participants act for a fixed time, each in a loop:
+
+- 70% views of a random page (GET /p/<page>, the HTML a browser gets);
+- 20% saves (GET the page for its revision, PUT with `base_revision`), half of
+  them to one shared page; every save appends a unique marker line: at the end
+  of a random page, or on the shared page at its end (where concurrent saves
+  overlap: 409, counted, re-read and retried) or at the end of the participant's
+  own section (where the server merges concurrent saves);
+- 10% searches (GET /api/v1/search).
+
+Afterwards every acknowledged save must be in git: its revision on main and
+its marker in the page's final text. Any 5xx, connection error or unexpected
+status is an error. Exits 1 on an error or a lost edit, else 0.
+
+Run from the repository root:
+    .venv/bin/python benchmarks/load.py [--participants 50] [--seconds 60] [--think 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storage.repository import MAIN_REF, Person  # noqa: E402
+from wiki.config import Settings  # noqa: E402
+from wiki.datadir import Services, open_data_dir  # noqa: E402
+
+HOST = "127.0.0.1"  # loopback only: this script never talks to another machine
+SHARED = "Shared notes"
+WORDS = ("klanten", "samenwerking", "onderzoek", "gemeente", "beleid", "bewoners", "aanpak",
+         "kennis", "customers", "collaboration", "research", "council", "policy", "residents",
+         "approach", "partners", "knowledge", "energy", "education", "quality", "future")
+SEARCHES = ("klanten", "samenwerking gemeente", '"shared notes"', "research", "energie",
+            "policy approach", "kennis~")
+MAX_RETRIES = 50  # a save that still conflicts after this many re-reads is given up
+
+
+# -- the wiki ------------------------------------------------------------------------------
+
+
+def page_text(rng: random.Random, title: str) -> str:
+    """A page of ~2 KB: a heading and a few paragraphs of workshop words."""
+    paragraphs = [" ".join(rng.choices(WORDS, k=40)).capitalize() + "." for _ in range(6)]
+    return f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def build_wiki(data_dir: Path, participants: int, pages: int) -> tuple[list[str], list[str]]:
+    """Accounts with tokens and `pages` pages (one commit) plus the shared page, indexed.
+
+    Returns the page names and one 'name:token' credential per participant.
+    """
+    services: Services = open_data_dir(Settings(data_dir=data_dir))
+    credentials = []
+    for number in range(participants):
+        name = f"participant{number:02d}"
+        user = services.accounts.add_user(name, f"{name}@example.org", "participant",
+                                          "load-password-1")
+        credentials.append(f"{name}:{services.accounts.create_token(user, 'load')}")
+    rng = random.Random(9)
+    names = [f"chapter-{n % 10}/page-{n:03d}" for n in range(pages)]
+    changes: dict[str, bytes | None] = {f"{n}.md": page_text(rng, n).encode() for n in names}
+    sections = "".join(f"## {c.split(':')[0]}\n\nNotes.\n\n" for c in credentials)
+    shared = f"# {SHARED}\n\n{sections}## Everyone\n\nAll append here.\n"
+    changes[f"{SHARED}.md"] = shared.encode()
+    services.repo.commit(lambda head: changes, Person("Loader", "loader@example.org"),
+                         "Seed the load test")
+    services.indexer.rebuild()
+    return names, credentials
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(data_dir: Path, workers: int, threads: int) -> Iterator[tuple[str, int]]:
+    """`cowiki serve` (gunicorn) on a free loopback port; yields its URL and process id."""
+    port = free_port()
+    with open(data_dir / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cowiki", "--data", str(data_dir), "serve", "--host", HOST,
+             "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://{HOST}:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while not healthy(url):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"the server did not come up; see {log.name}")
+                time.sleep(0.1)
+            yield url, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def healthy(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn master and workers)."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else [])
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+# -- the participants ----------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What all participants did; shared between threads under one lock."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    acknowledged: list[tuple[str, str, str]] = field(default_factory=list)  # page, rev, marker
+    conflicts: int = 0
+    merged: int = 0
+    given_up: int = 0
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, action: str, seconds: float) -> None:
+        with self.lock:
+            self.latencies.setdefault(action, []).append(seconds * 1000)
+
+    def error(self, text: str) -> None:
+        with self.lock:
+            self.errors.append(text[:300])
+
+
+class Participant:
+    """One simulated participant: a session with HTTP Basic (name + personal token)."""
+
+    def __init__(self, number: int, credential: str, url: str, pages: list[str],
+                 tally: Tally, think: float) -> None:
+        self.number, self.url, self.pages, self.tally = number, url, pages, tally
+        self.think = think
+        self.rng = random.Random(number)
+        self.http = requests.Session()
+        name, token = credential.split(":", 1)
+        self.http.auth = (name, token)
+        self.saves = 0
+
+    def run(self, until: float) -> None:
+        while time.monotonic() < until:
+            roll = self.rng.random()
+            try:
+                if roll < 0.70:
+                    self.view()
+                elif roll < 0.90:
+                    self.save()
+                else:
+                    self.search()
+            except requests.RequestException as exc:
+                self.tally.error(f"participant {self.number}: {type(exc).__name__}: {exc}")
+            if self.think:
+                time.sleep(self.rng.uniform(0, 2 * self.think))
+        self.http.close()
+
+    def request(self, action: str, method: str, path: str, ok: tuple[int, ...],
+                **kwargs: object) -> requests.Response | None:
+        """One timed request; None (and an error recorded) when the status is not in `ok`."""
+        start = time.perf_counter()
+        response = self.http.request(method, self.url + path, timeout=60, **kwargs)  # type: ignore[arg-type]
+        self.tally.record(action, time.perf_counter() - start)
+        if response.status_code not in ok:
+            self.tally.error(f"{method} {path}: {response.status_code} {response.text[:200]}")
+            return None
+        return response
+
+    def view(self) -> None:
+        self.request("view", "GET", f"/p/{self.rng.choice(self.pages)}", (200,))
+
+    def search(self) -> None:
+        query = self.rng.choice(SEARCHES)
+        self.request("search", "GET", "/api/v1/search", (200,), params={"q": query})
+
+    def save(self) -> None:
+        """Append a marker line to a page from its current revision; retry after a 409."""
+        page = SHARED if self.rng.random() < 0.5 else self.rng.choice(self.pages)
+        in_section = page == SHARED and self.rng.random() < 0.5
+        marker = f"marker p{self.number:02d}-{self.saves:05d}"
+        self.saves += 1
+        api = f"/api/v1/pages/{page}"
+        start = time.perf_counter()
+        for _attempt in range(MAX_RETRIES):
+            current = self.request("read for save", "GET", api, (200,))
+            if current is None:
+                return
+            data = current.json()
+            text = (self.append_to_section(data["markdown"], marker) if in_section
+                    else data["markdown"].rstrip("\n") + f"\n\n{marker}\n")
+            body = {"markdown": text, "base_revision": data["revision"], "message": marker}
+            saved = self.request("save (PUT)", "PUT", api, (200, 409), json=body)
+            if saved is None:
+                return
+            if saved.status_code == 409:
+                with self.tally.lock:
+                    self.tally.conflicts += 1
+                continue
+            answer = saved.json()
+            self.tally.record("save (read + PUT + retries)", time.perf_counter() - start)
+            with self.tally.lock:
+                self.tally.acknowledged.append((page, answer["revision"], marker))
+                self.tally.merged += bool(answer["merged"])
+            return
+        with self.tally.lock:
+            self.tally.given_up += 1
+
+
+    def append_to_section(self, text: str, marker: str) -> str:
+        """`text` with `marker` as the last line of this participant's section."""
+        lines = text.split("\n")
+        start = lines.index(f"## {self.http.auth[0]}")  # type: ignore[index]
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+        return "\n".join(lines[:end - 1] + [marker] + lines[end - 1:])
+
+
+def run_participants(url: str, credentials: list[str], pages: list[str], seconds: float,
+                     think: float) -> tuple[Tally, float]:
+    """Every participant in its own thread for `seconds`; returns the tally and wall time."""
+    tally = Tally()
+    until = time.monotonic() + seconds
+    crowd = [Participant(n, credential, url, pages, tally, think)
+             for n, credential in enumerate(credentials)]
+    threads = [threading.Thread(target=p.run, args=(until,), daemon=True) for p in crowd]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        # Requests time out after 60 s, so this ends; the bound only guards against a hang.
+        thread.join(timeout=max(1.0, until - time.monotonic()) + 180)
+        if thread.is_alive():
+            tally.error("a participant did not stop in time")
+    return tally, time.monotonic() - start
+
+
+# -- checking git --------------------------------------------------------------------------
+
+
+def lost_edits(repo_path: Path, acknowledged: list[tuple[str, str, str]]) -> list[str]:
+    """Acknowledged saves that git lacks: revision not on main or marker not in the page.
+
+    Markers are only ever appended, so each one must still be in the page's text at main.
+    """
+    repo = pygit2.Repository(str(repo_path))
+    head = repo.references[MAIN_REF].target
+    head_commit = repo[head]
+    assert isinstance(head_commit, pygit2.Commit)
+    finals: dict[str, bytes] = {}
+    lost = []
+    for page, revision, marker in acknowledged:
+        if page not in finals:
+            blob = repo[head_commit.tree[f"{page}.md"].id]
+            assert isinstance(blob, pygit2.Blob)
+            finals[page] = blob.data
+        commit = repo.get(revision)
+        on_main = commit is not None and (commit.id == head or repo.descendant_of(head, commit.id))
+        if not on_main:
+            lost.append(f"{page}: {marker} acknowledged as {revision[:10]}, not on main")
+        elif (marker + "\n").encode() not in finals[page]:
+            lost.append(f"{page}: {marker} missing from the final text")
+    return lost
+
+
+def git_checks(repo_path: Path, acknowledged: int) -> tuple[int, bool]:
+    """Commits whose message is a load marker (`git log`), and whether `git fsck` is clean."""
+    log = subprocess.run(["git", "--git-dir", str(repo_path), "log", "--format=%s", "main"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    markers = sum(1 for line in log if line.startswith("marker p"))
+    fsck = subprocess.run(["git", "--git-dir", str(repo_path), "fsck", "--strict",
+                           "--no-dangling"], capture_output=True, text=True)
+    return markers, fsck.returncode == 0
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(tally: Tally, took: float, lost: list[str], server_cpu: float,
+           client_cpu: float) -> None:
+    print(f"\n{'action':30} {'n':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    requests_done = 0
+    for action in ("view", "read for save", "save (PUT)", "search",
+                   "save (read + PUT + retries)"):
+        samples = tally.latencies.get(action, [])
+        if not samples:
+            print(f"{action:30} {0:>6}")
+            continue
+        if action != "save (read + PUT + retries)":
+            requests_done += len(samples)
+        print(f"{action:30} {len(samples):>6} {len(samples) / took:>7.1f} "
+              f"{statistics.median(samples):>8.1f} {percentile(samples, 0.95):>8.1f} "
+              f"{max(samples):>8.1f}")
+    saves = len(tally.acknowledged)
+    shared = sum(1 for page, _, _ in tally.acknowledged if page == SHARED)
+    print(f"\nthroughput: {requests_done / took:.1f} requests/s, {saves / took:.1f} "
+          f"acknowledged saves/s ({shared} to the shared page) over {took:.1f} s")
+    print(f"409 conflicts re-read and retried: {tally.conflicts}; saves merged by the server: "
+          f"{tally.merged}; saves given up after {MAX_RETRIES} tries: {tally.given_up}")
+    print(f"CPU: server {server_cpu:.1f} s, load script {client_cpu:.1f} s "
+          f"(of {took * (os.cpu_count() or 1):.0f} core-seconds)")
+    print(f"errors (5xx, connection, unexpected status): {len(tally.errors)}")
+    for problem in tally.errors[:10]:
+        print(f"    {problem}")
+    print(f"lost edits (acknowledged but not in git): {len(lost)}")
+    for problem in lost[:10]:
+        print(f"    {problem}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--participants", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--think", type=float, default=0.5, metavar="S",
+                        help="mean pause between a participant's actions (0: none)")
+    parser.add_argument("--pages", type=int, default=300, help="pages besides the shared one")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--keep", metavar="DIR", help="build the wiki in DIR and keep it")
+    args = parser.parse_args()
+    if not 1 <= args.participants <= 500 or not 0 < args.seconds <= 3600:
+        parser.error("participants must be 1-500 and seconds 0-3600")
+    with tempfile.TemporaryDirectory(prefix="cowiki-load-") as tmp:
+        data_dir = Path(args.keep or tmp) / "wiki-data"
+        pages, credentials = build_wiki(data_dir, args.participants, args.pages)
+        print(f"{args.participants} participants for {args.seconds:.0f} s (think time "
+              f"{args.think:.2f} s mean), {len(pages) + 2} pages; cowiki serve with "
+              f"{args.workers} workers x {args.threads} threads on {HOST}; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+        client_before = resource.getrusage(resource.RUSAGE_SELF)
+        with running_server(data_dir, args.workers, args.threads) as (url, pid):
+            server_before = cpu_seconds(pid)
+            tally, took = run_participants(url, credentials, pages, args.seconds, args.think)
+            server_cpu = cpu_seconds(pid) - server_before
+        client_after = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = (client_after.ru_utime - client_before.ru_utime
+                      + client_after.ru_stime - client_before.ru_stime)
+        lost = lost_edits(data_dir / "repo.git", tally.acknowledged)
+        report(tally, took, lost, server_cpu, client_cpu)
+        markers, fsck_clean = git_checks(data_dir / "repo.git", len(tally.acknowledged))
+        print(f"git log: {markers} commits with a load marker for {len(tally.acknowledged)} "
+              f"acknowledged saves; git fsck --strict: {'clean' if fsck_clean else 'PROBLEMS'}")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+        if markers < len(tally.acknowledged) or not fsck_clean:
+            lost.append("git log or fsck disagrees")
+    failed = bool(tally.errors or lost)
+    print("RESULT:", "FAILED" if failed else "ok: zero errors, zero lost edits")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
