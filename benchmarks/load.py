@@ -44,6 +44,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_save import cpu_seconds  # noqa: E402  (this folder is on sys.path)
+
 from storage.repository import MAIN_REF, Person  # noqa: E402
 from wiki.config import Settings  # noqa: E402
 from wiki.datadir import Services, open_data_dir  # noqa: E402
@@ -128,20 +130,6 @@ def healthy(url: str) -> bool:
         return requests.get(url + "/healthz", timeout=5).status_code == 200
     except requests.RequestException:
         return False
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (gunicorn master and workers)."""
-    total = 0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    pids = [pid] + ([int(c) for c in children.read_text().split()] if children.exists() else [])
-    for each in pids:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 # -- the participants ----------------------------------------------------------------------

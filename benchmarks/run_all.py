@@ -11,6 +11,7 @@ wiki and server and measures the raw limit in the same run:
     blame, diff                             git blame, git diff
     search                 bench_search.py  a bare Whoosh query on the same index
     clone, push            bench_git.py     git clone --bare, git push to a local bare repo
+                                            (--large raises the 200 MB push limit for it)
     export                 bench_export.py  the target (200 pages as PDF in 60 s), pro rata
 
 Their own output streams through; the summary comes at the end. The load
@@ -109,7 +110,7 @@ def git_rows(figures: dict[str, Any]) -> list[Row]:
         ("clone", "git clone over HTTP", seconds(figures["clone_http_s"]),
          f"git clone --bare --no-local {seconds(figures['clone_no_local_s'])}",
          f"{figures['clone_http_s'] / figures['clone_no_local_s']:.1f}x"),
-        ("push", f"git push of {figures['commits']} commits over HTTP",
+        ("push", f"git push over HTTP of a {figures['commits']}-commit history",
          seconds(figures["push_http_s"]),
          f"git push to a local bare repo {seconds(figures['push_local_s'])}",
          f"{figures['push_http_s'] / figures['push_local_s']:.1f}x"),

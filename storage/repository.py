@@ -192,15 +192,22 @@ class Repository:
         Returns the new commit id, or None when `build` had nothing to change.
         """
         with self._writer(), _write_failures():
+            vanished = 0
             for attempt in range(MAX_PUBLISH_ATTEMPTS):
                 head = self.head()
                 changes = build(head)
                 if not changes:
                     return None
-                tree = self._write_tree(head, changes)
-                if head is not None and self.commit_info(head).tree_id == tree:
-                    return None
-                new = self._write_commit(tree, head, author, message)
+                try:
+                    tree = self._write_tree(head, changes)
+                    if head is not None and self.commit_info(head).tree_id == tree:
+                        return None
+                    new = self._write_commit(tree, head, author, message)
+                except OSError as exc:
+                    vanished += 1
+                    if vanished > 3 or not _folder_vanished(exc):
+                        raise
+                    continue
                 if self._publish(new, head):
                     return new
                 time.sleep(min(0.001 * (attempt + 1), 0.02))
@@ -304,6 +311,14 @@ class Repository:
             # error, which pygit2 raises as OSError); both mean: rebuild and retry.
             return False
         return True
+
+
+def _folder_vanished(exc: OSError) -> bool:
+    """True when libgit2 lost a race with `git gc`: it made objects/xx/ for a new object,
+    then `git prune-packed` removed the still-empty folder before the object was renamed
+    into it. Writing the objects again is safe: nothing was published."""
+    text = str(exc)
+    return "failed to rename lockfile" in text and "No such file or directory" in text
 
 
 @contextmanager
