@@ -91,3 +91,23 @@ def test_export_job_over_its_memory_limit_fails_cleanly(tmp_path: Path) -> None:
     jobs = Jobs(tmp_path / "data", Limits(memory_bytes=64 * 1024**2))
     job = jobs.wait(jobs.start(resolve(services.repo, None), "pdf").id, timeout=60)
     assert job.status == "failed" and job.error
+
+
+def test_killed_export_process_marks_the_job_failed_and_can_be_retried(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    services = make_sample(tmp_path / "data")
+    jobs = Jobs(tmp_path / "data")
+    source = resolve(services.repo, None)
+    job = jobs.start(source, "pdf")
+    deadline = time.monotonic() + 30
+    while not (pid := jobs.get(job.id).pid) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the worker records its pid when it starts
+    assert pid, "the export worker never started"
+    os.kill(pid, signal.SIGKILL)
+    failed = jobs.wait(job.id, timeout=30)
+    assert failed.status == "failed" and "stopped" in (failed.error or "")
+    retried = jobs.wait(jobs.start(source, "pdf").id, timeout=120)
+    assert retried.status == "done" and jobs.result_path(retried).stat().st_size > 1000
