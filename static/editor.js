@@ -190,7 +190,11 @@
       completion.update();
     }
   });
-  area.addEventListener("blur", function () { setTimeout(function () { completion.close(); }, 150); });
+  // Close after a blur unless the focus came back meanwhile (a toolbar click
+  // blurs the text for a moment; a stale timer must not close a fresh list).
+  area.addEventListener("blur", function () {
+    setTimeout(function () { if (document.activeElement !== area) completion.close(); }, 150);
+  });
 
   // -- live preview -----------------------------------------------------------------
   let timer = null, sent = 0;

@@ -28,6 +28,8 @@ def test_toolbar_completion_and_pasted_image_make_a_page(browser: Browser,
     page.fill("#name", "Hoofdstuk 2/Aanpak")
     page.click("main form button")
     area = page.locator("#markdown")
+    expect(area).to_be_visible()
+    page.wait_for_load_state("load")  # the toolbar works once the deferred editor.js ran
     area.fill("")
     page.click("[data-action=heading]")
     area.type("Onze aanpak")
@@ -37,6 +39,7 @@ def test_toolbar_completion_and_pasted_image_make_a_page(browser: Browser,
     area.type("kern")
     area.press("Control+End")
     area.type("\n\nZie [[Ho")
+    expect(page.locator("#link-suggestions")).to_be_visible()
     expect(page.locator("#link-suggestions li").first).to_have_text("Home")
     area.press("Enter")
     page.evaluate(
