@@ -157,6 +157,85 @@ def test_results_are_paginated(services: Services) -> None:
     assert not set(paths(first)) & set(paths(third))
 
 
+def workshop_page(n: int, klanten: bool, bewoners: bool) -> bytes:
+    title = "Energie" if n % 4 == 0 else "Verslag"
+    words = ["De klanten zijn tevreden." if klanten else "Het project loopt.",
+             "De bewoners praten mee." if bewoners else "De gemeente luistert."]
+    return f"# {title} {n}\n\n{' '.join(words)}\n".encode()
+
+
+def every_hit(services: Services, query: str) -> tuple[int, list[str]]:
+    """The reported total, and the paths of all result pages walked three at a time."""
+    first = search(services, query, per_page=3)
+    found = paths(first)
+    for number in range(2, first.pages + 1):
+        found += paths(search(services, query, page=number, per_page=3))
+    return first.total, found
+
+
+def test_totals_count_each_matching_page_once_across_segments_and_deletions(
+        services: Services) -> None:
+    # Three index commits: the first segment then holds deleted (replaced) pages.
+    spec = {n: (n % 2 == 0, n % 3 == 0) for n in range(14)}
+    changes = {f"hoofdstuk-{n % 2}/p{n:02d}.md": workshop_page(n, *s) for n, s in spec.items()}
+    services.repo.commit(lambda head: changes, ANNA, "Pages")
+    services.indexer.catch_up()
+    for n in (0, 3, 4, 9):
+        spec[n] = (not spec[n][0], spec[n][1])
+        save(services, f"hoofdstuk-{n % 2}/p{n:02d}", workshop_page(n, *spec[n]).decode())
+    services.indexer.catch_up()
+    del spec[6]
+    services.wiki.delete("hoofdstuk-0/p06", services.repo.head(), BRAM)
+
+    def pages(keep: object) -> list[str]:
+        return sorted(f"hoofdstuk-{n % 2}/p{n:02d}" for n, s in spec.items()
+                      if keep(n, *s))  # type: ignore[operator]
+
+    expected = {
+        "klant": pages(lambda n, k, b: k),
+        "NOT klanten": sorted(["Home", *pages(lambda n, k, b: not k)]),  # the start page too
+        "klanten NOT bewoners": pages(lambda n, k, b: k and not b),
+        "klanten OR bewoners": pages(lambda n, k, b: k or b),
+        "klanten AND (bewoners OR gemeente)": pages(lambda n, k, b: k),
+        "bewon*": pages(lambda n, k, b: b),
+        "klnat~": pages(lambda n, k, b: k),
+        "title:energie": pages(lambda n, k, b: n % 4 == 0),
+        "bewoners path:hoofdstuk-1": pages(lambda n, k, b: b and n % 2 == 1),
+        '"klanten zijn tevreden"': pages(lambda n, k, b: k),
+        '"tevreden klanten"': [],
+    }
+    for query, wanted in expected.items():
+        total, found = every_hit(services, query)
+        assert (total, sorted(found)) == (len(wanted), wanted), query
+
+
+def test_totals_are_exact_for_posting_lists_of_many_blocks(services: Services) -> None:
+    spec = {n: (n % 3 != 0, n % 5 == 0) for n in range(400)}
+    changes = {f"map/p{n:03d}.md": workshop_page(n, *s) for n, s in spec.items()}
+    services.repo.commit(lambda head: changes, ANNA, "Many pages")
+    services.indexer.catch_up()
+    for n in range(0, 60, 3):  # replaced pages leave deleted documents behind
+        spec[n] = (True, False)
+        save(services, f"map/p{n:03d}", workshop_page(n, *spec[n]).decode())
+    assert search(services, "klanten").total == sum(k for k, b in spec.values())
+    assert search(services, "klanten NOT bewoners").total == sum(
+        k and not b for k, b in spec.values())
+    assert search(services, "project").total == sum(not k for k, b in spec.values())
+
+
+def test_phrase_total_counts_pages_that_cannot_reach_the_first_page(services: Services) -> None:
+    # Title matches fill the first page before the body-only matches are reached.
+    titled = {f"a/p{n:02d}.md": f"# Klanten zijn tevreden {n}\n\nDe klanten zijn tevreden "
+              f"over de aanpak.\n".encode() for n in range(12)}
+    body_only = {f"b/p{n:02d}.md": (f"# Verslag {n}\n\nIn de wijk werd gezegd dat de klanten "
+                 "zijn tevreden over het werk van de gemeente en de bewoners.\n").encode()
+                 for n in range(6)}
+    services.repo.commit(lambda head: {**titled, **body_only}, ANNA, "Pages")
+    assert search(services, '"klanten zijn tevreden"').total == 18
+    total, found = every_hit(services, '"klanten zijn tevreden"')
+    assert (total, len(set(found))) == (18, 18)
+
+
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(["git", "--git-dir", str(repo), *args], capture_output=True,
                           text=True, check=True, env={**os.environ, **(env or {})})
