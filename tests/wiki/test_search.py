@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,9 +188,8 @@ def test_totals_count_each_matching_page_once_across_segments_and_deletions(
     del spec[6]
     services.wiki.delete("hoofdstuk-0/p06", services.repo.head(), BRAM)
 
-    def pages(keep: object) -> list[str]:
-        return sorted(f"hoofdstuk-{n % 2}/p{n:02d}" for n, s in spec.items()
-                      if keep(n, *s))  # type: ignore[operator]
+    def pages(keep: Callable[[int, bool, bool], bool]) -> list[str]:
+        return sorted(f"hoofdstuk-{n % 2}/p{n:02d}" for n, s in spec.items() if keep(n, *s))
 
     expected = {
         "klant": pages(lambda n, k, b: k),
