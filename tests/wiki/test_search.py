@@ -186,7 +186,9 @@ def test_totals_count_each_matching_page_once_across_segments_and_deletions(
         save(services, f"hoofdstuk-{n % 2}/p{n:02d}", workshop_page(n, *spec[n]).decode())
     services.indexer.catch_up()
     del spec[6]
-    services.wiki.delete("hoofdstuk-0/p06", services.repo.head(), BRAM)
+    head = services.repo.head()
+    assert head is not None
+    services.wiki.delete("hoofdstuk-0/p06", head, BRAM)
 
     def pages(keep: Callable[[int, bool, bool], bool]) -> list[str]:
         return sorted(f"hoofdstuk-{n % 2}/p{n:02d}" for n, s in spec.items() if keep(n, *s))
