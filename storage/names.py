@@ -1,4 +1,4 @@
-"""The one validator for page names, attachment names and revisions.
+"""The one validator for page names, attachment names, revisions and numbers.
 
 Every entry point (browser, API, CLI, git push) calls these functions, so a
 name that is refused in one place is refused everywhere.
@@ -12,6 +12,7 @@ import unicodedata
 from storage.errors import N_, InvalidPageName, InvalidRevision
 
 MAX_NAME_BYTES = 200
+MAX_NUMBER_DIGITS = 18  # within SQLite's 64-bit integers; int() refuses over 4,300 digits
 PAGE_SUFFIX = ".md"
 ATTACHMENT_DIR = "attachments"
 ATTACHMENT_TYPES = {
@@ -117,6 +118,23 @@ def attachment_file(name: str) -> str:
 def attachment_type(name: str) -> str:
     """MIME type of an already validated attachment name."""
     return ATTACHMENT_TYPES[name.rsplit(".", 1)[1].lower()]
+
+
+def whole_number(raw: object, low: int = 0,
+                 high: int = 10**MAX_NUMBER_DIGITS - 1) -> int | None:
+    """`raw` (decimal digits, or an int) as an int from `low` to `high`; None otherwise.
+
+    Callers word their own error, since "page" and "parent comment" read differently.
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        number = raw
+    elif isinstance(raw, str) and raw.isdecimal() and len(raw) <= MAX_NUMBER_DIGITS:
+        number = int(raw)
+    else:
+        return None
+    return number if low <= number <= high else None
 
 
 def validate_revision(raw: object) -> str:

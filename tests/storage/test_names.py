@@ -13,6 +13,7 @@ from storage.names import (
     page_file,
     page_name_from_file,
     validate_revision,
+    whole_number,
 )
 
 HOSTILE = [
@@ -68,3 +69,13 @@ def test_revisions_must_be_hex(rev: object) -> None:
 
 def test_hex_revisions_are_lowercased() -> None:
     assert validate_revision("ABCDEF1") == "abcdef1"
+
+
+@pytest.mark.parametrize("raw", ["", "-1", "1.5", " 7", "²", "1" * 19, "1" * 5000, True, None, 2.0])
+def test_whole_numbers_refuse_anything_else(raw: object) -> None:
+    assert whole_number(raw) is None
+
+
+def test_whole_numbers_are_bounded() -> None:
+    assert whole_number("12") == whole_number(12) == 12
+    assert whole_number("0", 1, 10) is None and whole_number("11", 1, 10) is None

@@ -119,6 +119,8 @@ def test_changes_and_contributors(api: FlaskClient) -> None:
     people = api.get("/api/v1/contributors").json
     assert people == [{"name": "participant", "commits": 1, "lines": 2, "lines_removed": 0}]
     assert api.get("/api/v1/changes?limit=0").status_code == 400
+    assert api.get(f"/api/v1/changes?limit={'1' * 5000}").status_code == 400  # not int()'s 500
+    assert api.get(f"/p/A/history?page={'1' * 5000}").status_code == 400
 
 
 def test_healthz(client: FlaskClient) -> None:

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
+from storage.names import whole_number
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.invites import Invites
 from wiki.phases import frozen_scopes, set_frozen
@@ -20,11 +21,11 @@ FIELD_LABELS = {"expires_days": N_("Valid for (days)"), "max_uses": N_("Uses")}
 
 def form_number(field: str, default: int) -> int:
     """A whole number from the form."""
-    raw = request.form.get(field, str(default)).strip()
-    if not raw.isdecimal():
+    number = whole_number(request.form.get(field, str(default)).strip())
+    if number is None:
         label = gettext(FIELD_LABELS[field]) if field in FIELD_LABELS else field
         raise InvalidInput(gettext("“%(field)s” must be a whole number", field=label))
-    return int(raw)
+    return number
 
 
 @bp.get("/users")

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
-from storage.names import validate_revision
+from storage.names import validate_revision, whole_number
 from wiki import audit, diffs, revisions
 from wiki.errors import N_, EditConflict, InvalidInput
 from wiki.health import quick_report
@@ -51,11 +51,11 @@ def base_revision(data: dict[str, Any]) -> str | None:
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     """A bounded integer query argument."""
-    raw = request.args.get(name, str(default))
-    if not raw.isdecimal() or not low <= int(raw) <= high:
+    number = whole_number(request.args.get(name, str(default)), low, high)
+    if number is None:
         raise InvalidInput(gettext("'%(name)s' must be a number from %(low)s to %(high)s",
                                    name=name, low=low, high=high))
-    return int(raw)
+    return number
 
 
 @health.get("/healthz")

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from storage.names import normalize_page_name
+from storage.names import normalize_page_name, whole_number
 from wiki.comments import Comment
 from wiki.errors import InvalidInput
 from wiki.reactions import comment_target, page_target
@@ -30,9 +30,12 @@ def back_to(comment: Comment) -> Response:
 def form_parent() -> int | None:
     """The optional parent comment id of a reply form."""
     raw = request.form.get("parent", "")
-    if raw and not raw.isdecimal():
+    if not raw:
+        return None
+    number = whole_number(raw)
+    if number is None:
         raise InvalidInput(gettext("that is not a comment to reply to"))
-    return int(raw) if raw else None
+    return number
 
 
 @bp.route("/p/<path:path>/comments", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from storage.names import whole_number
 from wiki.comments import Comment
 from wiki.errors import N_, InvalidInput
 from wiki.reactions import Tally, comment_target, page_target
@@ -49,9 +50,10 @@ def parent_id(data: dict[str, Any]) -> int | None:
     raw = data.get("parent")
     if raw in (None, ""):
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdecimal():
+    number = whole_number(raw)
+    if number is None:
         raise InvalidInput(N_("'parent' must be a comment id"))
-    return int(raw)
+    return number
 
 
 @bp.route("/pages/<path:path>/comments", methods=["GET", "POST"])

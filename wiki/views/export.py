@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from storage.names import whole_number
 from storage.versions import freeze, list_versions
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.export import FORMATS
@@ -108,10 +109,10 @@ def save_outline() -> BaseResponse:
     positions = form.getlist("position") or [""] * len(names)
     pages = outlines.arrange(list(zip(names, positions, strict=False)),
                              set(form.getlist("remove")), form.get("add", ""))
-    move = form.get("move", "")
-    if ":" in move and move.split(":")[1].isdecimal():
-        step = -1 if move.startswith("up") else 1
-        pages = outlines.move(pages, int(move.split(":")[1]), step)
+    direction, _, index = form.get("move", "").partition(":")
+    position = whole_number(index)
+    if position is not None:
+        pages = outlines.move(pages, position, -1 if direction.startswith("up") else 1)
     outline = outlines.parse({"title": form.get("title", ""), "subtitle": form.get("subtitle"),
                               "authors": form.get("authors"), "pages": list(pages),
                               "lang": form.get("lang") or "nl"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
-from storage.names import normalize_page_name, validate_revision
+from storage.names import normalize_page_name, validate_revision, whole_number
 from wiki import diffs, revisions
 from wiki.errors import InvalidInput
 from wiki.pushlog import PushLog
@@ -18,10 +18,10 @@ PER_PAGE = 50
 
 def page_number() -> int:
     """The ?page= argument, 1 or more."""
-    raw = request.args.get("page", "1")
-    if not raw.isdecimal() or not 1 <= int(raw) <= 100000:
+    number = whole_number(request.args.get("page", "1"), 1, 100000)
+    if number is None:
         raise InvalidInput(gettext("page must be a positive number"))
-    return int(raw)
+    return number
 
 
 @bp.get("/p/<path:path>/history")
