@@ -10,6 +10,7 @@ the caller rebuild on the new head and try again.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -30,10 +31,16 @@ from storage.errors import (
 from storage.names import validate_revision
 
 MAIN_REF = "refs/heads/main"
+MAIN_LOCK = MAIN_REF + ".lock"
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 TREE_MODE = pygit2.enums.FileMode.TREE
 MAX_PUBLISH_ATTEMPTS = 200
 WRITER_LOCK = "cowiki-writer.lock"
+# git holds main.lock for the milliseconds of one ref update; one this old was left
+# by a writer that died (killed worker, power cut) and would block every save for good.
+STALE_REF_LOCK_SECONDS = 5.0
+
+log = logging.getLogger("cowiki.storage")
 
 INIT_CONFIG = {
     "core.logAllRefUpdates": "true",
@@ -191,7 +198,7 @@ class Repository:
         merges are always computed against what will really be the parent.
         Returns the new commit id, or None when `build` had nothing to change.
         """
-        with self._writer(), _write_failures():
+        with _write_failures(), self._writer():
             vanished = 0
             for attempt in range(MAX_PUBLISH_ATTEMPTS):
                 head = self.head()
@@ -295,7 +302,11 @@ class Repository:
         return str(self.git.create_commit(None, who, server, text, tree, parents))
 
     def _publish(self, new: str, old: str | None) -> bool:
-        """Compare-and-swap `main` from `old` to `new`; False if someone else won."""
+        """Compare-and-swap `main` from `old` to `new`; False if someone else won.
+
+        Raises OSError when the ref lock could not be written at all (disk full,
+        read-only): retrying cannot help then, and `_write_failures` says so.
+        """
         repo = self.git
         try:
             if old is None:
@@ -305,11 +316,32 @@ class Repository:
                 if str(ref.target) != old:
                     return False
                 ref.set_target(new, "cowiki: save")
-        except (pygit2.GitError, pygit2.AlreadyExistsError, KeyError, ValueError, OSError):
-            # Either the ref moved ("old reference value does not match") or
-            # another process holds main.lock (libgit2 reports that as an OS
-            # error, which pygit2 raises as OSError); both mean: rebuild and retry.
+        except (pygit2.GitError, pygit2.AlreadyExistsError, KeyError, ValueError):
+            return False  # the ref moved ("old reference value does not match")
+        except OSError as exc:
+            if not self._ref_lock_in_the_way(exc):
+                raise
             return False
+        return True
+
+    def _ref_lock_in_the_way(self, exc: OSError) -> bool:
+        """Whether `main.lock` made the update fail (retry), removing it when it is stale.
+
+        Called under the writer lock, so no cowiki writer holds the lock; only a
+        `git receive-pack` may, for milliseconds. A lock older than that was left
+        by a killed writer. No lock at all and a failure other than "failed to
+        lock" means the lock file could not be written: False.
+        """
+        lock = self.path / MAIN_LOCK
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:
+            # Gone already: a push held it and finished (retry), or it was never written.
+            return str(exc).startswith("failed to lock file")
+        if age > STALE_REF_LOCK_SECONDS:
+            log.warning("removing stale %s (%.0f s old, left by a writer that died)",
+                        lock, age)
+            lock.unlink(missing_ok=True)
         return True
 
 
