@@ -38,10 +38,8 @@ def pre_receive(updates: Sequence[RefUpdate]) -> int:
     limits = PushLimits(settings.max_page_bytes, settings.max_attachment_bytes,
                         settings.max_push_bytes)
     repo = open_incoming(git_dir())
-    ref = repo.references.get(MAIN_REF)
-    current = str(ref.target) if ref is not None else None
     try:
-        check_push(repo, updates, limits, current, pusher_policy())
+        check_push(repo, updates, limits, repo.main(), pusher_policy())
     except PushRefused as refused:
         print("cowiki refused this push:", file=sys.stderr)
         for problem in refused.problems:
@@ -78,7 +76,7 @@ def post_receive(updates: Sequence[RefUpdate]) -> int:
         if update.ref != MAIN_REF or update.is_delete:
             continue
         # main has moved already, so hide only the old tip (no other refs exist).
-        commits = [str(c.id) for c in new_commits(repo, update.new, update.old, False)]
+        commits = new_commits(repo, update.new, update.old, False)
         log.record(pusher, update.old, update.new, commits)
     return 0
 

@@ -5,7 +5,8 @@ pre-receive hook accepts them; `open_incoming` adds that directory to the
 object database, so the hook sees the pushed objects without them being in
 the repository yet. Every new commit is compared with its first parent (or
 the empty tree), so each changed entry is looked at once per commit and
-unchanged files are never re-read.
+unchanged files are never re-read. Commits, blobs and modes come back as
+plain values (hex ids, git's numeric modes); the libgit2 handle stays inside.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ from pathlib import Path
 import pygit2
 
 from storage.errors import StorageError
+from storage.repository import MAIN_REF
+from storage.treediff import (
+    MODE_BLOB,
+    MODE_EXECUTABLE,
+    MODE_LINK,
+    commit_changes,
+    commit_tree,
+    diff_commits,
+)
 
 ZERO = "0" * 40
 QUARANTINE_ENV = "GIT_QUARANTINE_PATH"
@@ -65,78 +75,73 @@ def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
     return updates
 
 
-def open_incoming(git_dir: str | os.PathLike[str]) -> pygit2.Repository:
+@dataclass(frozen=True)
+class IncomingRepo:
+    """The repository as a push hook sees it; pass it to this module's functions."""
+
+    git: pygit2.Repository
+
+    def main(self) -> str | None:
+        """Where `refs/heads/main` points before the push, or None in an empty wiki."""
+        ref = self.git.references.get(MAIN_REF)
+        return None if ref is None else str(ref.target)
+
+
+def open_incoming(git_dir: str | os.PathLike[str]) -> IncomingRepo:
     """The repository as the hook must see it: with quarantined objects readable."""
     repo = pygit2.Repository(str(git_dir))
     quarantine = os.environ.get(QUARANTINE_ENV)
     if quarantine and Path(quarantine).is_dir():
         repo.odb.add_disk_alternate(quarantine)
-    return repo
+    return IncomingRepo(repo)
 
 
-def new_commits(repo: pygit2.Repository, new: str, old: str,
-                other_refs: bool = True) -> list[pygit2.Commit]:
+def new_commits(repo: IncomingRepo, new: str, old: str, other_refs: bool = True) -> list[str]:
     """Commits reachable from `new` but not from `old`, oldest first.
 
     With `other_refs` (before the ref moved) commits any ref already reaches
     are left out too; after the update, pass False so `new` itself is not hidden.
     """
-    walker = repo.walk(pygit2.Oid(hex=new), pygit2.enums.SortMode.TOPOLOGICAL
-                       | pygit2.enums.SortMode.REVERSE)
+    git = repo.git
+    walker = git.walk(pygit2.Oid(hex=new), pygit2.enums.SortMode.TOPOLOGICAL
+                      | pygit2.enums.SortMode.REVERSE)
     hidden = {old} if old != ZERO else set()
-    for ref in repo.references.objects if other_refs else ():
+    for ref in git.references.objects if other_refs else ():
         target = ref.resolve().target
         if isinstance(target, pygit2.Oid):
             hidden.add(str(target))
     for oid in hidden:
-        if oid in repo:
+        if oid in git:
             walker.hide(pygit2.Oid(hex=oid))
-    return list(walker)
+    return [str(commit.id) for commit in walker]
 
 
-def is_fast_forward(repo: pygit2.Repository, old: str, new: str) -> bool:
+def is_fast_forward(repo: IncomingRepo, old: str, new: str) -> bool:
     """True when `new` contains `old` in its history (or the ref is new)."""
     if old in (ZERO, new):
         return True
-    return bool(repo.descendant_of(pygit2.Oid(hex=new), pygit2.Oid(hex=old)))
+    return bool(repo.git.descendant_of(pygit2.Oid(hex=new), pygit2.Oid(hex=old)))
 
 
-def changed_entries(repo: pygit2.Repository, commit: pygit2.Commit) -> Iterator[ChangedEntry]:
+def changed_entries(repo: IncomingRepo, commit: str) -> Iterator[ChangedEntry]:
     """Files `commit` adds or modifies relative to its first parent (all files for a root)."""
-    if commit.parents:
-        diff = commit.parents[0].tree.diff_to_tree(commit.tree)
-    else:
-        diff = commit.tree.diff_to_tree(swap=True)
-    for delta in diff.deltas:
-        if delta.status == pygit2.enums.DeltaStatus.DELETED:
+    for change in commit_changes(repo, commit):
+        if change.deleted:
             continue
-        new = delta.new_file
-        size = _size(repo, new.id) if new.mode in _BLOB_MODES else 0
-        added = delta.status == pygit2.enums.DeltaStatus.ADDED
-        yield ChangedEntry(str(commit.id), new.path, int(new.mode), str(new.id), size, added)
+        size = _size(repo, change.blob) if change.mode in _BLOB_MODES else 0
+        yield ChangedEntry(commit, change.path, change.mode, change.blob, size,
+                           change.status == "A")
 
 
-def changed_paths(repo: pygit2.Repository, old: str, new: str) -> list[str]:
+def changed_paths(repo: IncomingRepo, old: str, new: str) -> list[str]:
     """Every path that differs between two commits' trees (added, changed or deleted)."""
-    new_tree = _commit(repo, new).tree
-    if old == ZERO:
-        diff = new_tree.diff_to_tree(swap=True)
-    else:
-        diff = _commit(repo, old).tree.diff_to_tree(new_tree)
-    return sorted({path for delta in diff.deltas
-                   for path in (delta.old_file.path, delta.new_file.path) if path})
+    return sorted({change.path for change in
+                   diff_commits(repo, None if old == ZERO else old, new)})
 
 
-def _commit(repo: pygit2.Repository, revision: str) -> pygit2.Commit:
-    commit = repo[revision]
-    if not isinstance(commit, pygit2.Commit):
-        raise ValueError(f"{revision} is not a commit")
-    return commit
-
-
-def tree_paths(commit: pygit2.Commit) -> Iterator[str]:
+def tree_paths(repo: IncomingRepo, commit: str) -> Iterator[str]:
     """Every file path in the commit's tree (no folders)."""
-    stack: list[tuple[pygit2.Tree, str]] = [(commit.tree, "")]
+    stack: list[tuple[pygit2.Tree, str]] = [(commit_tree(repo, commit), "")]
     while stack:
         tree, prefix = stack.pop()
         for entry in tree:
@@ -147,19 +152,18 @@ def tree_paths(commit: pygit2.Commit) -> Iterator[str]:
                 yield path
 
 
-def read_blob(repo: pygit2.Repository, blob: str) -> bytes:
+def read_blob(repo: IncomingRepo, blob: str) -> bytes:
     """The contents of a blob."""
-    obj = repo[blob]
+    obj = repo.git[blob]
     if not isinstance(obj, pygit2.Blob):
         raise StorageError(f"{blob} is not a blob")
     data: bytes = obj.data
     return data
 
 
-_BLOB_MODES = {int(pygit2.enums.FileMode.BLOB), int(pygit2.enums.FileMode.BLOB_EXECUTABLE),
-               int(pygit2.enums.FileMode.LINK)}
+_BLOB_MODES = {MODE_BLOB, MODE_EXECUTABLE, MODE_LINK}
 
 
-def _size(repo: pygit2.Repository, oid: pygit2.Oid) -> int:
-    _kind, size = repo.odb.read_header(oid)
+def _size(repo: IncomingRepo, blob: str) -> int:
+    _kind, size = repo.git.odb.read_header(pygit2.Oid(hex=blob))
     return int(size)

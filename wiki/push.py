@@ -13,12 +13,11 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import pygit2
-
 from storage.errors import InvalidPageName
 from storage.incoming import (
     ZERO,
     ChangedEntry,
+    IncomingRepo,
     RefUpdate,
     changed_entries,
     changed_paths,
@@ -29,18 +28,17 @@ from storage.incoming import (
 )
 from storage.names import ATTACHMENT_DIR, PAGE_SUFFIX, normalize_page_name, page_name_from_file
 from storage.repository import MAIN_REF
+from storage.treediff import MODE_BLOB, MODE_EXECUTABLE, MODE_LINK, MODE_SUBMODULE
 from wiki.attachments import check_content
 from wiki.errors import WikiError
 from wiki.export import outline
 
 MAX_REPORTED = 20
 FORBIDDEN_FILES = frozenset({".gitmodules", ".gitattributes"})
-MODE_BLOB = int(pygit2.enums.FileMode.BLOB)
 MODE_PROBLEMS = {
-    int(pygit2.enums.FileMode.LINK): "symbolic links are not allowed",
-    int(pygit2.enums.FileMode.COMMIT): "submodules are not allowed",
-    int(pygit2.enums.FileMode.BLOB_EXECUTABLE):
-        "executable files are not allowed (git update-index --chmod=-x FILE)",
+    MODE_LINK: "symbolic links are not allowed",
+    MODE_SUBMODULE: "submodules are not allowed",
+    MODE_EXECUTABLE: "executable files are not allowed (git update-index --chmod=-x FILE)",
 }
 FETCH_FIRST = "fetch first (git pull), then push again"
 
@@ -76,7 +74,7 @@ class PushRefused(WikiError):
         self.problems = tuple(problems)
 
 
-def check_push(repo: pygit2.Repository, updates: Sequence[RefUpdate], limits: PushLimits,
+def check_push(repo: IncomingRepo, updates: Sequence[RefUpdate], limits: PushLimits,
                current_main: str | None, policy: PushPolicy | None = None) -> None:
     """Raise PushRefused unless every ref update and every new commit obeys the rules."""
     problems = [p for u in updates for p in check_ref(repo, u, current_main)]
@@ -91,7 +89,7 @@ def check_push(repo: pygit2.Repository, updates: Sequence[RefUpdate], limits: Pu
         raise PushRefused(problems)
 
 
-def check_ref(repo: pygit2.Repository, update: RefUpdate, current_main: str | None) -> list[str]:
+def check_ref(repo: IncomingRepo, update: RefUpdate, current_main: str | None) -> list[str]:
     """Problems with one ref update: wrong ref, deletion, stale base or non-fast-forward."""
     if update.ref != MAIN_REF:
         return [f"{update.ref}: only refs/heads/main can be pushed to this wiki"]
@@ -104,9 +102,8 @@ def check_ref(repo: pygit2.Repository, update: RefUpdate, current_main: str | No
     return []
 
 
-def check_commits(repo: pygit2.Repository, commits: Sequence[pygit2.Commit],
-                  limits: PushLimits) -> list[str]:
-    """Problems in every commit of a push, each with the commit's short id."""
+def check_commits(repo: IncomingRepo, commits: Sequence[str], limits: PushLimits) -> list[str]:
+    """Problems in every commit (hex ids) of a push, each with the commit's short id."""
     problems: list[str] = []
     checked: dict[tuple[str, str, int], str | None] = {}
     sizes: dict[str, int] = {}
@@ -121,7 +118,7 @@ def check_commits(repo: pygit2.Repository, commits: Sequence[pygit2.Commit],
             sizes[entry.blob] = entry.size
             added_page = added_page or (entry.added and entry.path.endswith(PAGE_SUFFIX))
         if added_page:
-            problems += [f"commit {str(commit.id)[:10]}: {twin}" for twin in case_twins(commit)]
+            problems += [f"commit {commit[:10]}: {twin}" for twin in case_twins(repo, commit)]
     total = sum(sizes.values())
     if total > limits.max_push_bytes:
         problems.append(f"the push adds {total} bytes, more than the {limits.max_push_bytes}"
@@ -140,7 +137,7 @@ def check_role(paths: Sequence[str], policy: PushPolicy) -> list[str]:
     return problems
 
 
-def check_entry(repo: pygit2.Repository, entry: ChangedEntry, limits: PushLimits) -> str | None:
+def check_entry(repo: IncomingRepo, entry: ChangedEntry, limits: PushLimits) -> str | None:
     """Why a changed file breaks the rules, or None when it is a valid page or attachment."""
     if entry.mode in MODE_PROBLEMS:
         return MODE_PROBLEMS[entry.mode]
@@ -155,7 +152,7 @@ def check_entry(repo: pygit2.Repository, entry: ChangedEntry, limits: PushLimits
     return _page_problem(repo, entry, limits.max_page_bytes)
 
 
-def _attachment_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> str | None:
+def _attachment_problem(repo: IncomingRepo, entry: ChangedEntry, limit: int) -> str | None:
     name = entry.path[len(ATTACHMENT_DIR) + 1:]
     if "/" in name:
         return f"{ATTACHMENT_DIR}/ has no sub-folders"
@@ -168,7 +165,7 @@ def _attachment_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int
     return None
 
 
-def _outline_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> str | None:
+def _outline_problem(repo: IncomingRepo, entry: ChangedEntry, limit: int) -> str | None:
     """The whitepaper's outline may be edited by hand, but must stay a valid outline."""
     if entry.size > limit:
         return f"the outline is larger than {limit} bytes"
@@ -179,7 +176,7 @@ def _outline_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -
     return None
 
 
-def _page_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> str | None:
+def _page_problem(repo: IncomingRepo, entry: ChangedEntry, limit: int) -> str | None:
     if not entry.path.endswith(PAGE_SUFFIX):
         return f"only Markdown pages (*{PAGE_SUFFIX}) and files in {ATTACHMENT_DIR}/ are allowed"
     if page_name_from_file(entry.path) is None:
@@ -200,10 +197,10 @@ def _page_problem(repo: pygit2.Repository, entry: ChangedEntry, limit: int) -> s
     return None
 
 
-def case_twins(commit: pygit2.Commit) -> Iterator[str]:
+def case_twins(repo: IncomingRepo, commit: str) -> Iterator[str]:
     """Pages in the commit's tree whose names differ only in upper/lower case."""
     seen: dict[str, str] = {}
-    for path in tree_paths(commit):
+    for path in tree_paths(repo, commit):
         if not path.endswith(PAGE_SUFFIX):
             continue
         folded = path.casefold()
