@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
+import tarfile
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from cowiki import export_cmd, ops_cmd
 from storage.errors import StorageError
+from storage.repository import GIT_FAILURES
 from wiki.accounts import ROLES
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
@@ -185,11 +189,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.load(overrides)
         return COMMANDS[args.command](args, settings)
-    except (UserError, WikiError, StorageError, ValueError, OSError) as exc:
-        print(f"cowiki: error: {exc}", file=sys.stderr)
-        return 2
+    except (UserError, WikiError, StorageError, ValueError, OSError, EOFError, zlib.error,
+            tarfile.TarError, sqlite3.Error) as exc:
+        return fail(str(exc))
+    except GIT_FAILURES as exc:
+        return fail(f"the repository could not be read or written ({exc}); "
+                    "`git fsck` shows what is damaged")
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still one line, never a traceback
+        return fail(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def fail(message: str) -> int:
+    """Print `message` as one line on stderr; the exit status of a failed command (2)."""
+    print(f"cowiki: error: {' '.join(message.split()) or 'failed'}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ STALE_REF_LOCK_SECONDS = 5.0
 
 log = logging.getLogger("cowiki.storage")
 
+# What libgit2 raises when the repository cannot be read or written (a damaged pack,
+# a missing object), for callers outside storage/ that must not import pygit2.
+GIT_FAILURES: tuple[type[Exception], ...] = (pygit2.GitError,)
+
 INIT_CONFIG = {
     "core.logAllRefUpdates": "true",
     "core.commitGraph": "true",

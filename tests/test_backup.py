@@ -177,3 +177,28 @@ def test_backup_holds_every_ref_in_one_bundle(tmp_path: Path) -> None:
     assert info.refs == 2 and info.head == git(source, "rev-parse", "refs/heads/main").strip()
     with tarfile.open(tmp_path / "b.tar") as tar:
         assert sorted(tar.getnames()) == ["cowiki-backup.json", "cowiki.db", "repo.bundle"]
+
+
+def test_restore_of_a_truncated_compressed_archive_is_refused_in_one_line(
+        tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    create_app({"data_dir": str(source)})
+    create_backup(source, tmp_path / "b.tar.gz")
+    whole = (tmp_path / "b.tar.gz").read_bytes()
+    (tmp_path / "cut.tar.gz").write_bytes(whole[:len(whole) // 2])
+    target = tmp_path / "target"
+    done = cli(target, "restore", str(tmp_path / "cut.tar.gz"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"cowiki: error: {tmp_path / 'cut.tar.gz'} is cut short or damaged: its compressed "
+        "data ends early or does not decompress"]
+    assert not target.exists() or list(target.iterdir()) == []
+
+
+def test_restore_of_a_file_that_is_no_archive_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.tar").write_text("just some notes\n")
+    done = cli(tmp_path / "target", "restore", str(tmp_path / "notes.tar"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"cowiki: error: {tmp_path / 'notes.tar'} is not a cowiki backup: not a .tar or "
+        ".tar.gz archive"]

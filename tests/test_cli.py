@@ -69,3 +69,23 @@ def test_import_commits_pages_by_the_author_and_skips_bad_files(tmp_path: Path) 
     log = subprocess.run(["git", "-C", str(data / "repo.git"), "log", "-1", "--format=%an",
                           "--name-only", "main"], capture_output=True, text=True).stdout
     assert log.split() == ["Anna", "Hoofdstuk", "1/Markt.md", "Visie.md"]
+
+
+def damage_every_packed_object(data: Path) -> None:
+    """Pack the repository, then overwrite every object in the pack with garbage."""
+    subprocess.run(["git", "--git-dir", str(data / "repo.git"), "gc", "--quiet"], check=True)
+    for pack in (data / "repo.git" / "objects" / "pack").glob("*.pack"):
+        pack.chmod(0o644)
+        raw = pack.read_bytes()
+        pack.write_bytes(raw[:12] + b"\xff" * (len(raw) - 32) + raw[-20:])
+
+
+def test_check_on_a_damaged_pack_says_so_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    assert cli(data, "init").returncode == 0
+    assert cli(data, "reindex").returncode == 0
+    damage_every_packed_object(data)
+    done = cli(data, "check")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("cowiki: error: the repository could not be read")

@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -208,7 +209,17 @@ def unpack(archive: Path, staging: Path) -> dict[str, Any]:
                 if source is None:
                     raise BackupError(f"{name} in the archive is not a file")
                 _copy_stream(source, staging / name)
-    except (tarfile.TarError, KeyError, OSError) as exc:
+    except tarfile.ReadError as exc:
+        if not str(exc).startswith("file could not be opened"):
+            raise BackupError(f"{archive} is cut short or damaged ({exc})") from exc
+        raise BackupError(f"{archive} is not a cowiki backup: not a .tar or .tar.gz archive"
+                          ) from exc
+    except (EOFError, zlib.error) as exc:
+        raise BackupError(f"{archive} is cut short or damaged: its compressed data ends early "
+                          "or does not decompress") from exc
+    except KeyError as exc:
+        raise BackupError(f"{archive} is not a complete cowiki backup: {exc} is missing") from exc
+    except (tarfile.TarError, OSError) as exc:
         raise BackupError(f"{archive} is not a complete cowiki backup ({exc})") from exc
     for name, expected in manifest.get("sha256", {}).items():
         if name in (DATABASE, BUNDLE) and sha256(staging / name) != expected:
