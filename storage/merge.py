@@ -1,15 +1,16 @@
 """Three-way merge of page texts with `git merge-file` semantics.
 
 git's own merge-file (xdiff) decides what is clean and what overlaps, so a
-web save merges exactly as a `git merge` of the same texts would.
+web save merges exactly as a `git merge` of the same texts would. The three
+texts reach it as anonymous in-memory files (memfd, passed as /dev/fd/N), so a
+worker killed mid-merge leaves nothing behind in the temp folder.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 MARKER_SIZE = 13
 OURS, BASE, SEP, THEIRS = ("<" * MARKER_SIZE, "|" * MARKER_SIZE, "=" * MARKER_SIZE,
@@ -74,23 +75,39 @@ def merge_texts(base: str, ours: str, theirs: str) -> MergeResult:
         return MergeResult(ours)
     if ours == base:
         return MergeResult(theirs)
-    with tempfile.TemporaryDirectory(prefix="cowiki-merge-") as tmp:
-        files = []
+    fds: list[int] = []
+    try:
         for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
-            file = Path(tmp) / name
-            file.write_text(text, encoding="utf-8")
-            files.append(str(file))
+            fds.append(_memory_file(name, text))
         proc = subprocess.run(
             ["git", "merge-file", "-p", "--diff3", f"--marker-size={MARKER_SIZE}",
-             "-L", "ours", "-L", "base", "-L", "theirs", "--", *files],
-            capture_output=True, check=False,
+             "-L", "ours", "-L", "base", "-L", "theirs", "--",
+             *(f"/dev/fd/{fd}" for fd in fds)],
+            capture_output=True, check=False, pass_fds=fds,
         )
+    finally:
+        for fd in fds:
+            os.close(fd)
     if proc.returncode < 0 or proc.returncode > 127:
         raise RuntimeError(f"git merge-file failed: {proc.stderr.decode(errors='replace')}")
     merged = proc.stdout.decode("utf-8", errors="replace")
     if proc.returncode == 0:
         return MergeResult(merged)
     return MergeResult(merged, _segments(merged))
+
+
+def _memory_file(name: str, text: str) -> int:
+    """A file descriptor of an anonymous in-memory file holding `text`, read from the start."""
+    fd = os.memfd_create(f"cowiki-merge-{name}")
+    try:
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _segments(merged: str) -> tuple[Segment, ...]:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 from storage.merge import merge_texts
+from tests.conftest import ROOT
 
 BASE = "# Plan\n\nFirst paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n"
 
@@ -48,3 +55,24 @@ def test_resolving_keeps_clean_changes_from_both_sides() -> None:
     assert result.resolve() == "# Plan\n\nMine first.\n\nMine.\n\nT3.\n"
     assert result.resolve(["theirs"]) == "# Plan\n\nMine first.\n\nTheirs.\n\nT3.\n"
     assert result.resolve(["both"]) == "# Plan\n\nMine first.\n\nMine.\nTheirs.\n\nT3.\n"
+
+
+KILLED_MID_MERGE = """
+import os, signal, sys
+import storage.merge
+
+def killed(*args, **kwargs):  # the worker dies while git merge-file runs
+    os.kill(os.getpid(), signal.SIGKILL)
+
+storage.merge.subprocess.run = killed
+storage.merge.merge_texts("a\\nb\\nc\\n", "a\\nX\\nc\\n", "a\\nY\\nc\\n")
+"""
+
+
+def test_a_worker_killed_mid_merge_leaves_nothing_in_the_temp_folder(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    done = subprocess.run([sys.executable, "-c", KILLED_MID_MERGE], cwd=ROOT,
+                          env={**os.environ, "TMPDIR": str(temp)}, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert list(temp.iterdir()) == []
