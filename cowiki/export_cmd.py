@@ -17,7 +17,7 @@ from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.export import FORMATS
 from wiki.export.build import resolve
-from wiki.export.jobs import Jobs
+from wiki.export.jobs import Jobs, Limits
 
 WAIT_SECONDS = 1800
 
@@ -44,16 +44,19 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cowiki: error: cannot write {out}", file=sys.stderr)
         return 2
     services = open_data_dir(settings)
-    jobs = Jobs(settings.data_dir)
+    jobs = Jobs(settings.data_dir, Limits.from_settings(settings))
     job = jobs.start(resolve(services.repo, args.ref), args.format)
     deadline = time.monotonic() + WAIT_SECONDS
     while job.status in ("queued", "running") and time.monotonic() < deadline:
-        print(bar(job.progress, job.message or job.status), end="", file=sys.stderr, flush=True)
+        waiting = jobs.position(job) if job.status == "queued" else None
+        message = f"queued, number {waiting}" if waiting else job.message or job.status
+        print(bar(job.progress, message), end="", file=sys.stderr, flush=True)
         time.sleep(0.2)
         job = jobs.get(job.id)
     print(bar(job.progress, job.status), file=sys.stderr)
     if job.status != "done":
-        print(f"cowiki: export failed: {job.error or job.status}", file=sys.stderr)
+        reason = " ".join((job.error or job.status).split())
+        print(f"cowiki: export failed: {reason}", file=sys.stderr)
         return 1
     shutil.copyfile(jobs.result_path(job), out)
     print(f"Wrote {out} ({job.format}, commit {job.commit[:10]}"

@@ -25,6 +25,16 @@ class Settings:
     committer_email: str = "cowiki@localhost"
     secure_cookies: bool = False
     secret_key: str = ""
+    # Exports (COWIKI_EXPORT_*): how many run at once on this server, how many one person
+    # may have queued or running, how many may wait; each worker's CPU seconds, memory
+    # and wall time; the largest page an export takes. Sized for ~35 people on 2 cores.
+    export_running: int = 1
+    export_per_person: int = 2
+    export_queued: int = 20
+    export_cpu_seconds: int = 300
+    export_memory_mb: int = 1536
+    export_wall_seconds: int = 600
+    export_page_bytes: int = 100_000
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
@@ -41,7 +51,8 @@ class Settings:
             if name in {f.name for f in fields(cls)}:
                 values[name] = _convert(name, value) if isinstance(value, str) else value
         settings = replace(cls(), **values)
-        return replace(settings, data_dir=Path(settings.data_dir))
+        # Absolute once, here: export workers and git hooks run in other folders.
+        return replace(settings, data_dir=Path(settings.data_dir).absolute())
 
 
 def _convert(name: str, raw: str) -> Any:

@@ -8,6 +8,7 @@ from storage.merge import ConflictHunk, MergeResult
 __all__ = [
     "N_", "InvalidPageName", "InvalidRevision", "TranslatableError", "WikiError", "PageNotFound",
     "PageExists", "PageTooLarge", "EditConflict", "PermissionDenied", "InvalidInput", "Frozen",
+    "TooManyRequests",
 ]
 
 
@@ -41,6 +42,14 @@ class InvalidInput(WikiError):
 
 class Frozen(WikiError):
     """A facilitator froze this page, its folder or the whole wiki (HTTP 423 Locked)."""
+
+
+class TooManyRequests(WikiError):
+    """The server or the person has enough of this running; ask again after `retry_after` s."""
+
+    def __init__(self, message: str = "", /, retry_after: int = 30, **params: object) -> None:
+        super().__init__(message, **params)
+        self.retry_after = retry_after
 
 
 class EditConflict(WikiError):

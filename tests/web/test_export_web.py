@@ -102,3 +102,31 @@ def test_cli_exports_a_pdf_with_progress_on_stderr(tmp_path: Path):
     assert zipfile.is_zipfile(out)
     bad = cli(data, "export", "--format", "exe", "--out", str(out))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def paused_exports_client(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A client of a wiki whose exports only queue (none may run): queue states stay put."""
+    from app import create_app
+    from tests.conftest import PASSWORDS
+
+    app = create_app({"data_dir": str(tmp_path / "data"), "export_running": 0})
+    app.extensions["cowiki"].accounts.add_user("reader", "reader@example.org", "reader",
+                                               PASSWORDS["reader"])
+    return app.test_client()
+
+
+def test_a_third_export_of_one_person_waits_429_and_queued_ones_show_their_place(
+        tmp_path: Path):
+    client = paused_exports_client(tmp_path)
+    auth = ("reader", "reader-pass-1")
+    jobs = [client.post("/api/v1/export", json={"format": fmt}, auth=auth)
+            for fmt in ("pdf", "epub")]
+    assert [r.status_code for r in jobs] == [202, 202]
+    states = [client.get(f"/api/v1/export/{r.get_json()['job']}", auth=auth).get_json()
+              for r in jobs]
+    assert [(s["status"], s["position"]) for s in states] == [("queued", 1), ("queued", 2)]
+    third = client.post("/api/v1/export", json={"format": "docx"}, auth=auth)
+    assert third.status_code == 429 and int(third.headers["Retry-After"]) > 0
+    assert "2 exports waiting or running" in third.get_json()["message"]
+    page = client.get(f"/export/jobs/{states[1]['job']}", auth=auth)
+    assert "Waiting in the queue: number 2." in page.text

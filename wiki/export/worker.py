@@ -1,8 +1,9 @@
-"""The export worker process: `python -m wiki.export.worker DATA_DIR JOB CPU MEM WALL`.
+"""The export worker process: `python -m wiki.export.worker DATA_DIR JOB LIMITS_JSON`.
 
 It caps its own CPU seconds, address space and wall time before doing any
 work, so a hostile or huge whitepaper cannot starve the web workers; then it
-builds the export, reporting progress into the job's state file.
+builds the export, reporting progress into the job's state file. When it is
+done it starts the next queued export, so the queue moves without a web request.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def run(jobs: Jobs, job: Job, settings: Settings) -> Job:
 
 def main(argv: list[str]) -> int:
     """Run one job; the exit status is 0 when the export was written."""
-    data_dir, ident, cpu, memory, wall = argv
-    limits = Limits(int(cpu), int(memory), int(wall))
+    data_dir, ident, given = argv
+    limits = Limits.from_argument(given)
     jobs = Jobs(Path(data_dir), limits)
     job = jobs.get(ident)
     limit(limits)
@@ -68,8 +69,10 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         jobs.write(replace(job, status="failed", finished=time.time(),
                            error=f"{type(exc).__name__}: {exc}"[:500]))
+        jobs.refresh()
         return 1
     jobs.write(final)
+    jobs.refresh()
     return 0
 
 

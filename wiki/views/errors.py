@@ -21,6 +21,7 @@ from wiki.errors import (
     PageNotFound,
     PageTooLarge,
     PermissionDenied,
+    TooManyRequests,
 )
 from wiki.views.access import is_api
 from wiki.views.i18n import error_text
@@ -37,6 +38,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidInput: (400, "invalid_input"),
     PageTooLarge: (413, "too_large"),
     Frozen: (423, "frozen"),
+    TooManyRequests: (429, "too_many_requests"),
     RefContention: (503, "busy"),
     RepositoryWriteFailed: (507, "storage_full"),
 }
@@ -66,7 +68,9 @@ def install(app: Flask) -> None:
     for kind, (status, code) in STATUS.items():
         def handler(exc: Exception, status: int = status, code: str = code
                     ) -> tuple[Response | str, int]:
-            return error_response(status, code, error_text(exc) or code)
+            answer = error_response(status, code, error_text(exc) or code)
+            wait = getattr(exc, "retry_after", None)
+            return with_retry_after(answer, wait) if isinstance(wait, int) else answer
 
         app.register_error_handler(kind, handler)
 

@@ -24,8 +24,8 @@ from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.export import FORMATS
 from wiki.export import outline as outlines
 from wiki.export.build import resolve
-from wiki.export.jobs import Job, Jobs
-from wiki.views import author, services
+from wiki.export.jobs import Job, Jobs, Limits
+from wiki.views import author, me, services
 from wiki.views.access import allow
 from wiki.views.api import body, text_field
 
@@ -35,7 +35,8 @@ api = Blueprint("export_api", __name__, url_prefix="/api/v1")
 
 def jobs() -> Jobs:
     """The export jobs of this data directory."""
-    return Jobs(services().settings.data_dir)
+    settings = services().settings
+    return Jobs(settings.data_dir, Limits.from_settings(settings))
 
 
 def current_outline() -> outlines.Outline:
@@ -45,8 +46,8 @@ def current_outline() -> outlines.Outline:
 
 
 def start(fmt: str, ref: str) -> Job:
-    """Start (or reuse) the export of `ref` in `fmt`."""
-    return jobs().start(resolve(services().repo, ref), fmt)
+    """Start (or reuse) the export of `ref` in `fmt`, queued under the asking person."""
+    return jobs().start(resolve(services().repo, ref), fmt, owner=f"user:{me().id}")
 
 
 def finished(job_id: str) -> tuple[Job, str]:
@@ -63,7 +64,8 @@ def job_json(job: Job) -> dict[str, object]:
     url = url_for("export_api.download", job=job.id) if job.status == "done" else None
     return {"job": job.id, "status": job.status, "progress": job.progress, "url": url,
             "format": job.format, "commit": job.commit, "version": job.version,
-            "message": job.message, "error": job.error or None}
+            "message": job.message, "error": job.error or None,
+            "position": jobs().position(job)}
 
 
 # -- browser -------------------------------------------------------------------
@@ -92,7 +94,7 @@ def start_export() -> BaseResponse:
 @allow("reader")
 def status(job: str) -> str:
     found = jobs().get(job)
-    return render_template("export/status.html", job=found)
+    return render_template("export/status.html", job=found, position=jobs().position(found))
 
 
 @bp.get("/export/jobs/<job>/download")
