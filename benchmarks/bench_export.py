@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storage.repository import Person  # noqa: E402
+from wiki.changes import SERVER
 from wiki.config import Settings  # noqa: E402
 from wiki.datadir import Services, open_data_dir  # noqa: E402
 from wiki.export import outline as outlines  # noqa: E402
@@ -57,7 +58,7 @@ def generate(root: Path, pages: int) -> Services:
         services.wiki.save(name, page_text(rng, number, pages), None, rng.choice(AUTHORS))
     outline = outlines.Outline(title="Benchmark", subtitle=f"{pages} pagina's",
                                authors="Werkgroep", pages=tuple(names))
-    outlines.save(services.repo, outline, AUTHORS[0])
+    outlines.save(services.repo, outline, AUTHORS[0], services.changes, SERVER)
     return services
 
 

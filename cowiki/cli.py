@@ -19,13 +19,16 @@ from typing import Any, NoReturn
 from cowiki import export_cmd, ops_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
+from wiki import audit
 from wiki.accounts import ROLES
+from wiki.changes import Origin
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
 from wiki.errors import WikiError
 from wiki.importer import import_tree
 
 Command = Callable[[argparse.Namespace, Settings], int]
+AUDIT_LOG = "audit.log"
 
 
 class Parser(argparse.ArgumentParser):
@@ -140,7 +143,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     source = Path(args.source)
     if not source.is_dir():
         raise UserError(f"{args.source} is not a folder")
-    report = import_tree(services, source, user.person)
+    report = import_tree(services, source, user.person, Origin(user.id, "cli"))
     for skipped in report.skipped:
         print(f"skipped {skipped}", file=sys.stderr)
     print(f"Imported {report.pages} page(s) and {report.attachments} attachment(s)"
@@ -188,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["data_dir"] = args.data
     try:
         settings = Settings.load(overrides)
+        if args.command != "serve":  # the server's workers audit to the server log
+            audit.configure(path=Path(settings.data_dir) / AUDIT_LOG)
         return COMMANDS[args.command](args, settings)
     except (UserError, WikiError, StorageError, ValueError, OSError, EOFError, zlib.error,
             tarfile.TarError, sqlite3.Error) as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.names import attachment_file, attachment_type, normalize_attachment_name
 from storage.repository import Person, Repository
+from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, InvalidInput, PageNotFound, PageTooLarge
 
 # File signatures, so a renamed HTML file is never served as an image.
@@ -42,17 +42,17 @@ def check_content(name: str, data: bytes, max_bytes: int) -> str:
 class Attachments:
     """Store and read attachments; each upload is a commit by the uploader."""
 
-    def __init__(self, repo: Repository, max_bytes: int) -> None:
+    def __init__(self, repo: Repository, max_bytes: int, door: ChangeDoor | None = None) -> None:
         self.repo = repo
         self.max_bytes = max_bytes
-        # Checks that may refuse an upload (wiki/phases.py: a frozen wiki).
-        self.write_checks: list[Callable[[str, Person], None]] = []
+        self.door = door or ChangeDoor()
 
-    def add(self, name: str, data: bytes, author: Person) -> str:
+    def add(self, name: str, data: bytes, author: Person, origin: Origin = SERVER) -> str:
         """Store `data` under a free variant of `name`; return the name used."""
         name = normalize_attachment_name(name)
-        for check in self.write_checks:
-            check(attachment_file(name), author)
+        change = Change(Kind.UPLOADED, (attachment_file(name),), author, origin.account,
+                        via=origin.via)
+        self.door.check(change)
         check_content(name, data, self.max_bytes)
         stem, ext = name.rsplit(".", 1)
         chosen: list[str] = []
@@ -70,7 +70,10 @@ class Attachments:
                     return {attachment_file(candidate): data}
             raise InvalidInput(N_("too many attachments with this name"))
 
-        self.repo.commit(build, author, f"Upload {name}")
+        commit = self.repo.commit(build, author, f"Upload {name}")
+        if commit:
+            self.door.publish(Change(Kind.UPLOADED, (attachment_file(chosen[0]),), author,
+                                     origin.account, commit, origin.via))
         return chosen[0]
 
     def get(self, name: str, revision: str | None = None) -> Attachment:

@@ -1,4 +1,4 @@
-"""The audit trail: one JSON line per save, push, export and failed login.
+"""The audit trail: one JSON line per change (wiki/changes.py), export and failed login.
 
 Events go through the `logging` module under `cowiki.audit.<event>` (so an
 operator can route or silence them like any other log) and are written by
@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
+
+from wiki.changes import PAGE_EDITS, Change
 
 LOGGER = "cowiki.audit"
 _FIELDS = "audit_fields"
@@ -39,9 +41,11 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
-def configure(stream: IO[str] | None = None) -> logging.Handler:
-    """Write audit events as JSON lines to `stream` (stderr); idempotent per process.
+def configure(stream: IO[str] | None = None, path: Path | None = None) -> logging.Handler:
+    """Write audit events as JSON lines to `path`, else `stream` (stderr); once per process.
 
+    The server logs to stderr (the server log); the `cowiki` command appends to
+    the data dir's `audit.log`, since its stderr is for its one-line errors.
     The audit logger stops propagating, so an event is one line and not also
     repeated by the root logger's plain-text handler.
     """
@@ -49,7 +53,8 @@ def configure(stream: IO[str] | None = None) -> logging.Handler:
     for handler in logger.handlers:
         if isinstance(handler.formatter, JsonLineFormatter):
             return handler
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = (logging.FileHandler(path, encoding="utf-8", delay=True) if path is not None
+               else logging.StreamHandler(stream or sys.stderr))
     handler.setFormatter(JsonLineFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -63,11 +68,15 @@ def record(event: str, level: int = logging.INFO, **fields: Any) -> None:
     logger.log(level, event, extra={_FIELDS: fields})
 
 
-def save(user: str, page: str, revision: str, *, base: str | None, created: bool,
-         changed: bool, merged_with: Sequence[str] = (), via: str = "web") -> None:
-    """A page save that was acknowledged to the user (also a save that changed nothing)."""
-    record("save", user=user, page=page, revision=revision, base=base, created=created,
-           changed=changed, merged_with=list(merged_with), via=via)
+def change(done: Change) -> None:
+    """A change that reached git (a listener of the change front door, wiki/wiring.py).
+
+    Page edits keep the event name "save"; every other kind is its own event.
+    """
+    event = "save" if done.kind in PAGE_EDITS else str(done.kind)
+    record(event, user=done.author.name, account=done.account, kind=str(done.kind),
+           pages=list(done.pages), page=done.pages[0] if done.pages else None,
+           revision=done.revision, via=done.via, **done.details)
 
 
 def save_conflict(user: str, page: str, base: str | None, head: str | None,
@@ -80,12 +89,6 @@ def save_conflict(user: str, page: str, base: str | None, head: str | None,
 def login_failure(name: str, address: str | None, via: str) -> None:
     """A failed login (form, or HTTP Basic on the API or git)."""
     record("login_failure", level=logging.WARNING, user=name, address=address, via=via)
-
-
-def push(user: str | None, old: str, new: str, commits: Sequence[str]) -> None:
-    """An accepted git push to main; `user` is None for a push on the server's disk."""
-    record("push", user=user, old=old, new=new, commits=len(commits),
-           revisions=list(commits[:50]))
 
 
 def export(user: str | None, fmt: str, commit: str, job: str, via: str = "web") -> None:

@@ -9,16 +9,24 @@ from pathlib import Path
 
 from storage.history import History
 from storage.repository import Person, Repository
-from wiki import workshop
 from wiki.accounts import Accounts
 from wiki.attachments import Attachments
+from wiki.changes import SERVER, ChangeDoor
+from wiki.comments import Comments
 from wiki.config import Settings
 from wiki.db import Database
+from wiki.drafts import Drafts
 from wiki.githooks import install_hooks
 from wiki.indexer import Indexer
+from wiki.invites import Invites
 from wiki.maintenance import Housekeeper
 from wiki.pages import Wiki
+from wiki.phases import Phases
+from wiki.presence import Presence
+from wiki.pushlog import PushLog
+from wiki.reactions import Reactions
 from wiki.render import Renderer
+from wiki.wiring import wire
 
 WELCOME = """# Welcome to cowiki
 
@@ -33,11 +41,16 @@ the person who made it, so the history shows who contributed what.
 
 @dataclass(frozen=True)
 class Services:
-    """Everything the web app and the CLI work with, for one data directory."""
+    """Everything the web app and the CLI work with, for one data directory.
+
+    `changes` is the front door every write goes through (wiki/changes.py);
+    the stores below it are the only ones views and the CLI use.
+    """
 
     settings: Settings
     repo: Repository
     history: History
+    changes: ChangeDoor
     wiki: Wiki
     attachments: Attachments
     renderer: Renderer
@@ -45,6 +58,13 @@ class Services:
     accounts: Accounts
     housekeeper: Housekeeper
     indexer: Indexer
+    comments: Comments
+    reactions: Reactions
+    drafts: Drafts
+    presence: Presence
+    invites: Invites
+    pushlog: PushLog
+    phases: Phases
 
     @property
     def server(self) -> Person:
@@ -64,21 +84,30 @@ def open_data_dir(settings: Settings) -> Services:
     history = History(repo.path)
     db = Database(root / "cowiki.db")
     db.migrate()
+    door, renderer, accounts = ChangeDoor(), Renderer(), Accounts(db)
     services = Services(
         settings=settings,
         repo=repo,
         history=history,
-        wiki=Wiki(repo, history, settings.max_page_bytes),
-        attachments=Attachments(repo, settings.max_attachment_bytes),
-        renderer=Renderer(),
+        changes=door,
+        wiki=Wiki(repo, history, settings.max_page_bytes, door),
+        attachments=Attachments(repo, settings.max_attachment_bytes, door),
+        renderer=renderer,
         db=db,
-        accounts=Accounts(db),
+        accounts=accounts,
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
         indexer=Indexer(repo, root / "index", root / "index.lock"),
+        comments=Comments(db, renderer),
+        reactions=Reactions(db),
+        drafts=Drafts(db, settings.max_page_bytes),
+        presence=Presence(db),
+        invites=Invites(accounts),
+        pushlog=PushLog(db),
+        phases=Phases(db, repo, door),
     )
+    wire(services)
     if repo.head() is None:
-        services.wiki.save("Home", WELCOME, None, committer, "Create the wiki")
-    workshop.install(services.wiki, services.attachments, db)
+        services.wiki.save("Home", WELCOME, None, committer, "Create the wiki", SERVER)
     return services
 
 

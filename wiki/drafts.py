@@ -58,7 +58,11 @@ class Drafts:
         return Draft(row["page"], row["markdown"], row["base_revision"], row["saved"])
 
     def delete(self, page: str, user: User) -> None:
-        """Forget the user's draft of `page` (after a save, or when they discard it)."""
+        """Forget the user's draft of `page` (when they discard it)."""
+        self.forget(page, user.id)
+
+    def forget(self, page: str, user_id: int) -> None:
+        """Forget account `user_id`'s draft of `page` (after their save reached git)."""
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM drafts WHERE page = ? AND user_id = ?",
-                         (normalize_page_name(page), user.id))
+                         (normalize_page_name(page), user_id))

@@ -9,6 +9,7 @@ from storage.errors import InvalidPageName
 from storage.names import ATTACHMENT_DIR, attachment_file, page_file
 from storage.repository import Person
 from wiki.attachments import check_content
+from wiki.changes import SERVER, Origin
 from wiki.datadir import Services
 from wiki.errors import WikiError
 from wiki.pages import clean_text
@@ -24,10 +25,16 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def import_tree(services: Services, source: Path, author: Person) -> ImportReport:
-    """Commit every valid page and attachment under `source`; skip the rest with a reason."""
+def import_tree(services: Services, source: Path, author: Person,
+                origin: Origin = SERVER) -> ImportReport:
+    """Commit every valid page and attachment under `source`; skip the rest with a reason.
+
+    Raises:
+        PageExists: two pages differ only in case, or one twins an existing page;
+            nothing is imported then.
+    """
     report = ImportReport()
-    changes: dict[str, bytes | None] = {}
+    changes: dict[str, bytes] = {}
     for file in sorted(source.rglob("*")):
         if file.is_symlink() or not file.is_file():
             continue
@@ -49,5 +56,5 @@ def import_tree(services: Services, source: Path, author: Person) -> ImportRepor
             report.skipped.append(f"{relative}: {exc}")
     if changes:
         message = f"Import {report.pages} pages from {source.name or 'a folder'}"
-        report.revision = services.repo.commit(lambda head: changes, author, message)
+        report.revision = services.wiki.import_files(changes, author, message, origin)
     return report

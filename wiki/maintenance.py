@@ -28,6 +28,11 @@ class Housekeeper:
         if self._saves % EVERY_N_SAVES == 0 and self._running.acquire(blocking=False):
             threading.Thread(target=self._run, name="cowiki-housekeeping", daemon=True).start()
 
+    def due(self) -> None:
+        """Start housekeeping in the background now (after an import or a push)."""
+        if self._running.acquire(blocking=False):
+            threading.Thread(target=self._run, name="cowiki-housekeeping", daemon=True).start()
+
     def run_now(self) -> None:
         """Housekeeping in the caller's thread (CLI, tests)."""
         with self._running:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,8 @@ from storage.history import History
 from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Person, Repository
+from wiki import audit
+from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
 from wiki.render import page_title
 
@@ -78,17 +80,16 @@ def clean_message(message: str, default: str) -> str:
 class Wiki:
     """All page operations on one repository."""
 
-    def __init__(self, repo: Repository, history: History, max_page_bytes: int) -> None:
+    def __init__(self, repo: Repository, history: History, max_page_bytes: int,
+                 door: ChangeDoor | None = None) -> None:
         self.repo = repo
         self.history = history
         self.max_page_bytes = max_page_bytes
+        # Every write is checked and published here (wiki/wiring.py lists who listens).
+        self.door = door or ChangeDoor()
         self._titles: dict[str, str] = {}
         self._list_cache: tuple[str | None, list[PageSummary]] = (None, [])
         self._lock = threading.Lock()
-        # Hooks (wiki/workshop.py): checks that may refuse a write (frozen pages),
-        # and listeners told of a rename (comments follow their page).
-        self.write_checks: list[Callable[[str, Person], None]] = []
-        self.rename_listeners: list[Callable[[str, str], None]] = []
 
     # -- reading -------------------------------------------------------------
 
@@ -150,21 +151,25 @@ class Wiki:
     # -- writing -------------------------------------------------------------
 
     def save(self, name: str, text: str, base_revision: str | None, author: Person,
-             message: str = "") -> SaveResult:
+             message: str = "", origin: Origin = SERVER) -> SaveResult:
         """Save `text` as page `name`, edited from `base_revision` (None: a new page).
 
         Raises EditConflict when someone else changed the same lines since the base.
         """
+        return self._save(name, text, base_revision, author, message, origin, None)
+
+    def _save(self, name: str, text: str, base_revision: str | None, author: Person,
+              message: str, origin: Origin, kind: Kind | None) -> SaveResult:
         name = normalize_page_name(name)
-        self.check_write(name, author)
         text = clean_text(text)
         self.check_size(text)
         base = self.repo.resolve(base_revision) if base_revision else None
         path = page_file(name)
         # The base text follows renames: an edit begun before a rename still merges.
         base_text = self.text_at(name, base) if base else None
-        if base_text is None:
-            self.refuse_case_twin(name)
+        kind = kind or (Kind.CREATED if base_text is None else Kind.SAVED)
+        change = Change(kind, (name,), author, origin.account, via=origin.via)
+        self.door.check(change)
         outcome: dict[str, Any] = {}
 
         def build(head: str | None) -> dict[str, bytes | None] | None:
@@ -185,21 +190,31 @@ class Wiki:
                 return None
             return {path: data}
 
-        verb = "Create" if base_text is None else "Update"
-        commit = self.repo.commit(build, author, clean_message(message, f"{verb} {name}"))
-        head = outcome.get("head")
-        return SaveResult(
+        default = message if kind is Kind.REVERTED else (
+            f"Create {name}" if base_text is None else f"Update {name}")
+        try:
+            commit = self.repo.commit(build, author, clean_message(message, default))
+        except EditConflict as conflict:
+            audit.save_conflict(author.name, name, base, conflict.head, via=origin.via)
+            raise
+        result = SaveResult(
             name=name,
-            revision=commit or str(head or ""),
+            revision=commit or str(outcome.get("head") or ""),
             created=bool(outcome.get("created")) and commit is not None,
             changed=commit is not None,
             merged_with=tuple(outcome.get("merged_with") or ()),
         )
+        self.door.publish(change.committed(result.revision, base=base, created=result.created,
+                                           changed=result.changed,
+                                           merged_with=list(result.merged_with)))
+        return result
 
-    def delete(self, name: str, base_revision: str, author: Person, message: str = "") -> str:
+    def delete(self, name: str, base_revision: str, author: Person, message: str = "",
+               origin: Origin = SERVER) -> str:
         """Delete a page unchanged since `base_revision`; EditConflict otherwise."""
         name = normalize_page_name(name)
-        self.check_write(name, author)
+        change = Change(Kind.DELETED, (name,), author, origin.account, via=origin.via)
+        self.door.check(change)
         base = self.repo.resolve(base_revision)
         path = page_file(name)
         base_blob = self.repo.blob_id(base, path)
@@ -214,34 +229,46 @@ class Wiki:
             return {path: None}
 
         commit = self.repo.commit(build, author, clean_message(message, f"Delete {name}"))
+        if commit:
+            self.door.publish(change.committed(commit, base=base))
         return commit or ""
 
-    def rename(self, name: str, to: str, author: Person, message: str = "") -> str:
-        """Move a page (its current text) to a new name in one commit."""
+    def rename(self, name: str, to: str, author: Person, message: str = "",
+               base_revision: str | None = None, origin: Origin = SERVER) -> str:
+        """Move a page (its current text) to a new name in one commit.
+
+        With `base_revision`, EditConflict when the page changed since that revision.
+        """
         name, to = normalize_page_name(name), normalize_page_name(to)
-        self.check_write(name, author)
-        self.check_write(to, author)
         old, new = page_file(name), page_file(to)
         if old == new:
             return self.repo.head() or ""
         if self.find(to) not in (None, name):
             raise PageExists(N_("a page called “{name}” already exists"), name=to)
+        change = Change(Kind.RENAMED, (name, to), author, origin.account, via=origin.via)
+        self.door.check(change)
+        base_blob = (self.repo.blob_id(self.repo.resolve(base_revision), old)
+                     if base_revision else None)
 
         def build(head: str | None) -> dict[str, bytes | None]:
             data = self.repo.read(head, old)
             if data is None:
                 raise PageNotFound(N_("page “{name}”"), name=name)
+            if base_revision and self.repo.blob_id(head, old) != base_blob:
+                theirs = data.decode("utf-8", "replace")
+                raise EditConflict(name, "", theirs, MergeResult(theirs), head)
             if self.repo.read(head, new) is not None:
                 raise PageExists(N_("a page called “{name}” already exists"), name=to)
             return {old: None, new: data}
 
         default = f"Rename {name} to {to}"
         commit = self.repo.commit(build, author, clean_message(message, default))
-        for listener in self.rename_listeners:
-            listener(name, to)
+        if commit:
+            self.door.publish(change.committed(commit))
         return commit or ""
 
-    def revert(self, name: str, revision: str, author: Person) -> SaveResult:
+    def revert(self, name: str, revision: str, author: Person,
+               origin: Origin = SERVER) -> SaveResult:
         """Restore the page's text as it was at `revision`, as a new commit."""
         name = normalize_page_name(name)
         commit = self.repo.resolve(revision)
@@ -251,14 +278,25 @@ class Wiki:
                                revision=revision)
         head = self.repo.head()
         base = head if self.repo.blob_id(head, page_file(name)) else None
-        return self.save(name, old, base, author, f"Revert {name} to {commit[:10]}")
+        return self._save(name, old, base, author, f"Revert {name} to {commit[:10]}", origin,
+                          Kind.REVERTED)
+
+    def import_files(self, files: Mapping[str, bytes], author: Person, message: str,
+                     origin: Origin = SERVER) -> str | None:
+        """Commit files brought in from outside (pages and attachments) as one import.
+
+        The checks see every page at once, so two pages whose names differ only
+        in case, or one that twins an existing page, refuse the whole import.
+        """
+        pages = tuple(name for path in files if (name := page_name_from_file(path)))
+        change = Change(Kind.IMPORTED, pages, author, origin.account, via=origin.via)
+        self.door.check(change)
+        commit = self.repo.commit(lambda _head: dict(files), author, message)
+        if commit:
+            self.door.publish(change.committed(commit))
+        return commit
 
     # -- helpers -------------------------------------------------------------
-
-    def check_write(self, name: str, author: Person) -> None:
-        """Run the write checks (e.g. Frozen for a frozen page) before changing `name`."""
-        for check in self.write_checks:
-            check(name, author)
 
     def text_at(self, name: str, commit: str) -> str | None:
         """Text of page `name` at `commit`, following renames back in its history."""

@@ -12,11 +12,13 @@ covers every page below it (`Chapter 1` freezes `Chapter 1/Market`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.names import normalize_page_name
-from storage.repository import Person
+from storage.repository import Person, Repository
+from storage.versions import Version, freeze
+from wiki.accounts import User
+from wiki.changes import Change, ChangeDoor, Check, Kind
 from wiki.db import Database
 from wiki.errors import N_, Frozen, InvalidInput
 
@@ -96,10 +98,24 @@ def is_facilitator(db: Database, person: Person) -> bool:
     return row is not None
 
 
-def guard(db: Database) -> Callable[[str, Person], None]:
-    """A check for `Wiki`/`Attachments`: raise Frozen when a non-facilitator writes `name`."""
+GUARDED = frozenset({Kind.CREATED, Kind.SAVED, Kind.DELETED, Kind.RENAMED, Kind.REVERTED,
+                     Kind.UPLOADED, Kind.IMPORTED})
 
-    def check(name: str, author: Person) -> None:
+
+def guard(db: Database) -> Check:
+    """The freeze check of the change door: Frozen when a non-facilitator writes a frozen page.
+
+    Pushes are checked by the pre-receive hook; the outline and freezing are
+    facilitators' work anyway.
+    """
+
+    def check(change: Change) -> None:
+        if change.kind not in GUARDED:
+            return
+        for name in change.pages:
+            check_page(name, change.author)
+
+    def check_page(name: str, author: Person) -> None:
         scope = is_frozen(db, name)
         if scope is None or is_facilitator(db, author):
             return
@@ -109,3 +125,30 @@ def guard(db: Database) -> Callable[[str, Person], None]:
                      scope=scope.scope)
 
     return check
+
+
+class Phases:
+    """Freezing scopes and versions, each published as a `frozen` change."""
+
+    def __init__(self, db: Database, repo: Repository, door: ChangeDoor) -> None:
+        self.db = db
+        self.repo = repo
+        self.door = door
+
+    def set_frozen(self, scope: str, frozen: bool, by: User, via: str = "web") -> str:
+        """Freeze or unfreeze `scope` for participants (idempotent); the normalised scope."""
+        change = Change(Kind.FROZEN, (normalize_scope(scope),), by.person, by.id, via=via,
+                        details={"frozen": frozen})
+        self.door.check(change)
+        scope = set_frozen(self.db, scope, frozen, by.id)
+        self.door.publish(change)
+        return scope
+
+    def freeze_version(self, commit: str, by: User, message: str = "",
+                       via: str = "web") -> Version:
+        """Tag `commit` as the next whitepaper version (whitepaper-vN)."""
+        change = Change(Kind.FROZEN, (), by.person, by.id, commit, via)
+        self.door.check(change)
+        version = freeze(self.repo, commit, by.person, message)
+        self.door.publish(change.committed(version.commit, version=version.name))
+        return version

@@ -12,9 +12,24 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from wiki.accounts import User
+from wiki.changes import Change, ChangeDoor, Kind
 from wiki.db import Database
 
 SERVER_PUSHER = "(server)"
+
+
+@dataclass(frozen=True)
+class Push:
+    """One accepted push to main: who pushed, from which commit to which, and how many."""
+
+    id: int
+    user_id: int | None
+    pusher: str
+    email: str
+    old: str
+    new: str
+    commits: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,20 @@ class PushLog:
                 [(commit, cur.lastrowid) for commit in commits],
             )
 
+    def last_id(self) -> int:
+        """The id of the newest recorded push (0 when there is none)."""
+        row = self.db.connect().execute("SELECT max(id) FROM pushes").fetchone()
+        return int(row[0] or 0)
+
+    def since(self, after_id: int, user_id: int | None) -> list[Push]:
+        """Pushes by account `user_id` recorded after push `after_id`, oldest first."""
+        rows = self.db.connect().execute(
+            "SELECT pushes.id, pushes.user_id, pusher, pusher_email, old, new,"
+            " (SELECT count(*) FROM pushed_commits WHERE push_id = pushes.id)"
+            " FROM pushes WHERE pushes.id > ? AND pushes.user_id IS ? ORDER BY pushes.id",
+            (after_id, user_id)).fetchall()
+        return [Push(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6])) for r in rows]
+
     def pushers(self, revisions: Iterable[str]) -> dict[str, Pusher]:
         """The pusher of each of `revisions` that came in by push."""
         rows = self.db.connect().execute(
@@ -67,3 +96,17 @@ class PushLog:
             for revision, email in pairs
             if revision in pushers and pushers[revision].email.casefold() != email.casefold()
         }
+
+
+def announce_pushes(door: ChangeDoor, log: PushLog, after_id: int, user: User) -> int:
+    """Publish one `pushed` change for each push `user` made after push `after_id`.
+
+    The post-receive hook records a push while git runs; the web request that
+    carried it announces it once git is done, so the listeners (index,
+    housekeeping, audit) follow pushes like any other change.
+    """
+    pushes = log.since(after_id, user.id)
+    for push in pushes:
+        door.publish(Change(Kind.PUSHED, (), user.person, user.id, push.new, "git",
+                            {"old": push.old, "commits": push.commits}))
+    return len(pushes)

@@ -1,7 +1,6 @@
-"""Wiring the workshop into the page store, and page lists sorted by discussion.
+"""Page lists sorted by discussion: comments and agree/disagree reactions per page.
 
-`install` hangs the freeze check in front of every page and attachment
-write and lets comments and page reactions follow a rename.
+(The freeze check and comments following a rename are wired in wiki/wiring.py.)
 """
 
 from __future__ import annotations
@@ -9,13 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wiki.attachments import Attachments
 from wiki.comments import Comments
-from wiki.db import Database
-from wiki.pages import PageSummary, Wiki
-from wiki.phases import guard
+from wiki.pages import PageSummary
 from wiki.reactions import Reactions
-from wiki.render import Renderer
 
 SORTS = ("name", "discussed", "agreed")
 
@@ -30,26 +25,12 @@ class RankedPage:
     disagree: int
 
 
-def install(wiki: Wiki, attachments: Attachments, db: Database) -> None:
-    """Enforce frozen scopes on writes and move comments and reactions with a renamed page."""
-    check = guard(db)
-    wiki.write_checks.append(check)
-    attachments.write_checks.append(check)
-    comments, reactions = Comments(db, Renderer()), Reactions(db)
-
-    def follow(old: str, new: str) -> None:
-        comments.move(old, new)
-        reactions.move_page(old, new)
-
-    wiki.rename_listeners.append(follow)
-
-
-def rank_pages(db: Database, pages: Sequence[PageSummary], sort: str) -> list[RankedPage]:
+def rank_pages(comments: Comments, reactions: Reactions, pages: Sequence[PageSummary],
+               sort: str) -> list[RankedPage]:
     """Pages with their activity, by name, most discussed or most agreed."""
     if sort not in SORTS:
         sort = "name"
-    talk = Comments(db, Renderer()).counts()
-    reactions = Reactions(db)
+    talk = comments.counts()
     agree, disagree = reactions.page_totals("agree"), reactions.page_totals("disagree")
     ranked = [RankedPage(p, talk.get(p.name.casefold(), 0), agree.get(p.name.casefold(), 0),
                          disagree.get(p.name.casefold(), 0)) for p in pages]

@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 from storage.repository import Person
+from wiki.changes import SERVER
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
 from wiki.export import outline as outlines
@@ -97,5 +98,5 @@ def make_sample(root: Path, secret_file: Path | None = None) -> Services:
     outline = outlines.Outline(
         title="Samen sterker", subtitle="Coördinatie tussen gemeenten in de praktijk",
         authors="Werkgroep Regio Oost", pages=("Inleiding", "Methode", "Resultaten", "Vijandig"))
-    outlines.save(services.repo, outline, ANNA)
+    outlines.save(services.repo, outline, ANNA, services.changes, SERVER)
     return services

@@ -10,6 +10,7 @@ import pytest
 from storage.errors import InvalidPageName
 from storage.versions import freeze, list_versions
 from tests.wiki.export_sample import ANNA, make_sample
+from wiki.changes import SERVER
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.errors import InvalidInput
@@ -58,7 +59,8 @@ def test_frozen_versions_number_up_and_export_their_own_commit(tmp_path: Path) -
     first = freeze(services.repo, services.repo.head() or "", ANNA)
     services.wiki.save("Later", "# Later toegevoegd\n", None, ANNA)
     outline = outlines.load(services.repo, services.repo.head())
-    outlines.save(services.repo, outlines.Outline(outline.title, pages=("Later",)), ANNA)
+    outlines.save(services.repo, outlines.Outline(outline.title, pages=("Later",)), ANNA,
+                  services.changes, SERVER)
     second = freeze(services.repo, services.repo.head() or "", ANNA, "tweede")
     assert [v.name for v in list_versions(services.repo)] == ["whitepaper-v2", "whitepaper-v1"]
     assert second.message == "tweede"

@@ -171,8 +171,9 @@ def test_pages_sort_by_most_discussed_and_most_agreed(services: Services, commen
     comments.add("Beta", people["participant"], "Hmm")
     Reactions(services.db).toggle(page_target("Alpha"), people["participant"], "agree")
     pages = services.wiki.all_pages()
-    assert rank_pages(services.db, pages, "discussed")[0].page.name == "Beta"
-    assert rank_pages(services.db, pages, "agreed")[0].page.name == "Alpha"
+    stores = services.comments, services.reactions
+    assert rank_pages(*stores, pages, "discussed")[0].page.name == "Beta"
+    assert rank_pages(*stores, pages, "agreed")[0].page.name == "Alpha"
 
 
 def test_presence_shows_other_editors_until_they_go_quiet(services: Services,

@@ -13,6 +13,7 @@ from typing import Any
 from storage.errors import InvalidPageName
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Person, Repository
+from wiki.changes import Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, InvalidInput
 
 OUTLINE_FILE = "outline.json"
@@ -98,10 +99,16 @@ def existing_pages(repo: Repository, commit: str | None, outline: Outline) -> li
     return [n for n in outline.pages if repo.blob_id(commit, page_file(n)) is not None]
 
 
-def save(repo: Repository, outline: Outline, author: Person) -> str | None:
+def save(repo: Repository, outline: Outline, author: Person, door: ChangeDoor,
+         origin: Origin) -> str | None:
     """Commit the outline as `outline.json` by `author`; None when nothing changed."""
+    change = Change(Kind.OUTLINE, (OUTLINE_FILE,), author, origin.account, via=origin.via)
+    door.check(change)
     data = (json.dumps(outline.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    return repo.commit(lambda _head: {OUTLINE_FILE: data}, author, "Update the outline")
+    commit = repo.commit(lambda _head: {OUTLINE_FILE: data}, author, "Update the outline")
+    if commit:
+        door.publish(change.committed(commit))
+    return commit
 
 
 def move(pages: tuple[str, ...], index: int, step: int) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from storage.repository import Person
 from wiki.accounts import User
+from wiki.changes import Origin
 from wiki.datadir import Services
 
 
@@ -25,3 +26,8 @@ def me() -> User:
 def author() -> Person:
     """The logged-in user as a commit author."""
     return me().person
+
+
+def origin(via: str = "web") -> Origin:
+    """The logged-in user's account and the entry point, for a change they make."""
+    return Origin(me().id, via)

@@ -8,8 +8,7 @@ from werkzeug.wrappers import Response
 
 from storage.names import whole_number
 from wiki.errors import N_, InvalidInput, PageNotFound
-from wiki.invites import Invites
-from wiki.phases import frozen_scopes, set_frozen
+from wiki.phases import frozen_scopes
 from wiki.views import me, services
 from wiki.views.access import allow, safe_next
 from wiki.views.i18n import role_name
@@ -32,7 +31,7 @@ def form_number(field: str, default: int) -> int:
 @allow("facilitator")
 def users() -> str:
     return render_template("admin/users.html", people=services().accounts.all_users(),
-                           invites=Invites(services().accounts).all(),
+                           invites=services().invites.all(),
                            reported=comments().reported())
 
 
@@ -61,7 +60,7 @@ def change_user(user_id: int) -> Response:
 @bp.post("/invites")
 @allow("facilitator")
 def create_invite() -> Response:
-    invite = Invites(services().accounts).create(
+    invite = services().invites.create(
         me(), request.form.get("role", "participant"), form_number("expires_days", 14),
         form_number("max_uses", 30))
     flash(gettext("Invite link created; copy it from the list below."))
@@ -71,7 +70,7 @@ def create_invite() -> Response:
 @bp.post("/invites/<code>/revoke")
 @allow("facilitator")
 def revoke_invite(code: str) -> Response:
-    Invites(services().accounts).revoke(code)
+    services().invites.revoke(code)
     flash(gettext("Invite link revoked."))
     return redirect(url_for("admin.users") + "#invites")
 
@@ -81,7 +80,7 @@ def revoke_invite(code: str) -> Response:
 def phases() -> str | Response:
     if request.method == "POST":
         frozen = request.form.get("frozen") == "1"
-        scope = set_frozen(services().db, request.form.get("scope", ""), frozen, me().id)
+        scope = services().phases.set_frozen(request.form.get("scope", ""), frozen, me())
         flash(gettext("Froze %(scope)s.", scope=scope) if frozen
               else gettext("Unfroze %(scope)s.", scope=scope))
         return redirect(safe_next(request.form.get("next") or url_for("admin.phases")))

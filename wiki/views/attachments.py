@@ -7,7 +7,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from wiki.errors import InvalidInput
-from wiki.views import author, services
+from wiki.views import author, origin, services
 from wiki.views.access import allow
 
 bp = Blueprint("attachments", __name__)
@@ -20,8 +20,7 @@ def upload() -> tuple[Response, int]:
     if file is None or not file.filename:
         raise InvalidInput(gettext("choose a file to upload"))
     data = file.read(services().settings.max_attachment_bytes + 1)
-    name = services().attachments.add(file.filename, data, author())
-    services().housekeeper.saved()
+    name = services().attachments.add(file.filename, data, author(), origin())
     return jsonify(name=name, url=url_for("attachments.serve", name=name),
                    markdown=f"![{name}](attachments/{name})"), 201
 

@@ -10,13 +10,18 @@ pre-receive hook (wiki/push.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, abort, request
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
+from wiki.accounts import User
+from wiki.datadir import Services
 from wiki.git_backend import BackendRequest, backend_env, run_backend
+from wiki.pushlog import announce_pushes
 from wiki.views import services
 from wiki.views.access import allow, login_required_response, read_only
 
@@ -76,11 +81,25 @@ def backend(path: str) -> Response:
     )
     svc = services()
     env = backend_env(svc.settings, svc.repo.path, wanted)
+    pushes_before = svc.pushlog.last_id() if path == f"/{RECEIVE}" else None
     try:
         answer = run_backend(env, get_input_stream(request.environ, max_content_length=None))
     except OSError:
         abort(503, description=gettext("git is not available on the server"))
-    response = Response(answer.body, status=answer.status, headers=answer.headers,
+    body = answer.body
+    if pushes_before is not None and user is not None:
+        body = announcing(body, svc, pushes_before, user)
+    response = Response(body, status=answer.status, headers=answer.headers,
                         direct_passthrough=True)
     response.call_on_close(answer.close)
     return response
+
+
+def announcing(body: Iterator[bytes], svc: Services, pushes_before: int,
+               user: User) -> Iterator[bytes]:
+    """The answer to a push, then (git is done and its hook logged the push) one `pushed`
+    change per accepted push through the change door."""
+    try:
+        yield from body
+    finally:
+        announce_pushes(svc.changes, svc.pushlog, pushes_before, user)

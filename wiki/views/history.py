@@ -8,7 +8,6 @@ from flask_babel import gettext
 from storage.names import normalize_page_name, validate_revision, whole_number
 from wiki import diffs, revisions
 from wiki.errors import InvalidInput
-from wiki.pushlog import PushLog
 from wiki.views import services
 from wiki.views.access import allow
 
@@ -30,7 +29,7 @@ def page_history(path: str) -> str:
     number = page_number()
     wiki = services().wiki
     entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE)
-    pushed_by = PushLog(services().db).pushed_by_others((e.revision, e.email) for e in entries)
+    pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/history.html", name=normalize_page_name(path),
                            entries=entries[:PER_PAGE], number=number,
                            more=len(entries) > PER_PAGE, pushed_by=pushed_by)
@@ -67,7 +66,7 @@ def changes() -> str:
     number = page_number()
     entries = revisions.recent_changes(services().wiki, limit=PER_PAGE + 1,
                                        skip=(number - 1) * PER_PAGE)
-    pushed_by = PushLog(services().db).pushed_by_others((e.revision, e.email) for e in entries)
+    pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/changes.html", entries=entries[:PER_PAGE], number=number,
                            more=len(entries) > PER_PAGE, pushed_by=pushed_by)
 

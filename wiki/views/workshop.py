@@ -1,19 +1,17 @@
-"""Shared view helpers for the workshop features, and their hooks into every page.
+"""Shared view helpers for the workshop features.
 
-Templates call `workshop_page(name)` (comments, reactions, editors, freeze
-state of one page) and `frozen_here()` (the banner); a successful save of a
-page deletes the saver's autosaved draft of it.
+The page view hands its template `page_workshop(name)` (comments, reactions,
+editors, freeze state of one page); every page gets the freeze banner's scope
+from the context processor.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from storage.errors import InvalidPageName
 from storage.names import normalize_page_name
@@ -24,8 +22,6 @@ from wiki.phases import WIKI, FrozenScope, frozen_scopes, is_frozen
 from wiki.presence import Editor, Presence
 from wiki.reactions import KINDS, Reactions, Tally, comment_target, page_target
 from wiki.views import services
-
-SAVE_ENDPOINTS = {("pages.save", "POST"), ("api.page", "PUT")}
 
 
 @dataclass(frozen=True)
@@ -51,22 +47,22 @@ def viewer() -> User | None:
 
 def comments() -> Comments:
     """The comment store."""
-    return Comments(services().db, services().renderer)
+    return services().comments
 
 
 def reactions() -> Reactions:
     """The reaction store."""
-    return Reactions(services().db)
+    return services().reactions
 
 
 def presence() -> Presence:
     """Who is editing what."""
-    return Presence(services().db)
+    return services().presence
 
 
 def drafts() -> Drafts:
     """Autosaved drafts."""
-    return Drafts(services().db, services().settings.max_page_bytes)
+    return services().drafts
 
 
 def comment_ids(threads: list[Comment]) -> list[int]:
@@ -100,23 +96,12 @@ def frozen_here() -> FrozenScope | None:
     return next((s for s in frozen_scopes(services().db) if s.scope == WIKI), None)
 
 
-def forget_saved_draft(response: Response) -> Response:
-    """after_request: a page saved for real no longer needs the saver's draft."""
-    if (request.endpoint, request.method) in SAVE_ENDPOINTS and response.status_code in (
-            200, 201, 302) and viewer() is not None:
-        path = (request.view_args or {}).get("path")
-        if isinstance(path, str):
-            with suppress(InvalidPageName):
-                drafts().delete(path, current_user.user)
-    return response
-
-
 def install(app: Flask) -> None:
-    """Template helpers and the draft clean-up hook."""
-    app.after_request(forget_saved_draft)
+    """Template helpers (the draft clean-up is a listener of the change door)."""
 
     @app.context_processor
     def context() -> dict[str, Any]:
-        return {"workshop_page": page_workshop, "frozen_here": frozen_here,
-                "REACTION_KINDS": KINDS, "REPORT_REASONS": REPORT_REASONS,
+        # Data every page's header needs (the freeze banner); pages hand the rest.
+        frozen = frozen_here() if current_user.is_authenticated else None
+        return {"frozen_banner": frozen, "REACTION_KINDS": KINDS, "REPORT_REASONS": REPORT_REASONS,
                 "comment_target": comment_target}

@@ -1,0 +1,94 @@
+"""Every check and listener of the change front door, in one list (see wiki/changes.py).
+
+`open_data_dir` calls `wire` once per data directory. To follow a write
+through the wiki, read this file top to bottom: checks run in order before
+the commit and may refuse it; listeners run in order after it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wiki import audit
+from wiki.changes import PAGE_EDITS, Change, Check, Kind, Listener
+from wiki.errors import N_, PageExists
+from wiki.followups import follow_renames_and_deletes
+from wiki.phases import guard
+
+if TYPE_CHECKING:
+    from wiki.datadir import Services
+
+COMMITTING = frozenset(Kind) - {Kind.FROZEN}
+
+
+def wire(services: Services) -> None:
+    """Hang the checks and listeners on the services' change door."""
+    audit.configure()  # audit lines on stderr, from the web, the CLI and hooks alike
+    door = services.changes
+    door.add_check("freeze guard", guard(services.db))
+    door.add_check("case-twin guard", case_twin_guard(services))
+    # Follow-up commits first, so the listeners after them see the final head.
+    door.add_listener("links and outline", follow_renames_and_deletes(services.repo))
+    door.add_listener("comments and reactions", comments_follow(services))
+    door.add_listener("drafts", forget_drafts(services))
+    door.add_listener("audit", audit.change)
+    door.add_listener("housekeeping", housekeeping(services))
+    door.add_listener("search index", lambda change: services.indexer.notify())
+
+
+def case_twin_guard(services: Services) -> Check:
+    """Refuse a new page whose name differs from another page's only in case."""
+    wiki = services.wiki
+
+    def check(change: Change) -> None:
+        if change.kind is Kind.CREATED:
+            wiki.refuse_case_twin(change.pages[0])
+        elif change.kind is Kind.RENAMED:
+            old, new = change.pages
+            twin = wiki.find(new)
+            if twin not in (None, old, new):
+                raise PageExists(N_("a page called “{name}” already exists"), name=twin)
+        elif change.kind is Kind.IMPORTED:
+            seen: dict[str, str] = {}
+            for name in change.pages:
+                other = seen.setdefault(name.casefold(), name)
+                if other != name:
+                    raise PageExists(N_("“{name}” and “{other}” differ only in upper and lower"
+                                        " case; keep one of them"), name=name, other=other)
+                wiki.refuse_case_twin(name)
+
+    return check
+
+
+def comments_follow(services: Services) -> Listener:
+    """Comments and page reactions move with a renamed page."""
+
+    def listener(change: Change) -> None:
+        if change.kind is Kind.RENAMED:
+            old, new = change.pages
+            services.comments.move(old, new)
+            services.reactions.move_page(old, new)
+
+    return listener
+
+
+def forget_drafts(services: Services) -> Listener:
+    """A page saved for real no longer needs its author's autosaved draft."""
+
+    def listener(change: Change) -> None:
+        if change.kind in PAGE_EDITS and change.account is not None:
+            services.drafts.forget(change.pages[0], change.account)
+
+    return listener
+
+
+def housekeeping(services: Services) -> Listener:
+    """Commit-graph and `git gc --auto` every few commits, and at once after bulk changes."""
+
+    def listener(change: Change) -> None:
+        if change.kind in (Kind.IMPORTED, Kind.PUSHED):
+            services.housekeeper.due()
+        elif change.kind in COMMITTING and change.details.get("changed", True):
+            services.housekeeper.saved()
+
+    return listener
