@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from cowiki.cli import build_parser
+from wiki.changes import Kind
 from wiki.config import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -68,3 +69,23 @@ def _matches(app: Flask, url: str, method: str, endpoint: str) -> bool:
         return app.url_map.bind("localhost").match(url, method=method)[0] == endpoint
     except (NotFound, MethodNotAllowed):
         return False
+
+
+DESIGN = (Path(__file__).resolve().parent.parent / "docs" / "design.md").read_text()
+
+
+def test_readme_links_the_design_in_the_repository() -> None:
+    assert "](docs/design.md)" in README and "../shared" not in README
+
+
+def test_design_names_every_change_kind_check_and_listener(app: Flask) -> None:
+    door = app.extensions["cowiki"].changes
+    for kind in Kind:
+        assert f"| `{kind}` |" in DESIGN, kind
+    for name, _ in (*door.checks, *door.listeners):
+        assert f"| {name} |" in DESIGN, name
+    rows = re.findall(r"^\| ([a-z][a-z -]+) \| (?!kind|made by|check|refuses|listener|does)",
+                      DESIGN.split("## The change flow", 1)[1].split("## Search", 1)[0],
+                      re.MULTILINE)
+    wired = {name for name, _ in (*door.checks, *door.listeners)}
+    assert set(rows) == wired  # and no row for a check or listener that is gone
