@@ -181,7 +181,8 @@ def run(size: int, work: Path) -> dict[str, Any]:
     rows = []
     for label, query in (("common word", COMMON), ("phrase", PHRASE), ("fuzzy", FUZZY)):
         p50, p95, total = query_times(services, query, runs=40)
-        bare50, bare95 = bare_whoosh_times(services.indexer.index.directory, query, runs=40)
+        bare50, bare95 = bare_whoosh_times(services.indexer.index.current_directory(), query,
+                                           runs=40)
         rows.append((label, query, p50, p95, total, bare50, bare95))
         print(f"query {label:11} {query!r:26} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
               f"({total} hits, 10 highlighted); bare Whoosh p50 {bare50:6.1f} ms  "

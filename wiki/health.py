@@ -13,6 +13,7 @@ mark a serving wiki as down.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -30,6 +31,7 @@ from wiki.search import IndexUnavailable, SearchIndex
 STALE_LOCK_SECONDS = 60.0
 FSCK_TIMEOUT = 600
 MAX_PROBLEMS = 20
+MIN_FREE_BYTES = 64 * 2**20
 REINDEX_HINT = "run `cowiki reindex` (a running wiki also rebuilds it by itself)"
 
 
@@ -84,7 +86,8 @@ class HealthReport:
 def quick_report(repo: Repository, db: Database, index: SearchIndex) -> HealthReport:
     """The cheap checks /healthz runs on every request."""
     return HealthReport((check_repository(repo, full=False), check_database(db, full=False),
-                         check_index(index, repo, full=False)))
+                         check_index(index, repo, full=False),
+                         check_disk(index.directory.parent)))
 
 
 def full_report(data_dir: Path) -> HealthReport:
@@ -102,7 +105,17 @@ def full_report(data_dir: Path) -> HealthReport:
     else:
         findings.append(Finding("database", False, f"{db_path.name} is missing"))
     findings.append(check_index(SearchIndex(data_dir / "index"), repo, full=True))
+    findings.append(check_disk(data_dir))
     return HealthReport(tuple(findings))
+
+
+def check_disk(data_dir: Path, minimum: int = MIN_FREE_BYTES) -> Finding:
+    """Free space in the data directory: below `minimum` saves and index builds fail."""
+    free = shutil.disk_usage(data_dir).free
+    summary = f"{free // 2**20} MiB free"
+    problems = () if free >= minimum else (
+        f"less than {minimum // 2**20} MiB free: saves and index rebuilds will fail",)
+    return Finding("disk", not problems, summary, problems=problems, facts={"free_bytes": free})
 
 
 # -- repository -----------------------------------------------------------------
@@ -204,7 +217,10 @@ def check_index(index: SearchIndex, repo: Repository, full: bool) -> Finding:
     state = index_state(repo, head, indexed)
     facts: dict[str, Any] = {"state": state, "indexed_commit": indexed}
     problems: list[str] = []
-    if state in ("missing", "foreign"):
+    if state == "fresh" and (damage := index.damage()) is not None:
+        state = facts["state"] = "damaged"
+        problems.append(f"the index cannot be read ({damage}): {REINDEX_HINT}")
+    elif state in ("missing", "foreign"):
         problems.append(f"the index is {state}: {REINDEX_HINT}")
     elif full and indexed is not None:
         problems.extend(index_page_problems(index, repo, indexed))
@@ -212,6 +228,7 @@ def check_index(index: SearchIndex, repo: Repository, full: bool) -> Finding:
                "behind": f"at {str(indexed)[:10]}, behind the head (catches up by itself)",
                "missing": "missing or from an older schema (rebuilds by itself)",
                "foreign": "made for a commit this repository does not have",
+               "damaged": "damaged (rebuilds by itself)",
                }[state]
     return Finding("index", not problems, summary, critical=False,
                    problems=tuple(problems[:MAX_PROBLEMS]), facts=facts)

@@ -155,8 +155,9 @@ class Indexer:
                 else:
                     self._apply_diff(indexed, head, progress)
             except Exception:
-                log.exception("search index update failed; recreating it from git")
-                self._build(head, progress, recreate=True)
+                # A fresh build goes beside the current index, which stays until it is complete.
+                log.exception("search index update failed; rebuilding it from git")
+                self._build(head, progress)
             return True
 
     def rebuild(self, progress: Progress = _no_progress) -> int:
@@ -171,13 +172,13 @@ class Indexer:
         except (KeyError, ValueError):
             return False
 
-    def _build(self, head: str, progress: Progress, recreate: bool = False) -> int:
+    def _build(self, head: str, progress: Progress) -> int:
         entries = [(name, entry.blob) for entry in self.repo.files(head)
                    if (name := page_name_from_file(entry.path)) is not None]
         changes = last_changes(self.repo.git, head, {name + ".md" for name, _ in entries})
         total = len(entries)
         progress(0, total)
-        with self.index.update(head, fresh=True, recreate=recreate) as batch:
+        with self.index.update(head, fresh=True) as batch:
             for done, (name, blob) in enumerate(entries, 1):
                 batch.put(self._page(name, blob, changes))
                 if done % PROGRESS_EVERY == 0 or done == total:

@@ -18,7 +18,7 @@ from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
 from wiki.pagetext import detect_languages
 from wiki.search import SearchResults
-from wiki.spelling import edit_distance
+from wiki.search.spelling import edit_distance
 
 ANNA = Person("Anna de Vries", "anna@example.org")
 BRAM = Person("Bram Jansen", "bram@example.org")
