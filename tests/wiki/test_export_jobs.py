@@ -14,7 +14,7 @@ import pytest
 from storage.repository import Person
 from tests.conftest import ROOT
 from tests.wiki.export_sample import make_sample
-from wiki.errors import PageTooLarge
+from wiki.errors import PageTooLarge, TooManyRequests
 from wiki.export.build import resolve
 from wiki.export.jobs import Jobs, Limits
 
@@ -86,3 +86,14 @@ def test_export_of_a_page_over_the_budget_is_refused_with_its_name(tmp_path: Pat
     with pytest.raises(PageTooLarge, match="Methode is too large to export"):
         jobs.start(resolve(services.repo, None), "pdf")
     assert not list((tmp_path / "data" / "exports").glob("*.json"))
+
+
+def test_full_queue_refuses_another_export_until_one_finishes(tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    jobs = Jobs(tmp_path / "data", Limits(running=0, queued=1))  # paused: nothing runs
+    source = resolve(services.repo, None)
+    waiting = jobs.start(source, "md", owner="user:1")
+    with pytest.raises(TooManyRequests, match="1 exports are waiting already") as refused:
+        jobs.start(source, "html", owner="user:2")
+    assert refused.value.retry_after > 0
+    assert jobs.start(source, "md", owner="user:2").id == waiting.id  # the same export is shared
