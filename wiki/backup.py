@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import tarfile
 import tempfile
 import zlib
@@ -33,7 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from storage.repository import MAIN_REF, Person, Repository
+from storage.bundle import create_bundle, fetch_bundle
+from storage.errors import StorageError
+from storage.repository import Person, Repository
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.db import MIGRATIONS
@@ -43,7 +44,6 @@ FORMAT = 1
 MANIFEST = "cowiki-backup.json"
 BUNDLE = "repo.bundle"
 DATABASE = "cowiki.db"
-GIT_TIMEOUT = 3600
 CHUNK = 1 << 20
 
 Progress = Callable[[int, int], None]
@@ -132,11 +132,12 @@ def copy_database(source: Path, target: Path) -> tuple[int, int]:
 
 
 def bundle_repository(repo_path: Path, target: Path) -> tuple[int, str | None]:
-    """`git bundle create --all` into `target`; (number of refs, head of main)."""
-    _git(repo_path, "bundle", "create", "--quiet", str(target), "--all")
-    heads = _git(repo_path, "bundle", "list-heads", str(target)).splitlines()
-    refs = {ref: oid for oid, _, ref in (line.partition(" ") for line in heads)}
-    return sum(1 for ref in refs if ref.startswith("refs/")), refs.get(MAIN_REF)
+    """Every ref as of one moment, and all it reaches, into `target`; (refs, head of main)."""
+    try:
+        bundle = create_bundle(repo_path, target)
+    except StorageError as exc:
+        raise BackupError(str(exc)) from exc
+    return len(bundle.refs), bundle.head
 
 
 def sha256(path: Path) -> str:
@@ -146,18 +147,6 @@ def sha256(path: Path) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _git(repo_path: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", "--git-dir", str(repo_path), *args], capture_output=True,
-                              text=True, timeout=GIT_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BackupError(f"git {args[0]} failed: {exc}") from exc
-    if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        raise BackupError(f"git {' '.join(args[:2])} failed: {message}")
-    return done.stdout
 
 
 def _info(path: Path, manifest: dict[str, Any]) -> BackupInfo:
@@ -250,8 +239,10 @@ def _copy_stream(source: IO[bytes], target: Path) -> None:
 def restore_repository(bundle: Path, target: Path, committer: Person) -> None:
     """A new bare repository (cowiki's settings) holding every ref and object of `bundle`."""
     Repository.init(target, committer)
-    _git(target, "bundle", "verify", "--quiet", str(bundle))
-    _git(target, "fetch", "--quiet", "--no-write-fetch-head", str(bundle), "+refs/*:refs/*")
+    try:
+        fetch_bundle(target, bundle)
+    except StorageError as exc:
+        raise BackupError(str(exc)) from exc
 
 
 def check_database_copy(path: Path) -> None:

@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
+from storage.inspect import descends_from, fsck, head_state, is_commit
 from storage.names import page_name_from_file
 from storage.repository import MAIN_REF, Person, Repository
 from wiki.db import MIGRATIONS, Database
 from wiki.search import IndexUnavailable, SearchIndex
 
 STALE_LOCK_SECONDS = 60.0
-FSCK_TIMEOUT = 600
 MAX_PROBLEMS = 20
 MIN_FREE_BYTES = 64 * 2**20
 REINDEX_HINT = "run `cowiki reindex` (a running wiki also rebuilds it by itself)"
@@ -126,15 +123,12 @@ def check_repository(repo: Repository, full: bool) -> Finding:
     if not (repo.path / "HEAD").exists():
         return Finding("repository", False, f"no git repository at {repo.path}")
     problems = list(stale_locks(repo.path))
-    head: str | None = None
-    try:
-        head = repo.head()
-        if head is None:
-            problems.append(f"{MAIN_REF} does not exist")
-        else:
-            len(repo.commit_info(head).tree)  # loading the root tree is the check
-    except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
-        problems.append(f"the head commit cannot be read: {exc}")
+    state = head_state(repo)
+    head = state.head
+    if state.problem is not None:
+        problems.append(f"the head commit cannot be read: {state.problem}")
+    elif head is None:
+        problems.append(f"{MAIN_REF} does not exist")
     if full:
         problems.extend(fsck(repo.path))
     summary = f"head {head[:10]}" if head else "no head"
@@ -159,20 +153,6 @@ def stale_locks(repo_path: Path) -> list[str]:
             found.append(f"stale lock {lock.relative_to(repo_path)} ({age:.0f} s old): "
                          "remove it if no git process is running")
     return found
-
-
-def fsck(repo_path: Path) -> list[str]:
-    """Problems `git fsck --strict` reports (dangling objects are normal and ignored)."""
-    try:
-        done = subprocess.run(
-            ["git", "--git-dir", str(repo_path), "fsck", "--strict", "--no-progress",
-             "--no-dangling"], capture_output=True, text=True, timeout=FSCK_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return [f"git fsck could not run: {exc}"]
-    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    if done.returncode == 0 and not lines:
-        return []
-    return [f"git fsck: {line}" for line in lines] or [f"git fsck exited {done.returncode}"]
 
 
 # -- database -------------------------------------------------------------------
@@ -240,11 +220,7 @@ def index_state(repo: Repository, head: str | None, indexed: str | None) -> str:
         return "missing" if head is not None else "fresh"
     if indexed == head:
         return "fresh"
-    try:
-        known = isinstance(repo.git[indexed], pygit2.Commit)
-        behind = known and head is not None and repo.git.descendant_of(head, indexed)
-    except (KeyError, ValueError, pygit2.GitError):
-        return "foreign"
+    behind = is_commit(repo, indexed) and head is not None and descends_from(repo, head, indexed)
     return "behind" if behind else "foreign"
 
 

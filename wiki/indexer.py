@@ -20,16 +20,16 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-import pygit2
-
+from storage.inspect import is_commit
 from storage.names import page_name_from_file
 from storage.repository import Repository
+from storage.treediff import diff_commits, last_changes
 from wiki.pagetext import PageText, page_text
 from wiki.render import Renderer
 from wiki.search import IndexUnavailable, SearchIndex, SearchResults
@@ -167,15 +167,12 @@ class Indexer:
             return 0 if head is None else self._build(head, progress)
 
     def _has_commit(self, commit: str) -> bool:
-        try:
-            return isinstance(self.repo.git[commit], pygit2.Commit)
-        except (KeyError, ValueError):
-            return False
+        return is_commit(self.repo, commit)
 
     def _build(self, head: str, progress: Progress) -> int:
         entries = [(name, entry.blob) for entry in self.repo.files(head)
                    if (name := page_name_from_file(entry.path)) is not None]
-        changes = last_changes(self.repo.git, head, {name + ".md" for name, _ in entries})
+        changes = last_changes(self.repo, head, {name + ".md" for name, _ in entries})
         total = len(entries)
         progress(0, total)
         with self.index.update(head, fresh=True) as batch:
@@ -187,16 +184,14 @@ class Indexer:
         return total
 
     def _apply_diff(self, indexed: str, head: str, progress: Progress) -> None:
-        old_tree = self.repo.commit_info(indexed).tree
-        new_tree = self.repo.commit_info(head).tree
         removed: set[str] = set()
         changed: dict[str, str] = {}
-        for delta in old_tree.diff_to_tree(new_tree).deltas:
-            removed.add(delta.old_file.path)
-            if delta.status != pygit2.enums.DeltaStatus.DELETED:
-                changed[delta.new_file.path] = str(delta.new_file.id)
+        for change in diff_commits(self.repo, indexed, head):
+            removed.add(change.path)
+            if not change.deleted:
+                changed[change.path] = change.blob
         pages = {path: blob for path, blob in changed.items() if page_name_from_file(path)}
-        changes = last_changes(self.repo.git, head, set(pages), hide=indexed)
+        changes = last_changes(self.repo, head, set(pages), hide=indexed)
         progress(0, len(pages))
         with self.index.update(head) as batch:
             for path in removed - set(pages):
@@ -213,28 +208,4 @@ class Indexer:
         found = page_text(self.renderer, name, blob, text)
         author, date = changes.get(name + ".md", ("", None))
         return replace(found, author=author, date=date)
-
-
-def last_changes(git: pygit2.Repository, head: str, paths: Iterable[str],
-                 hide: str | None = None) -> dict[str, tuple[str, datetime]]:
-    """Author and date of the newest commit (from `head`, back to `hide`) changing each path."""
-    wanted = set(paths)
-    found: dict[str, tuple[str, datetime]] = {}
-    walker = git.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TIME)
-    if hide is not None:
-        walker.hide(pygit2.Oid(hex=hide))
-    for commit in walker:
-        if not wanted:
-            break
-        if commit.parents:
-            diff = commit.parents[0].tree.diff_to_tree(commit.tree)
-        else:
-            diff = commit.tree.diff_to_tree(swap=True)
-        stamp = datetime.fromtimestamp(commit.author.time, UTC)
-        for delta in diff.deltas:
-            path = delta.new_file.path
-            if path in wanted:
-                wanted.discard(path)
-                found[path] = (commit.author.name, stamp)
-    return found
 
