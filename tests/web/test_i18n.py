@@ -434,3 +434,14 @@ def test_a_dutch_page_shows_dates_with_dutch_month_names(app: Flask, client: Fla
     now = datetime.now(UTC)
     page = client.get("/account", headers=DUTCH).text
     assert f"<td>{now.day} {dutch_months[now.month - 1]} {now.year}, " in page
+
+
+def test_api_errors_stay_english_for_an_account_that_chose_dutch(app: Flask,
+                                                                 client: FlaskClient) -> None:
+    accounts = app.extensions["cowiki"].accounts
+    accounts.set_language(accounts.by_name("participant"), "nl")
+    refused = client.put("/api/v1/pages/..", json={"markdown": "x"}, auth=PARTICIPANT)
+    assert refused.status_code == 400
+    dutch = client.put("/api/v1/pages/..", json={"markdown": "x"}, auth=PARTICIPANT,
+                       headers=DUTCH)
+    assert refused.json["message"] != dutch.json["message"]  # English unless asked for Dutch

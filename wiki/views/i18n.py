@@ -26,7 +26,13 @@ LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}
 
 
 def select_locale() -> str:
-    """The language of this request: switcher, account, Accept-Language, English."""
+    """The language of this request: switcher, account, Accept-Language, English.
+
+    A script that calls the API without Accept-Language gets English, whoever
+    it logs in as (the README promises it), so its error texts are stable.
+    """
+    if request.path.startswith("/api/") and "Accept-Language" not in request.headers:
+        return DEFAULT
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return str(chosen)
