@@ -48,6 +48,7 @@ class Comment:
     hidden_by: str | None
     reports: int
     replies: tuple[Comment, ...] = ()
+    withheld: bool = False  # hidden, shown to a participant only as a place for its replies
 
     @property
     def hidden(self) -> bool:
@@ -96,21 +97,24 @@ class Comments:
     def for_page(self, page: str, viewer: User | None) -> list[Comment]:
         """The page's comments oldest first, each with its replies, as `viewer` may see them.
 
-        Hidden comments appear only for facilitators. A deleted comment appears
-        (as a placeholder) only while it has replies that do.
+        Hidden comments appear only for facilitators; for anyone else a hidden
+        comment that others replied to stays as an empty "hidden by a facilitator"
+        place, so their replies stay readable. A deleted comment appears (as a
+        placeholder) only while it has replies that do.
         """
         moderator = viewer is not None and viewer.can("facilitator")
         rows = self.db.connect().execute(
             _SELECT + " WHERE c.page = ? ORDER BY c.created, c.id",
             (normalize_page_name(page),)).fetchall()
-        shown = [self._comment(r) for r in rows if moderator or r["hidden_reason"] is None]
+        shown = [self._comment(r) if moderator or r["hidden_reason"] is None else _withheld(r)
+                 for r in rows if moderator or r["hidden_reason"] is None or r["parent"] is None]
         replies: dict[int, list[Comment]] = {}
         for c in shown:
             if c.parent is not None and not c.deleted:
                 replies.setdefault(c.parent, []).append(c)
         threads = []
         for c in shown:
-            if c.parent is None and (not c.deleted or replies.get(c.id)):
+            if c.parent is None and (not (c.deleted or c.withheld) or replies.get(c.id)):
                 threads.append(_with_replies(c, tuple(replies.get(c.id, ()))))
         return threads
 
@@ -246,6 +250,14 @@ class Comments:
             created=r["created"], edited=r["edited"], deleted=deleted,
             hidden_reason=r["hidden_reason"], hidden_by=r["hider"], reports=r["reports"],
         )
+
+
+def _withheld(r: sqlite3.Row) -> Comment:
+    """A hidden comment as a non-moderator sees it: no author, text or reason."""
+    return Comment(id=r["id"], page=r["page"], parent=r["parent"], author="",
+                   author_id=0, body="", html="", created=r["created"], edited=None,
+                   deleted=bool(r["deleted"]), hidden_reason=None, hidden_by=None, reports=0,
+                   withheld=True)
 
 
 def _with_replies(comment: Comment, replies: tuple[Comment, ...]) -> Comment:

@@ -127,6 +127,17 @@ def test_hidden_comments_are_visible_to_facilitators_only(comments: Comments,
     assert comments.count("Home", people["participant"]) == 1
 
 
+def test_hiding_a_comment_keeps_other_peoples_replies(comments: Comments,
+                                                      people: dict[str, User]) -> None:
+    made = comments.add("Home", people["facilitator"], "Koop mijn boek!")
+    comments.add("Home", people["participant"], "Goed punt over de markt.", parent=made.id)
+    comments.hide(made.id, people["facilitator"], "zelfpromotie")
+    [thread] = comments.for_page("Home", people["participant"])
+    assert thread.withheld and thread.body == thread.html == thread.author == ""
+    assert thread.hidden_reason is None  # the reason is for facilitators
+    assert [r.body for r in thread.replies] == ["Goed punt over de markt."]
+
+
 def test_reports_are_counted_once_per_person_for_facilitators(comments: Comments,
                                                               people: dict[str, User]) -> None:
     made = comments.add("Home", people["facilitator"], "Een mening")
