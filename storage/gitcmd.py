@@ -69,16 +69,17 @@ def git_argv(args: Sequence[str], git_dir: str | os.PathLike[str] | None = None,
 def run_git(*args: str, git_dir: str | os.PathLike[str] | None = None,
             revisions: Sequence[str] = (), paths: Sequence[str] | None = None,
             input: bytes | None = None, timeout: float = DEFAULT_TIMEOUT,
-            ok: Sequence[int] = (0,)) -> GitOutput:
+            ok: Sequence[int] = (0,), pass_fds: Sequence[int] = ()) -> GitOutput:
     """Run git to completion and return its output.
 
+    `pass_fds` are file descriptors git inherits (read as /dev/fd/N paths).
     Raises GitFailed (with git's last stderr lines) when git cannot start,
     exceeds `timeout` seconds or exits with a status not in `ok`.
     """
     argv = git_argv(args, git_dir, revisions, paths)
     try:
         done = subprocess.run(argv, input=input, capture_output=True, timeout=timeout,
-                              env={**os.environ, **ENGLISH}, check=False)
+                              env={**os.environ, **ENGLISH}, check=False, pass_fds=pass_fds)
     except subprocess.TimeoutExpired as exc:
         raise GitFailed(args, None, f"timed out after {timeout:.0f} s") from exc
     except OSError as exc:

@@ -1,9 +1,9 @@
 """History questions answered by the git command line: log, blame, contributors.
 
 git's own log and blame use the commit-graph and its changed-path (Bloom)
-filters, which keeps long histories fast; GitPython runs the commands. Every
-call puts `--end-of-options` before revisions and `--` before paths, and
-revisions reach this module only after `names.validate_revision`.
+filters, which keeps long histories fast; `storage.gitcmd.run_git` runs the
+commands. Every call puts `--end-of-options` before revisions and `--` before
+paths, and revisions reach this module only after `names.validate_revision`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import git
-
+from storage.gitcmd import DEFAULT_TIMEOUT, GitFailed, run_git
 from storage.names import validate_revision
 from storage.repository import MAIN_REF
 
 RECORD = "\x1e"
 UNIT = "\x1f"
 MAX_RENAMES = 50  # renames followed back through one page's history
+MAINTAIN_TIMEOUT = 3600.0
 LOG_FORMAT = f"--format={RECORD}%H{UNIT}%an{UNIT}%ae{UNIT}%at{UNIT}%cn{UNIT}%ce{UNIT}%B{UNIT}"
 
 
@@ -79,14 +79,12 @@ class History:
     """Read-only history queries on the bare repository."""
 
     def __init__(self, path: str | Path) -> None:
-        self._git = git.Git(str(path))
+        self.path = Path(path)
 
-    def _run(self, *args: str) -> str:
-        out: str = self._git.execute(
-            ["git", "-c", "core.quotePath=false", *args],
-            strip_newline_in_stdout=False,
-        )
-        return out
+    def _run(self, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
+        """git's output as text; raises GitFailed (with git's stderr) on an error."""
+        return run_git("-c", "core.quotePath=false", *args, git_dir=self.path,
+                       timeout=timeout).text
 
     def log(self, path: str | None = None, limit: int = 100, skip: int = 0,
             rev: str = MAIN_REF, author_email: str | None = None) -> list[LogEntry]:
@@ -104,7 +102,7 @@ class History:
             args += ["--", path]
         try:
             return _parse_log(self._run(*args))
-        except git.GitCommandError:
+        except GitFailed:
             return []
 
     def _follow(self, path: str, limit: int, skip: int, rev: str) -> list[LogEntry]:
@@ -122,7 +120,7 @@ class History:
                 found = _parse_log(self._run(
                     "log", LOG_FORMAT, "--name-status", f"--max-count={wanted - len(entries)}",
                     "--end-of-options", rev, "--", path))
-            except git.GitCommandError:
+            except GitFailed:
                 break
             entries += found
             if len(entries) >= wanted or not found:
@@ -142,7 +140,7 @@ class History:
         try:
             out = self._run("diff-tree", "-r", "-M", "--name-status", "--no-commit-id",
                             "--root", "--end-of-options", revision)
-        except git.GitCommandError:
+        except GitFailed:
             return None
         return next((c.old_path for c in _parse_name_status(out)
                      if c.status == "R" and c.path == path), None)
@@ -152,7 +150,7 @@ class History:
         try:
             out = self._run("log", LOG_FORMAT, "--max-count=1", "--end-of-options", rev,
                             "--", path)
-        except git.GitCommandError:
+        except GitFailed:
             return None
         entries = _parse_log(out)
         return entries[0] if entries else None
@@ -169,7 +167,7 @@ class History:
         try:
             out = self._run("log", "--no-merges", f"--format={RECORD}%an{UNIT}%ae",
                             "--numstat", "--end-of-options", rev)
-        except git.GitCommandError:
+        except GitFailed:
             return []
         totals: dict[str, list[int]] = {}
         names: dict[str, str] = {}
@@ -191,12 +189,9 @@ class History:
 
     def maintain(self) -> None:
         """Housekeeping: refresh the commit-graph with changed-path filters, gc if due."""
-        self._run("commit-graph", "write", "--reachable", "--changed-paths", "--split")
-        self._run("gc", "--auto", "--quiet")
-
-    def fsck(self) -> str:
-        """Run `git fsck --strict`; raises git.GitCommandError on a problem."""
-        return self._run("fsck", "--strict", "--no-progress")
+        self._run("commit-graph", "write", "--reachable", "--changed-paths", "--split",
+                  timeout=MAINTAIN_TIMEOUT)
+        self._run("gc", "--auto", "--quiet", timeout=MAINTAIN_TIMEOUT)
 
 
 def _parse_log(out: str) -> list[LogEntry]:

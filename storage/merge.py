@@ -9,8 +9,9 @@ worker killed mid-merge leaves nothing behind in the temp folder.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
+
+from storage.gitcmd import run_git
 
 MARKER_SIZE = 13
 OURS, BASE, SEP, THEIRS = ("<" * MARKER_SIZE, "|" * MARKER_SIZE, "=" * MARKER_SIZE,
@@ -79,18 +80,14 @@ def merge_texts(base: str, ours: str, theirs: str) -> MergeResult:
     try:
         for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
             fds.append(_memory_file(name, text))
-        proc = subprocess.run(
-            ["git", "merge-file", "-p", "--diff3", f"--marker-size={MARKER_SIZE}",
-             "-L", "ours", "-L", "base", "-L", "theirs", "--",
-             *(f"/dev/fd/{fd}" for fd in fds)],
-            capture_output=True, check=False, pass_fds=fds,
-        )
+        # The exit status is the number of conflicts (up to 127); above that, an error.
+        proc = run_git("merge-file", "-p", "--diff3", f"--marker-size={MARKER_SIZE}",
+                       "-L", "ours", "-L", "base", "-L", "theirs",
+                       paths=[f"/dev/fd/{fd}" for fd in fds], pass_fds=fds, ok=range(128))
     finally:
         for fd in fds:
             os.close(fd)
-    if proc.returncode < 0 or proc.returncode > 127:
-        raise RuntimeError(f"git merge-file failed: {proc.stderr.decode(errors='replace')}")
-    merged = proc.stdout.decode("utf-8", errors="replace")
+    merged = proc.text
     if proc.returncode == 0:
         return MergeResult(merged)
     return MergeResult(merged, _segments(merged))

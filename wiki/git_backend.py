@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from storage.gitcmd import GitProcess, start_git
 from wiki.config import Settings
 
 CHUNK = 65536
@@ -45,7 +45,7 @@ class BackendResponse:
     status: int
     headers: list[tuple[str, str]]
     body: Iterator[bytes]
-    process: subprocess.Popen[bytes] = field(repr=False)
+    process: GitProcess = field(repr=False)
 
     def close(self) -> None:
         """Stop the program if the client went away before the body was sent."""
@@ -83,8 +83,7 @@ def backend_env(settings: Settings, repo: Path, request: BackendRequest) -> dict
 
 def run_backend(env: Mapping[str, str], body: IO[bytes]) -> BackendResponse:
     """Start http-backend, feed it `body` and return once its CGI headers have arrived."""
-    process = subprocess.Popen(["git", "http-backend"], env=dict(env), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE)
+    process = start_git("http-backend", env=env)
     assert process.stdin is not None and process.stdout is not None
     feeder = threading.Thread(target=_feed, args=(process.stdin, body), daemon=True,
                               name="git-http-body")
@@ -120,7 +119,7 @@ def _feed(stdin: IO[bytes], body: IO[bytes]) -> None:
             stdin.close()
 
 
-def _stream(process: subprocess.Popen[bytes], feeder: threading.Thread) -> Iterator[bytes]:
+def _stream(process: GitProcess, feeder: threading.Thread) -> Iterator[bytes]:
     out = process.stdout
     assert isinstance(out, io.BufferedReader)
     try:

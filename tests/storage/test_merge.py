@@ -59,12 +59,13 @@ def test_resolving_keeps_clean_changes_from_both_sides() -> None:
 
 KILLED_MID_MERGE = """
 import os, signal, sys
+import storage.gitcmd
 import storage.merge
 
 def killed(*args, **kwargs):  # the worker dies while git merge-file runs
     os.kill(os.getpid(), signal.SIGKILL)
 
-storage.merge.subprocess.run = killed
+storage.gitcmd.subprocess.run = killed  # the one place git is started
 storage.merge.merge_texts("a\\nb\\nc\\n", "a\\nX\\nc\\n", "a\\nY\\nc\\n")
 """
 
