@@ -225,7 +225,49 @@
     clearTimeout(timer);
     timer = setTimeout(render, 250);
   });
-  area.form.addEventListener("submit", function () { dirty = false; });
+  // Save without leaving the page until the server has the text: a refusal
+  // (too large, frozen, conflict) comes back as the editor with the reason, and
+  // a lost connection or a server error keeps this editor and its text open.
+  const saveError = document.getElementById("save-error");
+  function saveFailed(text) {
+    if (!saveError) return;
+    saveError.textContent = text;
+    saveError.hidden = false;
+    saveError.scrollIntoView({ block: "nearest" });
+  }
+  area.form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    const form = area.form, button = form.querySelector("button:not([type])");
+    if (button) button.disabled = true;
+    say(t("Saving…"));
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", credentials: "same-origin", body: new FormData(form),
+        headers: { "X-Requested-With": "fetch" },
+      });
+      if (response.ok) {
+        dirty = false;
+        window.location.assign((await response.json()).url);  // the page, with "Saved."
+        return;
+      }
+      if (response.status === 409) {
+        dirty = false;  // nothing was written: let the browser show the conflict page
+        HTMLFormElement.prototype.submit.call(form);
+        return;
+      }
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const reason = page.querySelector("#save-error:not([hidden]), main .error, main .lead");
+      saveFailed(reason && reason.textContent.trim()
+        ? reason.textContent.trim()
+        : t("Not saved (%(status)s). Your text is still here; try again.",
+            { status: response.status }));
+    } catch (err) {
+      saveFailed(t("Not saved: the wiki could not be reached. Your text is still here; try again."));
+    } finally {
+      if (button) button.disabled = false;
+      say("");
+    }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
   });

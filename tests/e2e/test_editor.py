@@ -107,3 +107,29 @@ def test_main_pages_have_no_serious_accessibility_violations(browser: Browser,
                for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], serious
     page.close()
+
+
+def test_a_failed_save_keeps_the_editor_and_the_text_in_dutch(browser: Browser,
+                                                              live_server: LiveServer) -> None:
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    login(page, live_server, "participant")
+    page.goto(live_server.url + "/p/Home/edit")
+    page.wait_for_load_state("load")
+    area = page.locator("#markdown")
+    area.fill("# Home\n\nMijn alinea.\n" + "x" * 1_000_001)
+    page.click(".save-row button")
+    expect(page.locator("#save-error")).to_be_visible()
+    expect(page.locator("#save-error")).to_contain_text("1000000")
+    assert page.url.endswith("/p/Home/edit")
+    assert area.input_value().startswith("# Home\n\nMijn alinea.")
+    context.set_offline(True)  # the Wi-Fi drops: the text stays, the reason says so
+    area.fill("# Home\n\nMijn alinea, korter.\n")
+    page.click(".save-row button")
+    expect(page.locator("#save-error")).to_contain_text("niet bereikt")
+    assert area.input_value() == "# Home\n\nMijn alinea, korter.\n"
+    context.set_offline(False)
+    page.click(".save-row button")
+    page.wait_for_url(live_server.url + "/p/Home")
+    expect(page.locator("article.page")).to_contain_text("Mijn alinea, korter.")
+    context.close()

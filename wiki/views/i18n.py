@@ -121,6 +121,9 @@ SCRIPT_TEXTS = (
     N_(" are editing this page right now."),
     N_(" They have unsaved changes: agree who edits what; overlapping saves will conflict."),
     N_("Restore your unsaved draft from %(when)s? "), N_("Restore draft"), N_("Discard it"),
+    N_("Saving…"),
+    N_("Not saved: the wiki could not be reached. Your text is still here; try again."),
+    N_("Not saved (%(status)s). Your text is still here; try again."),
 )
 
 

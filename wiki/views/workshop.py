@@ -103,5 +103,9 @@ def install(app: Flask) -> None:
     def context() -> dict[str, Any]:
         # Data every page's header needs (the freeze banner); pages hand the rest.
         frozen = frozen_here() if current_user.is_authenticated else None
-        return {"frozen_banner": frozen, "REACTION_KINDS": KINDS, "REPORT_REASONS": REPORT_REASONS,
+        user = viewer()
+        # Participants get no Edit, Rename or Delete on a frozen page: the banner says why.
+        may_edit = user is not None and user.can("participant") and (
+            frozen is None or user.can("facilitator"))
+        return {"frozen_banner": frozen, "may_edit": may_edit, "REACTION_KINDS": KINDS, "REPORT_REASONS": REPORT_REASONS,
                 "comment_target": comment_target}
