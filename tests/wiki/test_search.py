@@ -316,9 +316,9 @@ def test_corrupt_index_is_rebuilt_from_git(services: Services) -> None:
 
 
 def test_only_one_writer_at_a_time(services: Services) -> None:
-    save(services, "klanten", DUTCH)
     with open(services.indexer.lock_path, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+        fcntl.flock(held, fcntl.LOCK_EX)  # before the save, which wakes the background indexer
+        save(services, "klanten", DUTCH)
         assert services.indexer.catch_up(blocking=False) is False
         assert not services.indexer.is_fresh()
     assert services.indexer.catch_up(blocking=False) is True
