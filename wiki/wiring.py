@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 
 from wiki import audit
 from wiki.changes import PAGE_EDITS, Change, Check, Kind, Listener
-from wiki.errors import N_, PageExists
+from wiki.errors import N_, PageExists, PermissionDenied
 from wiki.followups import follow_renames_and_deletes
-from wiki.phases import guard
+from wiki.phases import guard, is_facilitator
 
 if TYPE_CHECKING:
     from wiki.datadir import Services
 
 COMMITTING = frozenset(Kind) - {Kind.FROZEN}
+HOME = "Home"
 
 
 def wire(services: Services) -> None:
@@ -27,6 +28,7 @@ def wire(services: Services) -> None:
     door = services.changes
     door.add_check("freeze guard", guard(services.db))
     door.add_check("case-twin guard", case_twin_guard(services))
+    door.add_check("home guard", home_guard(services))
     # Follow-up commits first, so the listeners after them see the final head.
     door.add_listener("links and outline", follow_renames_and_deletes(services.repo))
     door.add_listener("comments and reactions", comments_follow(services))
@@ -56,6 +58,19 @@ def case_twin_guard(services: Services) -> Check:
                     raise PageExists(N_("“{name}” and “{other}” differ only in upper and lower"
                                         " case; keep one of them"), name=name, other=other)
                 wiki.refuse_case_twin(name)
+
+    return check
+
+
+def home_guard(services: Services) -> Check:
+    """Only facilitators delete or rename Home, the page everyone lands on."""
+
+    def check(change: Change) -> None:
+        if (change.kind in (Kind.DELETED, Kind.RENAMED)
+                and change.pages[0].casefold() == HOME.casefold()
+                and not is_facilitator(services.db, change.author)):
+            raise PermissionDenied(N_("only facilitators may delete or rename {name}"),
+                                   name=HOME)
 
     return check
 

@@ -331,3 +331,13 @@ def test_a_push_is_one_pushed_change_audited_and_indexed(live_server: LiveServer
     assert len(pushed) == 1 and '"via":"git"' in pushed[0] and '"commits":1' in pushed[0]
     hits = session.get(f"{live_server.url}/api/v1/search?q=lepelaar").json()
     assert [r["path"] for r in hits["results"]] == ["Wadden"]
+
+
+def test_only_facilitators_may_delete_or_rename_home(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("participant")
+    base = revision(client, "Home")
+    assert client.delete("/api/v1/pages/Home", json={"base_revision": base}).status_code == 403
+    moved = client.post("/api/v1/pages/Home/rename", json={"to": "Start"})
+    assert moved.status_code == 403
+    assert client.get("/api/v1/pages/Home").status_code == 200
