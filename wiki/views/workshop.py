@@ -107,5 +107,5 @@ def install(app: Flask) -> None:
         # Participants get no Edit, Rename or Delete on a frozen page: the banner says why.
         may_edit = user is not None and user.can("participant") and (
             frozen is None or user.can("facilitator"))
-        return {"frozen_banner": frozen, "may_edit": may_edit, "REACTION_KINDS": KINDS, "REPORT_REASONS": REPORT_REASONS,
-                "comment_target": comment_target}
+        return {"frozen_banner": frozen, "may_edit": may_edit, "REACTION_KINDS": KINDS,
+                "REPORT_REASONS": REPORT_REASONS, "comment_target": comment_target}
