@@ -65,3 +65,39 @@ def test_page_shows_the_whitepapers_chapters_in_outline_order(browser: Browser,
     chapters.get_by_role("link", name="Marktverkenning").click()
     page.wait_for_url("**/p/Hoofdstuk%201/Markt")
     page.close()
+
+
+CONTRAST = """(el) => {
+  const rgb = (c) => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+  const lum = (c) => { const v = rgb(c).map(x => { x /= 255;
+      return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  const ring = getComputedStyle(el).outlineColor;
+  const page = getComputedStyle(document.body).backgroundColor;
+  const [a, b] = [lum(ring), lum(page)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_printing_a_page_prints_the_text_alone(browser: Browser,
+                                               live_server: LiveServer) -> None:
+    make_pages(live_server)
+    page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="nl-NL")
+    login(page, live_server, "participant")
+    page.goto(live_server.url + "/p/Hoofdstuk 1/Markt")
+    page.emulate_media(media="print")
+    expect(page.locator("article.page")).to_contain_text("Onze klanten zijn tevreden")
+    for furniture in (".top", ".tabs", ".chapters", "#comments", ".workshop-bar", ".page-meta"):
+        expect(page.locator(furniture).first).to_be_hidden()
+    page.close()
+
+
+def test_the_keyboard_focus_ring_stands_out_at_least_3_to_1(browser: Browser,
+                                                            live_server: LiveServer) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    login(page, live_server, "participant")
+    page.focus("a.brand")
+    page.keyboard.press("Tab")
+    focused = page.locator(":focus-visible")
+    assert focused.evaluate(CONTRAST) >= 3
+    page.close()
