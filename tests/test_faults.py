@@ -191,13 +191,16 @@ def test_damaged_index_files_are_rebuilt_and_searches_keep_answering(
     save_page(client, "Moerasvogels", "# Moerasvogels\n\nDe roerdomp broedt in het riet.\n")
     search_until_found(client, "roerdomp", "Moerasvogels")
     data = app.extensions["cowiki"].settings.data_dir
-    for file in (data / "index").iterdir():
+    damaged = 0
+    for file in (data / "index").rglob("*"):
         if file.is_file() and file.name != "indexed_commit":
             # Replaced, not rewritten in place: Whoosh maps segment files into
             # memory, and truncating a mapped file kills its reader with SIGBUS.
             spare = file.with_name(file.name + ".damaged")
             spare.write_bytes(b"\x00garbage\xff" * 64)
             os.replace(spare, file)
+            damaged += 1
+    assert damaged >= 2  # the table of contents and a segment, wherever the index keeps them
     restarted = open_client(data)  # a new process's view: nothing cached from before
     search_until_found(restarted, "roerdomp", "Moerasvogels")
 
