@@ -37,6 +37,7 @@ RESERVED_LAST = frozenset(
 _SEGMENT = re.compile(r"[^\W_][\w\- ]*", re.UNICODE)
 _ATTACHMENT = re.compile(r"[^\W_][\w\-]*(\.[A-Za-z0-9]+)", re.UNICODE)
 _HEX = re.compile(r"[0-9a-f]{7,40}")
+_DOT_IN_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
 
 
 def normalize_page_name(raw: str) -> str:
@@ -75,6 +76,32 @@ def _check_segment(segment: str) -> None:
         )
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in segment):
         raise InvalidPageName(N_("page name contains control characters"))
+
+
+def suggest_page_name(raw: str) -> str | None:
+    """A valid page name close to `raw`, for a title people naturally write; None if none.
+
+    "Wat is marketing?" becomes "Wat is marketing", "Data: de basis" "Data de basis",
+    "v1.2 notities" "v1-2 notities"; emoji and other signs are dropped. The
+    result still passes `normalize_page_name`, so every rule for names holds.
+    """
+    if not isinstance(raw, str):
+        return None
+    text = unicodedata.normalize("NFC", raw)
+    segments = []
+    for segment in text.split("/"):
+        segment = _DOT_IN_NUMBER.sub("-", segment)
+        segment = "".join(ch if ch.isalnum() or ch in "-_ " else " " for ch in segment)
+        segment = " ".join(segment.split()).lstrip("-_ ")
+        if segment:
+            segments.append(segment)
+    candidate = "/".join(segments)
+    while len(candidate.encode("utf-8")) > MAX_NAME_BYTES:
+        candidate = candidate[:-1].rstrip(" /")
+    try:
+        return normalize_page_name(candidate)
+    except InvalidPageName:
+        return None
 
 
 def page_file(name: str) -> str:

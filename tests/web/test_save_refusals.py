@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from storage.names import suggest_page_name
 from tests.conftest import csrf, post_form
 
 TEXT = "# Markt\n\nMijn zorgvuldig geschreven alinea over de markt.\n"
@@ -63,3 +66,35 @@ def test_a_frozen_page_still_offers_facilitators_their_edit(
     freeze(app, "Home")
     login_as("facilitator")
     assert "/p/Home/edit" in client.get("/p/Home").text
+
+
+@pytest.mark.parametrize(("typed", "name"), [
+    ("Wat is marketing?", "Wat is marketing"), ("Data: de basis", "Data de basis"),
+    ("Café & co", "Café co"), ("v1.2 notities", "v1-2 notities"),
+    ("🚀 Lancering", "Lancering"),
+    ("Hoofdstuk 1/Wat is marketing?", "Hoofdstuk 1/Wat is marketing"),
+])
+def test_natural_chapter_names_keep_their_title_on_a_safe_page_name(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient], typed: str, name: str) -> None:
+    login_as("participant")
+    started = post_form(client, "/new", name=typed)
+    assert started.status_code == 302
+    editor = client.get(started.location)
+    assert editor.status_code == 200
+    title = typed.rsplit("/", 1)[-1]
+    assert f"# {title}" in html.unescape(editor.text)
+    saved = post_form(client, f"/p/{name}/edit", markdown=f"# {title}\n\nTekst.\n",
+                      base_revision="")
+    assert saved.status_code == 302
+    assert client.get("/api/v1/pages/" + name).get_json()["title"] == title
+
+
+@pytest.mark.parametrize("typed", ["../../etc/passwd", "edit", "api/x", "???", ".verborgen"])
+def test_hostile_names_stay_refused_with_a_suggestion_where_one_is_safe(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient], typed: str) -> None:
+    login_as("participant")
+    refused = post_form(client, "/new", name=typed)
+    assert refused.status_code == 200 and 'role="alert"' in refused.text
+    suggestion = suggest_page_name(typed)
+    if suggestion:
+        assert html.escape(suggestion) in refused.text
