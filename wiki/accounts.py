@@ -1,4 +1,5 @@
-"""Accounts: users with roles, scrypt password hashes, hashed personal tokens, login throttle."""
+"""Accounts: users with roles, scrypt password hashes, hashed personal tokens, login sessions
+and the login throttle."""
 
 from __future__ import annotations
 
@@ -6,21 +7,26 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from storage.repository import Person
 from wiki.db import Database
 from wiki.errors import N_, InvalidInput
+from wiki.passwords import check_password_strength, name_key
+from wiki.ratelimit import RateLimits
 
 ROLES = ("reader", "participant", "facilitator")
 LANGUAGES = ("en", "nl")  # interface languages; English is the source language
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD = 8
 TOKEN_PREFIX = "cw_"  # noqa: S105 (a prefix, not a secret)
 THROTTLE_WINDOW = 15 * 60
 THROTTLE_LIMIT = 10
 TOUCH_EVERY = 60  # seconds between 'last used' updates of a token
+SESSION_SECONDS = 14 * 86400  # a login lasts this long after its last use
+SESSION_TOUCH_EVERY = 86400  # seconds between extensions of a session's expiry
 _NAME = re.compile(r"[^\W_][\w .\-]{0,39}", re.UNICODE)
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
@@ -35,6 +41,7 @@ class User:
     role: str
     active: bool
     language: str = ""  # one of LANGUAGES, or "" to follow the browser
+    generation: int = 0  # sessions started under an older generation are over
 
     def can(self, role: str) -> bool:
         """True when this user's role is at least `role`."""
@@ -88,49 +95,45 @@ class Accounts:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.limits = RateLimits(db)
 
     def add_user(self, name: str, email: str, role: str, password: str) -> User:
         """Create an account; InvalidInput for a bad or taken name, email, role or password."""
-        name, email = name.strip(), email.strip()
+        name, email = unicodedata.normalize("NFKC", name).strip(), email.strip()
         if not _NAME.fullmatch(name):
             raise InvalidInput(N_("names are 1-40 letters, digits, spaces, '.', '-' or '_'"))
         if not _EMAIL.fullmatch(email) or len(email) > 200:
             raise InvalidInput(N_("that is not an email address"))
         if role not in ROLES:
             raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
-        self._check_password(password)
+        check_password_strength(password, name, email)
         with self.db.transaction() as conn:
-            taken = conn.execute("SELECT 1 FROM users WHERE name = ? OR email = ?",
-                                 (name, email)).fetchone()
+            taken = conn.execute("SELECT 1 FROM users WHERE name = ? OR name_key = ? OR email = ?",
+                                 (name, name_key(name), email)).fetchone()
             if taken:
                 raise InvalidInput(N_("that name or email is already in use"))
             cur = conn.execute(
-                "INSERT INTO users (name, email, role, password_hash, created)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (name, email, role, hash_password(password), time.time()),
+                "INSERT INTO users (name, name_key, email, role, password_hash, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, name_key(name), email, role, hash_password(password), time.time()),
             )
         return User(int(cur.lastrowid or 0), name, email, role, True)
 
-    def _check_password(self, password: str) -> None:
-        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-            raise InvalidInput(N_("passwords have at least {count} characters"),
-                               count=MIN_PASSWORD)
-        if len(password) > 1024:
-            raise InvalidInput(N_("password is too long"))
-
     def set_password(self, user: User, password: str) -> None:
-        """Replace a user's password."""
-        self._check_password(password)
+        """Replace a user's password; this ends all of the user's sessions."""
+        check_password_strength(password, user.name, user.email)
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
                          (hash_password(password), user.id))
+            _end_sessions(conn, user.id)
 
     def set_role(self, user: User, role: str) -> None:
-        """Change a user's role."""
+        """Change a user's role; this ends the user's sessions."""
         if role not in ROLES:
             raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+            _end_sessions(conn, user.id)
 
     def set_language(self, user: User, language: str) -> None:
         """Set the user's interface language ('' follows the browser's Accept-Language)."""
@@ -141,9 +144,11 @@ class Accounts:
             conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user.id))
 
     def set_active(self, user: User, active: bool) -> None:
-        """Deactivate (no login, no tokens; history and attribution stay) or reactivate."""
+        """Deactivate (no login, no tokens; history and attribution stay) or reactivate.
+        Either way the user's sessions end."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user.id))
+            _end_sessions(conn, user.id)
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
@@ -151,10 +156,14 @@ class Accounts:
         return _user(row)
 
     def by_name(self, name: str) -> User | None:
-        """The user with this name (case-insensitive), or None."""
-        row = self.db.connect().execute("SELECT * FROM users WHERE name = ?",
-                                        (name.strip(),)).fetchone()
-        return _user(row)
+        """The user with this name (NFKC, case-insensitive), or None."""
+        return _user(self._row_by_name(name))
+
+    def _row_by_name(self, name: str) -> object:
+        # An exact match first: two accounts from before names were folded may share a key.
+        return self.db.connect().execute(
+            "SELECT * FROM users WHERE name = ? OR name_key = ? ORDER BY name = ? DESC LIMIT 1",
+            (name.strip(), name_key(name), name.strip())).fetchone()
 
     def all_users(self) -> list[User]:
         """All users by name."""
@@ -167,9 +176,8 @@ class Accounts:
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The active user with this name and password, else None (same work either way)."""
-        row = self.db.connect().execute("SELECT * FROM users WHERE name = ?",
-                                        (name.strip(),)).fetchone()
-        stored = row["password_hash"] if row else _DUMMY_HASH
+        row = self._row_by_name(name)
+        stored = row["password_hash"] if row else _DUMMY_HASH  # type: ignore[index]
         ok = check_password(stored, password)
         user = _user(row)
         return user if ok and user is not None and user.active else None
@@ -195,7 +203,7 @@ class Accounts:
             (_token_hash(token),),
         ).fetchone()
         user = _user(row)
-        if user is None or not user.active or user.name.casefold() != name.strip().casefold():
+        if user is None or not user.active or name_key(user.name) != name_key(name):
             return None
         now = time.time()
         if (row["last_used"] or 0) < now - TOUCH_EVERY:
@@ -216,32 +224,71 @@ class Accounts:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM tokens WHERE id = ? AND user_id = ?", (token_id, user.id))
 
+    # -- sessions --------------------------------------------------------------
+
+    def start_session(self, user: User) -> str:
+        """A new login session for `user`: its secret id, for the session cookie only."""
+        sid, now = secrets.token_urlsafe(32), time.time()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+            conn.execute("INSERT INTO sessions (sid_hash, user_id, created, expires)"
+                         " VALUES (?, ?, ?, ?)",
+                         (_token_hash(sid), user.id, now, now + SESSION_SECONDS))
+        return sid
+
+    def session_user(self, user_id: int, generation: int, sid: str) -> User | None:
+        """The active user of a live session, or None once it ended (logout, new password,
+        role change, deactivation, 'log out everywhere', or two weeks unused)."""
+        now = time.time()
+        row = self.db.connect().execute(
+            "SELECT users.*, sessions.expires FROM sessions JOIN users ON users.id = user_id"
+            " WHERE sid_hash = ? AND user_id = ? AND session_generation = ? AND expires > ?",
+            (_token_hash(sid), user_id, generation, now)).fetchone()
+        user = _user(row)
+        if user is None or not user.active:
+            return None
+        if row["expires"] < now + SESSION_SECONDS - SESSION_TOUCH_EVERY:
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE sessions SET expires = ? WHERE sid_hash = ?",
+                             (now + SESSION_SECONDS, _token_hash(sid)))
+        return user
+
+    def end_session(self, sid: str) -> None:
+        """End one session (logging out): every copy of its cookie stops working."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE sid_hash = ?", (_token_hash(sid),))
+
+    def end_all_sessions(self, user: User) -> None:
+        """Log the user out everywhere."""
+        with self.db.transaction() as conn:
+            _end_sessions(conn, user.id)
+
     # -- login throttling ------------------------------------------------------
+
+    @staticmethod
+    def login_keys(name: str, address: str | None) -> tuple[str, str]:
+        """Throttle keys of a login attempt: the account as the wiki finds it (so ' bob'
+        and 'BOB' share a count) and the client address."""
+        return f"user:{name_key(name)}", f"ip:{address}"
 
     def throttled(self, *keys: str) -> bool:
         """True when any key (user name, client address) had too many recent failures."""
-        since = time.time() - THROTTLE_WINDOW
-        conn = self.db.connect()
-        for key in keys:
-            count = conn.execute("SELECT count(*) FROM login_failures WHERE key = ? AND at > ?",
-                                 (key.casefold(), since)).fetchone()[0]
-            if count >= THROTTLE_LIMIT:
-                return True
-        return False
+        return any(self.limits.count(key.casefold(), THROTTLE_WINDOW) >= THROTTLE_LIMIT
+                   for key in keys)
 
     def record_failure(self, *keys: str) -> None:
         """Remember a failed login for each key; forget failures past the window."""
-        now = time.time()
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM login_failures WHERE at < ?", (now - THROTTLE_WINDOW,))
-            conn.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)",
-                             [(k.casefold(), now) for k in keys])
+        self.limits.record(tuple(k.casefold() for k in keys), forget_before=THROTTLE_WINDOW)
 
     def clear_failures(self, *keys: str) -> None:
         """Forget failures after a successful login."""
-        with self.db.transaction() as conn:
-            conn.executemany("DELETE FROM login_failures WHERE key = ?",
-                             [(k.casefold(),) for k in keys])
+        self.limits.clear(tuple(k.casefold() for k in keys))
+
+
+def _end_sessions(conn: sqlite3.Connection, user_id: int) -> None:
+    conn.execute("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?",
+                 (user_id,))
+    conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
 
 def _user(row: object) -> User | None:
@@ -249,4 +296,4 @@ def _user(row: object) -> User | None:
         return None
     r = row  # sqlite3.Row
     return User(r["id"], r["name"], r["email"], r["role"], bool(r["active"]),  # type: ignore[index]
-                r["language"])  # type: ignore[index]
+                r["language"], r["session_generation"])  # type: ignore[index]

@@ -35,6 +35,15 @@ class Settings:
     export_memory_mb: int = 1536
     export_wall_seconds: int = 600
     export_page_bytes: int = 100_000
+    # The address people reach the wiki at (https://wiki.example.org); invite and feed
+    # links use it. Empty: taken from each request's Host header (fine behind a proxy
+    # that sets Host, or on a LAN).
+    base_url: str = ""
+    # Most actions per person per minute (0: no limit); more answer 429 with Retry-After.
+    rate_comments: int = 30
+    rate_reactions: int = 120
+    rate_saves: int = 60
+    rate_exports: int = 10
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,

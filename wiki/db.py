@@ -9,11 +9,29 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MIGRATIONS: list[str] = [
+from wiki.passwords import name_key
+
+
+def _fold_names(conn: sqlite3.Connection) -> None:
+    """Look-alike names (issue 'one participant cannot take the workshop down'): a
+    `name_key` (NFKC, case-folded) that must be unique. Accounts that already collide
+    keep working: the later one gets a key no typed name can match, so it logs in by
+    its exact name only."""
+    conn.execute("ALTER TABLE users ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+    seen: set[str] = set()
+    for row in conn.execute("SELECT id, name FROM users ORDER BY id").fetchall():
+        key = name_key(row["name"])
+        key = f"{key}#{row['id']}" if key in seen else key  # '#' is not allowed in names
+        seen.add(key)
+        conn.execute("UPDATE users SET name_key = ? WHERE id = ?", (key, row["id"]))
+    conn.execute("CREATE UNIQUE INDEX users_name_key ON users(name_key)")
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
@@ -123,6 +141,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''
     """,
+    # Server-side sessions: a login is a row here, so logging out ends it for every copy
+    # of the cookie; the generation ends all of an account's sessions at once.
+    """
+    ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sessions (
+        sid_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created REAL NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id)
+    """,
+    _fold_names,
 ]
 
 
@@ -155,17 +186,20 @@ class Database:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # also when COMMIT itself failed (disk full)
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def migrate(self) -> None:
         """Apply every migration newer than the file's user_version."""
         with self.transaction() as conn:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
+                if callable(script):
+                    script(conn)  # a migration that needs Python (Unicode folding)
+                else:
+                    for statement in filter(str.strip, script.split(";")):
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number:d}")

@@ -4,6 +4,8 @@ An invite has a role, an expiry and a number of uses. Redeeming takes one
 use atomically before the account is made (and gives it back if the name or
 email is refused), so a link for 30 people admits 30, even under load.
 Attempts are throttled per client address through the login throttle.
+An invite dies with its creator's role: it admits people only while whoever
+made it is active and still holds a role at least as high as the invite's.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ class Invite:
     max_uses: int
     uses: int
     revoked: bool
+    creator_may_invite: bool = True  # False once its creator lost the role or left
 
     def usable(self, now: float | None = None) -> bool:
         """True when the link still admits someone."""
         moment = time.time() if now is None else now
-        return not self.revoked and self.uses < self.max_uses and moment < self.expires
+        return (not self.revoked and self.creator_may_invite and self.uses < self.max_uses
+                and moment < self.expires)
 
 
 class InviteInvalid(PageNotFound):
@@ -55,6 +59,8 @@ class Invites:
         """A new invite link; InvalidInput for a bad role, expiry or number of uses."""
         if role not in ROLES:
             raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
+        if not by.can(role):
+            raise InvalidInput(N_("you can only invite people to a role you have yourself"))
         if not _whole(expires_days) or not 1 <= expires_days <= MAX_DAYS:
             raise InvalidInput(N_("expires_days must be 1-{most}"), most=MAX_DAYS)
         if not _whole(max_uses) or not 1 <= max_uses <= MAX_USES:
@@ -71,7 +77,11 @@ class Invites:
     def get(self, code: str) -> Invite | None:
         """The invite with this code (usable or not), or None."""
         row = self.db.connect().execute(
-            "SELECT invites.*, coalesce(users.name, '') AS by FROM invites"
+            "SELECT invites.*, coalesce(users.name, '') AS by,"
+            # active creator whose role ranks at least the invite's (instr: rank by position)
+            "  (SELECT users.active AND instr('reader participant facilitator', users.role)"
+            "   >= instr('reader participant facilitator', invites.role) FROM users"
+            "   WHERE users.id = invites.created_by) AS creator_may_invite FROM invites"
             " LEFT JOIN users ON users.id = invites.created_by WHERE code = ?",
             (code,)).fetchone()
         return None if row is None else _invite(row)
@@ -87,7 +97,11 @@ class Invites:
     def all(self) -> list[Invite]:
         """Every invite, newest first."""
         rows = self.db.connect().execute(
-            "SELECT invites.*, coalesce(users.name, '') AS by FROM invites"
+            "SELECT invites.*, coalesce(users.name, '') AS by,"
+            # active creator whose role ranks at least the invite's (instr: rank by position)
+            "  (SELECT users.active AND instr('reader participant facilitator', users.role)"
+            "   >= instr('reader participant facilitator', invites.role) FROM users"
+            "   WHERE users.id = invites.created_by) AS creator_may_invite FROM invites"
             " LEFT JOIN users ON users.id = invites.created_by ORDER BY created DESC").fetchall()
         return [_invite(r) for r in rows]
 
@@ -102,7 +116,11 @@ class Invites:
         with self.db.transaction() as conn:
             taken = conn.execute(
                 "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked = 0"
-                " AND uses < max_uses AND expires > ?", (code, time.time())).rowcount
+                " AND uses < max_uses AND expires > ? AND EXISTS (SELECT 1 FROM users"
+                "  WHERE users.id = invites.created_by AND users.active"
+                "  AND instr('reader participant facilitator', users.role)"
+                "  >= instr('reader participant facilitator', invites.role))",
+                (code, time.time())).rowcount
         if taken != 1:
             raise InviteInvalid(N_("This invite link was used up a moment ago."))
         try:
@@ -119,4 +137,4 @@ def _whole(value: object) -> bool:
 
 def _invite(r: sqlite3.Row) -> Invite:
     return Invite(r["code"], r["role"], r["by"], r["created"], r["expires"], r["max_uses"],
-                  r["uses"], bool(r["revoked"]))
+                  r["uses"], bool(r["revoked"]), bool(r["creator_may_invite"]))
