@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from wiki import audit
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
-from wiki.views import access, errors, i18n, workshop
+from wiki.views import access, errors, i18n, security, workshop
 from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
 from wiki.views.api import health as health_bp
@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     audit.configure()  # audit events as JSON lines on stderr
     access.install(app)
     errors.install(app)
+    security.install(app)  # CSP and framing headers, bounded JSON
     i18n.install(app)  # Dutch and English; catalogs in translations/ like templates/
     install_templating(app)
     for blueprint in (pages_bp, history_bp, attachments_bp, auth_bp, api_bp, health_bp,

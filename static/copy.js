@@ -21,3 +21,12 @@
     });
   });
 })();
+
+// Fields with data-select-on-focus select their whole value when focused (invite links),
+// in place of an inline onfocus handler, which the Content-Security-Policy forbids.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-select-on-focus]").forEach(function (field) {
+    field.addEventListener("focus", function () { field.select(); });
+  });
+})();

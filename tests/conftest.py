@@ -109,7 +109,9 @@ def start_server(data_dir: Path, workers: int = 2) -> LiveServer:
     process = subprocess.Popen(
         [sys.executable, "-m", "cowiki", "--data", str(data_dir), "serve", "--port", str(port),
          "--workers", str(workers)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+        # Load tests save as one person far faster than anyone types: no per-person limit.
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ,
+                                                             "COWIKI_RATE_SAVES": "0"},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -196,12 +196,23 @@ class World:
     def client(self, role: str) -> FlaskClient:
         """The role's client, logged in again (without a password) if a request logged it out."""
         client = self.clients[role]
+        if role != "anonymous":
+            self.revive(role)
         with client.session_transaction() as session:
             if role != "anonymous" and session.get("_user_id") != self.sessions[role]["_user_id"]:
                 session.clear()
                 session.update(self.sessions[role])
             session["csrf"] = CSRF
         return client
+
+    def revive(self, role: str) -> None:
+        """Start a new server-side session when a request (logout, role change) ended it."""
+        accounts = self.app.extensions["cowiki"].accounts
+        user = accounts.by_name(role)
+        _, generation, sid = self.sessions[role]["_user_id"].split(".", 2)
+        if accounts.session_user(user.id, int(generation), sid) is None:
+            sid = accounts.start_session(user)
+            self.sessions[role]["_user_id"] = f"{user.id}.{user.generation}.{sid}"
 
     def restore(self) -> None:
         """Undo what random facilitator requests may do to the test's own accounts and phases."""
@@ -242,7 +253,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data_dir = parent / "wiki-data"
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(parent)  # a relative path written by mistake would land in the snapshot
-        app = create_app({"data_dir": str(data_dir)})
+        # Hypothesis writes far faster than people: no per-person rate limits here.
+        app = create_app({"data_dir": str(data_dir), "rate_comments": 0, "rate_reactions": 0,
+                          "rate_saves": 0, "rate_exports": 0})
         app.config["TESTING"] = True
         services = app.extensions["cowiki"]
         for role, password in PASSWORDS.items():

@@ -3,7 +3,9 @@
 Endpoints declare their role with `@allow`; an endpoint without a declaration
 is refused (fail closed), so a new route cannot slip past the role matrix.
 Logins come from the session (browser) or HTTP Basic with a password or a
-personal token (API, git). Form posts carry a CSRF token.
+personal token (API, git). Form posts carry a CSRF token; so do Basic-authenticated
+writes that a browser sends from another site. A session is a row in SQLite
+(wiki/accounts.py), so logging out ends every copy of its cookie.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from flask_babel import gettext
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 from werkzeug.wrappers import Response
 
+from storage.names import whole_number
 from wiki import audit
 from wiki.accounts import ROLES, User
 from wiki.views import services
@@ -26,16 +29,19 @@ from wiki.views import services
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+ROWID = 2**63 - 1
 
 
 class LoginUser(UserMixin):  # type: ignore[misc]  # flask-login is untyped
-    """flask-login's view of an account."""
+    """flask-login's view of an account, with the server-side session it came from."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, sid: str = "") -> None:
         self.user = user
+        self.sid = sid
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        # What the session cookie carries: account, session generation, session id.
+        return f"{self.user.id}.{self.user.generation}.{self.sid}"
 
     @property
     def is_active(self) -> bool:
@@ -106,7 +112,8 @@ def check_access() -> Response | None:
     authenticated = current_user.is_authenticated  # loads Basic auth first: CSRF needs it
     if role != PUBLIC and not authenticated and not public_read_allows(role):
         return login_required_response()
-    if not is_read_request() and not g.get("basic_auth") and not csrf_exempt():
+    if not is_read_request() and not csrf_exempt() and (not g.get("basic_auth")
+                                                         or cross_site()):
         check_csrf()
     if role in (PUBLIC, "reader") and not authenticated:
         return None
@@ -120,13 +127,45 @@ def public_read_allows(role: str) -> bool:
     return role == "reader" and is_read_request() and services().settings.public_read
 
 
+def from_browser() -> bool:
+    """True when a browser sent the request (as opposed to git, curl or a script).
+
+    Browsers send Sec-Fetch-* headers (over HTTPS and on localhost), an Origin on
+    scripted and cross-site requests, ask for HTML when they navigate, and all call
+    themselves Mozilla; git, curl and HTTP libraries do none of this.
+    """
+    headers = request.headers
+    return bool(headers.get("Sec-Fetch-Mode") or headers.get("Sec-Fetch-Site")
+                or headers.get("Origin")
+                or "text/html" in headers.get("Accept", "")
+                or headers.get("User-Agent", "").startswith("Mozilla/"))
+
+
+def cross_site() -> bool:
+    """True when a browser says the request comes from a page of another site."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    own = {request.host.lower()}
+    base = services().settings.base_url
+    if base:
+        own.add(urlsplit(base).netloc.lower())
+    return urlsplit(origin).netloc.lower() not in own  # 'null' has no host: foreign
+
+
 def login_required_response() -> Response:
-    """401 with a Basic challenge for API and git clients, a login redirect for browsers."""
+    """401 for API and git clients, with a Basic challenge only for non-browsers: a
+    browser would remember the credentials and send them on cross-site requests too.
+    Browsers get a login redirect."""
     if is_api():
         response = jsonify(error="unauthorized",
                            message=gettext("log in or use HTTP Basic auth"))
         response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
+        if not from_browser():
+            response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
         return response
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
@@ -165,11 +204,14 @@ def basic_auth_user() -> LoginUser | None:
     auth = request.authorization
     if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
         return None
+    if g.get("basic_auth_refused"):
+        return None  # the error page asks again: answer, don't raise a second time
     accounts = services().accounts
     user = accounts.user_for_token(auth.username, auth.password)
     if user is None:
-        keys = (f"user:{auth.username}", f"ip:{request.remote_addr}")
+        keys = accounts.login_keys(auth.username, request.remote_addr)
         if accounts.throttled(*keys):
+            g.basic_auth_refused = True
             abort(429, description=gettext("Too many failed logins. Wait a few minutes."))
         user = accounts.authenticate(auth.username, auth.password)
         if user is None:
@@ -188,9 +230,14 @@ def install(app: Flask) -> None:
     manager.anonymous_user = AnonymousUserMixin
 
     @manager.user_loader  # type: ignore[untyped-decorator]
-    def load_user(user_id: str) -> LoginUser | None:
-        user = services().accounts.get(int(user_id)) if user_id.isdigit() else None
-        return LoginUser(user) if user is not None and user.active else None
+    def load_user(session_id: str) -> LoginUser | None:
+        raw_id, raw_generation, sid = (session_id.split(".", 2) + ["", ""])[:3]
+        user_id, generation = whole_number(raw_id, high=ROWID), whole_number(raw_generation,
+                                                                             high=ROWID)
+        if user_id is None or generation is None or not sid:
+            return None  # also every cookie from before sessions were kept server-side
+        user = services().accounts.session_user(user_id, generation, sid)
+        return LoginUser(user, sid) if user is not None else None
 
     @manager.request_loader  # type: ignore[untyped-decorator]
     def load_from_request(_request: object) -> LoginUser | None:

@@ -15,6 +15,7 @@ from wiki.errors import N_, EditConflict, InvalidInput
 from wiki.health import quick_report
 from wiki.views import author, me, services
 from wiki.views.access import PUBLIC, allow
+from wiki.views.security import rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -90,6 +91,7 @@ def list_pages() -> Response:
 
 @bp.route("/pages/<path:path>", methods=["GET", "PUT", "DELETE"])
 @allow("reader", PUT="participant", DELETE="participant")
+@rate_limited("saves")
 def page(path: str) -> BaseResponse | tuple[Response, int]:
     if request.method == "PUT":
         return put_page(path)

@@ -10,12 +10,28 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from wiki import audit
+from wiki.accounts import User
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
 from wiki.views.i18n import clear_session_keeping_language, language_arg
 
 bp = Blueprint("auth", __name__)
 FAILED = lazy_gettext("Unknown name or wrong password.")
+
+
+def begin_session(user: User) -> None:
+    """Log this browser in as `user` with a fresh session (and CSRF token)."""
+    clear_session_keeping_language()
+    session.permanent = True
+    login_user(LoginUser(user, services().accounts.start_session(user)))
+
+
+def end_session() -> None:
+    """Log this browser out; a copy of its cookie is logged out too."""
+    if current_user.is_authenticated and getattr(current_user, "sid", ""):
+        services().accounts.end_session(current_user.sid)
+    logout_user()
+    clear_session_keeping_language()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -27,7 +43,7 @@ def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("auth/login.html", next=target, error=None, no_users=no_users)
     name, password = request.form.get("name", ""), request.form.get("password", "")
-    keys = (f"user:{name}", f"ip:{request.remote_addr}")
+    keys = accounts.login_keys(name, request.remote_addr)
     if accounts.throttled(*keys):
         return render_template("auth/login.html", next=target, no_users=no_users,
                                error=gettext("Too many failed logins. Wait a few minutes.")), 429
@@ -38,17 +54,23 @@ def login() -> str | Response | tuple[str, int]:
         return render_template("auth/login.html", next=target, error=FAILED,
                                no_users=no_users), 401
     accounts.clear_failures(*keys)
-    clear_session_keeping_language()  # a fresh session (and CSRF token) for the new login
-    session.permanent = True
-    login_user(LoginUser(user))
+    begin_session(user)
     return redirect(target)
 
 
 @bp.post("/logout")
 @allow(PUBLIC)
 def logout() -> Response:
-    logout_user()
-    clear_session_keeping_language()
+    end_session()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/sessions/end")
+@allow("reader")
+def logout_everywhere() -> Response:
+    services().accounts.end_all_sessions(me())
+    end_session()
+    flash(gettext("You were logged out on every device."))
     return redirect(url_for("auth.login"))
 
 
@@ -83,8 +105,9 @@ def change_password() -> Response | tuple[str, int]:
     if accounts.authenticate(user.name, request.form.get("current", "")) is None:
         flash(gettext("Your current password was not right; nothing changed."))
         return redirect(url_for("auth.account"))
-    accounts.set_password(user, request.form.get("new", ""))
-    flash(gettext("Password changed."))
+    accounts.set_password(user, request.form.get("new", ""))  # ends every session
+    begin_session(accounts.get(user.id) or user)  # except this one
+    flash(gettext("Password changed. You were logged out on your other devices."))
     return redirect(url_for("auth.account"))
 
 

@@ -13,6 +13,7 @@ from wiki.reactions import comment_target, page_target
 from wiki.views import me, services
 from wiki.views.access import allow
 from wiki.views.discussion_api import existing_page
+from wiki.views.security import rate_limited
 from wiki.views.workshop import comments, page_workshop, reactions
 
 bp = Blueprint("discussion", __name__)
@@ -40,6 +41,7 @@ def form_parent() -> int | None:
 
 @bp.route("/p/<path:path>/comments", methods=["GET", "POST"])
 @allow("reader", POST="participant")
+@rate_limited("comments")
 def page_comments(path: str) -> str | Response:
     if request.method == "POST":
         made = comments().add(existing_page(path), me(), request.form.get("body", ""),
@@ -92,6 +94,7 @@ def report(comment_id: int) -> Response:
 
 @bp.post("/comments/<int:comment_id>/react")
 @allow("participant")
+@rate_limited("reactions")
 def react_to_comment(comment_id: int) -> Response:
     found = comments().get(comment_id)
     if found.deleted or (found.hidden and not me().can("facilitator")):
@@ -102,6 +105,7 @@ def react_to_comment(comment_id: int) -> Response:
 
 @bp.post("/p/<path:path>/reactions")
 @allow("participant")
+@rate_limited("reactions")
 def react_to_page(path: str) -> Response:
     name = existing_page(path)
     reactions().toggle(page_target(name), me(), request.form.get("kind", ""))

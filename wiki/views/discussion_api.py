@@ -13,6 +13,7 @@ from wiki.reactions import Tally, comment_target, page_target
 from wiki.views import me, services
 from wiki.views.access import allow
 from wiki.views.api import body, text_field
+from wiki.views.security import rate_limited
 from wiki.views.workshop import comment_ids, comments, reactions, viewer
 
 bp = Blueprint("discussion_api", __name__, url_prefix="/api/v1")
@@ -58,6 +59,7 @@ def parent_id(data: dict[str, Any]) -> int | None:
 
 @bp.route("/pages/<path:path>/comments", methods=["GET", "POST"])
 @allow("reader", POST="participant")
+@rate_limited("comments")
 def page_comments(path: str) -> Response | tuple[Response, int]:
     if request.method == "POST":
         data = body()
@@ -101,6 +103,7 @@ def report(comment_id: int) -> Response:
 
 @bp.route("/pages/<path:path>/reactions", methods=["GET", "POST"])
 @allow("reader", POST="participant")
+@rate_limited("reactions")
 def page_reactions(path: str) -> Response:
     target = page_target(existing_page(path))
     if request.method == "GET":
@@ -111,6 +114,7 @@ def page_reactions(path: str) -> Response:
 
 @bp.post("/comments/<int:comment_id>/reactions")
 @allow("participant")
+@rate_limited("reactions")
 def comment_reactions(comment_id: int) -> Response:
     found = comments().get(comment_id)
     if found.deleted or (found.hidden and not me().can("facilitator")):

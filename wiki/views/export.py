@@ -28,6 +28,7 @@ from wiki.export.jobs import Job, Jobs, Limits
 from wiki.views import author, me, services
 from wiki.views.access import allow
 from wiki.views.api import body, text_field
+from wiki.views.security import rate_limited
 
 bp = Blueprint("export", __name__)
 api = Blueprint("export_api", __name__, url_prefix="/api/v1")
@@ -85,6 +86,7 @@ def index() -> str:
 
 @bp.post("/export")
 @allow("reader")
+@rate_limited("exports")
 def start_export() -> BaseResponse:
     job = start(request.form.get("format", ""), request.form.get("ref", ""))
     return redirect(url_for("export.status", job=job.id))
@@ -147,6 +149,7 @@ def outline() -> Response:
 
 @api.post("/export")
 @allow("reader")
+@rate_limited("exports")
 def api_start() -> tuple[Response, int]:
     data = body()
     job = start(text_field(data, "format", required=True), text_field(data, "ref"))

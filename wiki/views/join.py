@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import login_user
 from werkzeug.wrappers import Response
 
 from wiki.errors import InvalidInput
 from wiki.invites import InviteInvalid, Invites
 from wiki.views import services
-from wiki.views.access import PUBLIC, LoginUser, allow
-from wiki.views.i18n import clear_session_keeping_language, error_text
+from wiki.views.access import PUBLIC, allow
+from wiki.views.auth import begin_session
+from wiki.views.i18n import error_text
 from wiki.views.workshop_api import register_throttled
 
 bp = Blueprint("join", __name__)
@@ -37,7 +37,5 @@ def invite(code: str) -> str | Response | tuple[str, int]:
     except (InvalidInput, InviteInvalid) as exc:
         return render_template("join/register.html", invite=found, error=error_text(exc),
                                form=form), 400
-    clear_session_keeping_language()  # a fresh session (and CSRF token) for the new account
-    session.permanent = True
-    login_user(LoginUser(user))
+    begin_session(user)  # a fresh session (and CSRF token) for the new account
     return redirect(url_for("pages.home"))

@@ -14,6 +14,7 @@ from wiki.pages import SaveResult
 from wiki.views import author, me, services
 from wiki.views.access import allow
 from wiki.views.i18n import error_text
+from wiki.views.security import rate_limited
 from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
@@ -107,6 +108,7 @@ def edit(path: str) -> str:
 
 @bp.post("/p/<path:path>/edit")
 @allow("participant")
+@rate_limited("saves")
 def save(path: str) -> str | Response | tuple[str, int]:
     form = request.form
     text, message = form.get("markdown", ""), form.get("message", "")

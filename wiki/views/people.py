@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template
 from flask_babel import gettext
 
 from wiki import revisions
@@ -12,6 +12,7 @@ from wiki.revisions import Change
 from wiki.views import services
 from wiki.views.access import allow
 from wiki.views.i18n import change_kind
+from wiki.views.security import external_url
 from wiki.views.workshop import comments, viewer
 
 bp = Blueprint("people", __name__)
@@ -47,9 +48,9 @@ def feed_entry(change: Change) -> FeedEntry:
     """A commit as a feed entry linking to its change (or the wiki's changes)."""
     page = change.pages[0] if len(change.pages) == 1 else None
     if page is not None and page.kind != "deleted":
-        link = url_for("history.diff", path=page.name, to=change.revision, _external=True)
+        link = external_url("history.diff", path=page.name, to=change.revision)
     else:
-        link = url_for("history.changes", _external=True)
+        link = external_url("history.changes")
     title = (gettext("%(page)s %(kind)s by %(author)s", page=page.name,
                      kind=change_kind(page.kind), author=change.author) if page is not None
              else f"{change.message.splitlines()[0] if change.message else change.revision[:10]}")
@@ -62,6 +63,7 @@ def feed_entry(change: Change) -> FeedEntry:
 def changes_feed() -> Response:
     entries = revisions.recent_changes(services().wiki, limit=FEED_SIZE)
     feed = Feed(title=gettext("%(site)s: recent changes", site=services().settings.site_name),
-                self_url=request.base_url, site_url=url_for("history.changes", _external=True),
+                self_url=external_url("people.changes_feed"),
+                site_url=external_url("history.changes"),
                 entries=[feed_entry(c) for c in entries])
     return Response(atom(feed), mimetype="application/atom+xml")

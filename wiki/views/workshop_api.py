@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request
 from flask_babel import gettext
 
 from wiki.errors import N_, InvalidInput
@@ -14,6 +14,7 @@ from wiki.presence import Editor
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, allow, json_without_csrf
 from wiki.views.api import body, text_field
+from wiki.views.security import external_url
 from wiki.views.workshop import drafts, presence
 
 bp = Blueprint("workshop_api", __name__, url_prefix="/api/v1")
@@ -21,7 +22,7 @@ bp = Blueprint("workshop_api", __name__, url_prefix="/api/v1")
 
 def invite_json(invite: Invite) -> dict[str, Any]:
     """An invite with its absolute link."""
-    return {"code": invite.code, "url": url_for("join.invite", code=invite.code, _external=True),
+    return {"code": invite.code, "url": external_url("join.invite", code=invite.code),
             "role": invite.role, "expires": invite.expires, "max_uses": invite.max_uses,
             "uses": invite.uses, "usable": invite.usable()}
 
