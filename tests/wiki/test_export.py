@@ -137,6 +137,35 @@ def test_markdown_zip_holds_pages_outline_and_attachments(paper):
     assert f"{root}/attachments/schema.png" in names
 
 
+def test_markdown_zip_ends_with_the_contributors_section_like_the_other_formats(paper):
+    with zipfile.ZipFile(io.BytesIO(paper["md"])) as archive:
+        root = archive.namelist()[0].split("/")[0]
+        text = archive.read(f"{root}/_contributors.md").decode("utf-8")
+    assert text.startswith("# Bijdragers\n")
+    assert f"Versie {paper['commit'][:10]}" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| Naam | Bijdragen | Regels | Aandeel |"
+    assert [row.split(" | ")[0][2:] for row in rows[1:]] == [
+        BRAM.name, ANNA.name, CHLOE.name]  # the same order as the PDF's table
+    assert "## Per hoofdstuk" in text and "- 2 Methode: Bram Öztürk (" in text
+    assert "cowiki@localhost" not in text
+
+
+def test_markdown_credits_escape_names_that_look_like_markup() -> None:
+    from wiki.export.bundle import _plain
+
+    assert _plain("Eva | *de* [Boer]") == "Eva \\| \\*de\\* \\[Boer\\]"
+
+
+def test_docx_and_epub_title_pages_name_the_commit(paper):
+    line = f"Versie {paper['commit'][:10]} · Gemaakt op "
+    assert line in zip_text(paper["docx"], "word/document.xml")
+    assert line in zip_text(paper["epub"], "title_page.xhtml")
+    with zipfile.ZipFile(io.BytesIO(paper["epub"])) as archive:
+        opf = archive.read("EPUB/content.opf").decode("utf-8")
+    assert '<dc:date id="epub-date">20' in opf  # the machine-readable date stays a date
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_hostile_page_leaks_no_server_file_into_any_format(paper, fmt):
     data: bytes = paper[fmt]

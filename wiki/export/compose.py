@@ -35,6 +35,11 @@ def stylesheet(name: str) -> str:
     return files("wiki.export").joinpath(name).read_text("utf-8")
 
 
+def source_line(doc: Document, labels: dict[str, str]) -> str:
+    """The title page's plain-text line naming the version (or commit) and the date."""
+    return f'{labels["source"]} {doc.reference} · {labels["made"]} {doc.date:%Y-%m-%d}'
+
+
 def code_css() -> str:
     """Syntax highlighting rules for the `.highlight` blocks wiki.render produces."""
     rules: str = HtmlFormatter(style="friendly").get_style_defs(".highlight")
@@ -109,17 +114,26 @@ def credits_section(doc: Document, labels: dict[str, str]) -> str:
             f"{per_chapter(doc.chapters, doc.credits)}\n</section>")
 
 
-def per_chapter(chapters: tuple[Chapter, ...], people: tuple[Credit, ...]) -> str:
-    """A list of chapters, each with its authors and their share of its lines."""
+def chapter_authors(chapters: tuple[Chapter, ...], people: tuple[Credit, ...]
+                    ) -> list[tuple[Chapter, list[tuple[str, float]]]]:
+    """Each chapter with its authors and their share of its lines, most lines first."""
     by_page: dict[str, list[tuple[str, int]]] = {}
     for person in people:
         for page, count in person.chapters:
             by_page.setdefault(page, []).append((person.name, count))
-    items = []
+    result = []
     for c in chapters:
         authors = sorted(by_page.get(c.name, []), key=lambda a: -a[1])
         total = sum(n for _, n in authors) or 1
-        who = ", ".join(f"{escape(name)} ({n / total:.0%})" for name, n in authors)
+        result.append((c, [(name, n / total) for name, n in authors]))
+    return result
+
+
+def per_chapter(chapters: tuple[Chapter, ...], people: tuple[Credit, ...]) -> str:
+    """A list of chapters, each with its authors and their share of its lines."""
+    items = []
+    for c, authors in chapter_authors(chapters, people):
+        who = ", ".join(f"{escape(name)} ({share:.0%})" for name, share in authors)
         items.append(f'<li><span class="num">{c.number}</span> {escape(c.title)}: '
                      f'<span class="who">{who or "–"}</span></li>')
     return '<ul class="per-chapter">\n' + "\n".join(items) + "\n</ul>"

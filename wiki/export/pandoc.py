@@ -2,6 +2,10 @@
 
 `--sandbox` stops pandoc from reading any file or URL the document names;
 images arrive inlined as `data:` URIs, which pandoc decodes without I/O.
+
+pandoc's DOCX and EPUB title pages show title, subtitle, author and date, so
+the date line also names the version, as the PDF's title page does. EPUB's
+machine-readable date then comes from a small `--epub-metadata` file.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 import pypandoc
 
 from wiki.errors import WikiError
+from wiki.export.compose import LABELS, source_line
 from wiki.export.document import Document
 
 TIMEOUT = 600
@@ -27,10 +32,10 @@ class PandocFailed(WikiError):
 
 
 def metadata(doc: Document) -> list[str]:
-    """pandoc metadata arguments: title page fields, language, date and source."""
+    """pandoc metadata arguments: title page fields, language, version and date, source."""
     outline = doc.outline
     args = [f"--metadata=title:{outline.title}", f"--metadata=lang:{outline.lang}",
-            f"--metadata=date:{doc.date:%Y-%m-%d}",
+            f"--metadata=date:{source_line(doc, LABELS[outline.lang])}",
             f"--metadata=description:{doc.reference}"]
     if outline.subtitle:
         args.append(f"--metadata=subtitle:{outline.subtitle}")
@@ -49,6 +54,10 @@ def convert(html: str, doc: Document, fmt: str) -> bytes:
         out = Path(work) / f"paper.{fmt}"
         command = [pypandoc.get_pandoc_path(), "--sandbox", "--from=html", f"--to={fmt}",
                    f"--output={out}", *EXTRA[fmt], *metadata(doc)]
+        if fmt == "epub":
+            dates = Path(work) / "metadata.xml"
+            dates.write_text(f"<dc:date>{doc.date:%Y-%m-%d}</dc:date>\n", "utf-8")
+            command.append(f"--epub-metadata={dates}")
         done = subprocess.run(command, input=html.encode("utf-8"), capture_output=True,
                               cwd=work, timeout=TIMEOUT, check=False)
         if done.returncode != 0 or not out.exists():
