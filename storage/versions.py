@@ -3,6 +3,7 @@
 A version names the commit an export was made from, so a facilitator can
 export the same whitepaper again later. Tags are created, never moved: two
 facilitators freezing at once get consecutive numbers, not one overwritten tag.
+A commit is frozen once: freezing it again returns the version it already has.
 """
 
 from __future__ import annotations
@@ -71,11 +72,24 @@ def resolve_version(repo: Repository, name: str) -> str:
         raise InvalidRevision(N_("no such version: {name}"), name=name) from exc
 
 
-def freeze(repo: Repository, commit: str, tagger: Person, message: str = "") -> Version:
-    """Tag `commit` as the next whitepaper version and return it."""
+def version_of(versions: list[Version], commit: str) -> Version | None:
+    """The first (lowest-numbered) of `versions` that froze `commit`, or None."""
+    return next((v for v in reversed(versions) if v.commit == commit), None)
+
+
+def freeze(repo: Repository, commit: str, tagger: Person,
+           message: str = "") -> tuple[Version, bool]:
+    """Tag `commit` as the next whitepaper version, unless a version already names it.
+
+    Returns:
+        The version and True when this call created it; the commit's existing
+        version and False when it was frozen before.
+    """
     commit = repo.resolve(commit)
     for _ in range(MAX_ATTEMPTS):
         versions = list_versions(repo)
+        if (existing := version_of(versions, commit)) is not None:
+            return existing, False
         number = versions[0].number + 1 if versions else 1
         name = f"{TAG_PREFIX}{number}"
         signature = pygit2.Signature(tagger.name, tagger.email, int(time.time()), 0)
@@ -84,6 +98,6 @@ def freeze(repo: Repository, commit: str, tagger: Person, message: str = "") -> 
             repo.git.create_tag(name, pygit2.Oid(hex=commit),
                                 pygit2.enums.ObjectType.COMMIT, signature, text)
         except (pygit2.AlreadyExistsError, ValueError):
-            continue  # another facilitator took this number first
-        return _version(repo, name)
+            continue  # another facilitator took this number (or froze this commit) first
+        return _version(repo, name), True
     raise InvalidRevision(N_("could not create a version tag; try again"))

@@ -145,10 +145,16 @@ class Phases:
         return scope
 
     def freeze_version(self, commit: str, by: User, message: str = "",
-                       via: str = "web") -> Version:
-        """Tag `commit` as the next whitepaper version (whitepaper-vN)."""
+                       via: str = "web") -> tuple[Version, bool]:
+        """Tag `commit` as the next whitepaper version (whitepaper-vN).
+
+        Returns:
+            The version and True when it is new; the commit's existing version
+            and False when it was frozen before (nothing changes then).
+        """
         change = Change(Kind.FROZEN, (), by.person, by.id, commit, via)
         self.door.check(change)
-        version = freeze(self.repo, commit, by.person, message)
-        self.door.publish(change.committed(version.commit, version=version.name))
-        return version
+        version, created = freeze(self.repo, commit, by.person, message)
+        if created:
+            self.door.publish(change.committed(version.commit, version=version.name))
+        return version, created

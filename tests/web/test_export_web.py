@@ -130,3 +130,65 @@ def test_a_third_export_of_one_person_waits_429_and_queued_ones_show_their_place
     assert "2 exports waiting or running" in third.get_json()["message"]
     page = client.get(f"/export/jobs/{states[1]['job']}", auth=auth)
     assert "Waiting in the queue: number 2." in page.text
+
+
+def export_done(client, fmt: str, ref: str = "") -> dict:  # type: ignore[no-untyped-def]
+    started = client.post("/api/v1/export", json={"format": fmt, "ref": ref},
+                          headers={"X-CSRF-Token": csrf(client)})
+    assert started.status_code == 202, started.text
+    state = wait_done(client, started.get_json()["job"])
+    assert state["status"] == "done", state["error"]
+    return state
+
+
+def test_html_download_names_its_charset_once(client, login_as):
+    login_as("reader")
+    download = client.get(export_done(client, "html")["url"])
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_download_of_a_tagged_export_is_named_after_the_version(client, login_as):
+    login_as("facilitator")
+    head = export_done(client, "md")
+    assert head["version"] is None
+    frozen = client.post("/api/v1/export/versions", json={},
+                         headers={"X-CSRF-Token": csrf(client)})
+    assert frozen.status_code == 201 and frozen.get_json()["already_frozen"] is False
+    tagged = export_done(client, "md", "whitepaper-v1")
+    assert tagged["job"] != head["job"] and tagged["commit"] == head["commit"]
+    assert tagged["version"] == "whitepaper-v1"
+    download = client.get(tagged["url"])
+    assert "whitepaper-v1.zip" in download.headers["Content-Disposition"]
+
+
+def test_freezing_a_frozen_text_again_says_which_version_it_is(client, login_as):
+    login_as("facilitator")
+    headers = {"X-CSRF-Token": csrf(client)}
+    first = client.post("/api/v1/export/versions", json={"message": "eerste"}, headers=headers)
+    again = client.post("/api/v1/export/versions", json={}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    answer = again.get_json()
+    assert answer["already_frozen"] is True and answer["name"] == "whitepaper-v1"
+    assert "already frozen as whitepaper-v1" in answer["notice"]
+    page = post_form(client, "/export/freeze", message="derde")
+    assert "already frozen as whitepaper-v1" in client.get(page.headers["Location"]).text
+    assert [v["name"] for v in client.get("/api/v1/export/versions").get_json()] == [
+        "whitepaper-v1"]
+
+
+def test_export_of_an_outline_with_a_missing_page_warns_and_export_page_lists_it(
+        client, login_as):
+    login_as("facilitator")
+    client.put("/api/v1/outline", json={"title": "Samen", "pages": ["Home", "Nergens"]},
+               headers={"X-CSRF-Token": csrf(client)})
+    state = export_done(client, "md")
+    assert state["missing_pages"] == ["Nergens"]
+    assert len(state["warnings"]) == 1 and "Nergens" in state["warnings"][0]
+    status = client.get(f"/export/jobs/{state['job']}").text
+    assert "Nergens, but that page does not exist" in status
+    page = client.get("/export").text
+    warning = page.split('class="notice missing-pages"', 1)[1].split("</div>", 1)[0]
+    assert "Nergens" in warning and "Home" not in warning
+    login_as("reader")
+    assert 'class="notice missing-pages"' not in client.get("/export").text

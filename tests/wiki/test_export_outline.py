@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ from wiki.datadir import open_data_dir
 from wiki.errors import InvalidInput
 from wiki.export import outline as outlines
 from wiki.export.build import export, resolve
-from wiki.export.jobs import Jobs, job_id
+from wiki.export.jobs import Jobs, Limits, job_id
 
 
 def test_outline_is_a_committed_file_by_the_facilitator(tmp_path: Path) -> None:
@@ -56,18 +59,67 @@ def test_outline_form_orders_by_position_removes_and_adds() -> None:
 
 def test_frozen_versions_number_up_and_export_their_own_commit(tmp_path: Path) -> None:
     services = make_sample(tmp_path / "data")
-    first = freeze(services.repo, services.repo.head() or "", ANNA)
+    first, _ = freeze(services.repo, services.repo.head() or "", ANNA)
     services.wiki.save("Later", "# Later toegevoegd\n", None, ANNA)
     outline = outlines.load(services.repo, services.repo.head())
     outlines.save(services.repo, outlines.Outline(outline.title, pages=("Later",)), ANNA,
                   services.changes, SERVER)
-    second = freeze(services.repo, services.repo.head() or "", ANNA, "tweede")
+    second, _ = freeze(services.repo, services.repo.head() or "", ANNA, "tweede")
     assert [v.name for v in list_versions(services.repo)] == ["whitepaper-v2", "whitepaper-v1"]
     assert second.message == "tweede"
     old = export(services.repo, services.history, resolve(services.repo, first.name), "html")
     assert b"Later toegevoegd" not in old and b"whitepaper-v1" in old
     new = export(services.repo, services.history, resolve(services.repo, "whitepaper-v2"), "html")
     assert b"Later toegevoegd" in new and b"Inleiding" not in new
+
+
+def test_freezing_a_frozen_commit_returns_its_version_and_makes_no_new_tag(
+        tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    head = services.repo.head() or ""
+    first, created = freeze(services.repo, head, ANNA, "eerste")
+    again, created_again = freeze(services.repo, head[:10], ANNA, "nog eens")
+    assert (created, created_again) == (True, False)
+    assert again == first and again.message == "eerste"
+    assert [v.name for v in list_versions(services.repo)] == ["whitepaper-v1"]
+
+
+def test_docx_and_epub_of_a_version_name_it_on_the_title_page(tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    version, _ = freeze(services.repo, services.repo.head() or "", ANNA)
+    source = resolve(services.repo, version.name)
+    line = f"Versie whitepaper-v1 ({version.commit[:10]}) · Gemaakt op "
+    for fmt, part in (("docx", "word/document.xml"), ("epub", "EPUB/text/title_page.xhtml")):
+        data = export(services.repo, services.history, source, fmt)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert line in archive.read(part).decode("utf-8"), fmt
+
+
+def test_an_export_of_a_version_tag_is_its_own_job_that_carries_the_version(
+        tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    jobs = Jobs(tmp_path / "data")
+    untagged = jobs.wait(jobs.start(resolve(services.repo, None), "md").id, timeout=60)
+    assert untagged.status == "done" and untagged.version is None, untagged.error
+    freeze(services.repo, untagged.commit, ANNA)
+    tagged = jobs.start(resolve(services.repo, "whitepaper-v1"), "md")
+    assert tagged.id != untagged.id and tagged.version == "whitepaper-v1"
+    assert tagged.commit == untagged.commit
+    done = jobs.wait(tagged.id, timeout=60)
+    with zipfile.ZipFile(jobs.result_path(done)) as archive:
+        assert archive.namelist()[0].startswith("whitepaper-whitepaper-v1/")
+
+
+def test_export_of_an_outline_with_missing_pages_says_which(tmp_path: Path) -> None:
+    services = make_sample(tmp_path / "data")
+    outline = outlines.load(services.repo, services.repo.head())
+    pages = ("Inleiding", "Bestaat niet", "Methode", "Ook weg")
+    outlines.save(services.repo, replace(outline, pages=pages), ANNA, services.changes, SERVER)
+    jobs = Jobs(tmp_path / "data", Limits(running=0))  # paused: the job state is enough
+    job = jobs.start(resolve(services.repo, None), "md")
+    assert job.missing == ("Bestaat niet", "Ook weg")
+    assert jobs.get(job.id).missing == ("Bestaat niet", "Ook weg")  # kept in the job's file
+    assert outlines.missing_pages(services.repo, services.repo.head(), outline) == []
 
 
 def test_same_commit_and_format_reuse_one_background_job(tmp_path: Path) -> None:
@@ -87,8 +139,6 @@ def test_same_commit_and_format_reuse_one_background_job(tmp_path: Path) -> None
 
 
 def test_export_job_over_its_memory_limit_fails_cleanly(tmp_path: Path) -> None:
-    from wiki.export.jobs import Limits
-
     services = make_sample(tmp_path / "data")
     jobs = Jobs(tmp_path / "data", Limits(memory_bytes=64 * 1024**2))
     job = jobs.wait(jobs.start(resolve(services.repo, None), "pdf").id, timeout=60)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from storage.errors import InvalidRevision
 from storage.history import History
 from storage.repository import Repository
-from storage.versions import is_version_name, list_versions, resolve_version
+from storage.versions import is_version_name, list_versions, resolve_version, version_of
 from wiki.errors import N_, InvalidInput
 from wiki.export import FORMATS, bundle, pandoc
 from wiki.export.compose import compose, stylesheet
@@ -41,8 +41,8 @@ def resolve(repo: Repository, ref: str | None) -> Source:
         head = repo.head()
         if head is None:
             raise InvalidRevision(N_("the wiki is empty"))
-        tagged = next((v.name for v in list_versions(repo) if v.commit == head), None)
-        return Source(head, tagged)
+        tagged = version_of(list_versions(repo), head)
+        return Source(head, tagged.name if tagged else None)
     if is_version_name(ref):
         return Source(resolve_version(repo, ref), ref)
     return Source(repo.resolve(ref), None)

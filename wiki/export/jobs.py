@@ -3,8 +3,9 @@
 State lives in files under DATA_DIR/exports/, so every web worker (and the
 CLI) sees the same jobs without a database: `<job>.json` holds the status,
 `<job>.<ext>` the finished file and `<job>.log` what the worker printed. The
-job id is derived from the commit and the format, so asking twice for the same
-export reuses one run and one result.
+job id is derived from the commit, the version name and the format, so asking
+twice for the same export reuses one run and one result, while a version tag
+gets its own export whose title page and file name carry that version.
 
 Exports are expensive (a PDF of a long wiki takes minutes and a gigabyte), so
 they queue: `active/<job>` marks each queued or running job, and whoever holds
@@ -38,7 +39,7 @@ from wiki.export import FORMATS
 from wiki.export.build import Source, check_format
 from wiki.export.outline import load
 
-EXPORT_VERSION = "1"  # bump when the output changes, so old results are not reused
+EXPORT_VERSION = "2"  # bump when the output changes, so old results are not reused
 ACTIVE = ("queued", "running")
 STARTUP_GRACE = 60.0
 RETRY_SECONDS = 30
@@ -97,6 +98,7 @@ class Job:
     pid: int = 0
     owner: str = ""
     started: float = 0.0
+    missing: tuple[str, ...] = ()  # outline pages that do not exist, left out of the export
 
     @property
     def extension(self) -> str:
@@ -109,9 +111,10 @@ class Job:
         return FORMATS[self.format][1]
 
 
-def job_id(commit: str, fmt: str) -> str:
-    """The stable id of the export of `commit` in `fmt`."""
-    return hashlib.sha256(f"{EXPORT_VERSION}:{commit}:{fmt}".encode()).hexdigest()[:24]
+def job_id(commit: str, fmt: str, version: str | None = None) -> str:
+    """The stable id of the export of `commit`, reached as `version` (or not), in `fmt`."""
+    key = f"{EXPORT_VERSION}:{commit}:{version or ''}:{fmt}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 class Jobs:
@@ -139,7 +142,10 @@ class Jobs:
         return self.folder / f"{job.id}.log"
 
     def start(self, source: Source, fmt: str, owner: str = "") -> Job:
-        """The job for this commit and format: an existing one, or a new one in the queue.
+        """The job for this commit, version and format: an existing one, or a new one queued.
+
+        The job lists the outline's pages that do not exist (`missing`): the
+        export leaves them out, and the caller should say so.
 
         Raises:
             PageTooLarge: a page of the whitepaper is over `Limits.page_bytes`.
@@ -147,7 +153,7 @@ class Jobs:
         """
         fmt = check_format(fmt)
         self.active.mkdir(parents=True, exist_ok=True)
-        ident = job_id(source.commit, fmt)
+        ident = job_id(source.commit, fmt, source.version)
         with self._queue_lock():
             active = self._tidy()
             with contextlib.suppress(PageNotFound):
@@ -155,10 +161,10 @@ class Jobs:
                 if current.status in ACTIVE or (current.status == "done"
                                                 and self.result_path(current).exists()):
                     return current
-            self._check_pages(source.commit)
+            missing = self._check_pages(source.commit)
             self._check_room(active, owner)
             job = Job(ident, source.commit, source.version, fmt, created=time.time(),
-                      owner=owner)
+                      owner=owner, missing=missing)
             self.write(job)
             (self.active / ident).touch()
             self._dispatch([*active, job])
@@ -218,7 +224,8 @@ class Jobs:
     def _read(self, job: str) -> Job:
         path = self.state_path(job)
         try:
-            return Job(**json.loads(path.read_text("utf-8")))
+            state = json.loads(path.read_text("utf-8"))
+            return Job(**{**state, "missing": tuple(state.get("missing", ()))})
         except (OSError, ValueError, TypeError) as exc:
             raise PageNotFound(N_("no such export job")) from exc
 
@@ -281,16 +288,20 @@ class Jobs:
                 N_("{count} exports are waiting already. Try again in a few minutes."),
                 count=waiting, retry_after=RETRY_SECONDS)
 
-    def _check_pages(self, commit: str) -> None:
-        """Refuse a whitepaper with a page over the export budget (it would take minutes)."""
+    def _check_pages(self, commit: str) -> tuple[str, ...]:
+        """The outline's missing pages; PageTooLarge for a page over the export budget."""
         repo = Repository(self.data_dir / "repo.git", Person("cowiki", "cowiki@localhost"))
+        missing = []
         for name in load(repo, commit).pages:
             data = repo.read(commit, page_file(name))
-            if data is not None and len(data) > self.limits.page_bytes:
+            if data is None:
+                missing.append(name)
+            elif len(data) > self.limits.page_bytes:
                 raise PageTooLarge(
                     N_("The page {name} is too large to export ({size} KB; the limit is "
                        "{limit} KB). Split it into smaller pages."),
                     name=name, size=len(data) // 1000, limit=self.limits.page_bytes // 1000)
+        return tuple(missing)
 
     def _alive(self, job: Job) -> bool:
         """Whether a queued job may still run, or a running job's worker still runs."""

@@ -99,6 +99,12 @@ def existing_pages(repo: Repository, commit: str | None, outline: Outline) -> li
     return [n for n in outline.pages if repo.blob_id(commit, page_file(n)) is not None]
 
 
+def missing_pages(repo: Repository, commit: str | None, outline: Outline) -> list[str]:
+    """The outline's pages that do not exist at `commit` (an export leaves them out)."""
+    found = set(existing_pages(repo, commit, outline))
+    return [n for n in outline.pages if n not in found]
+
+
 def save(repo: Repository, outline: Outline, author: Person, door: ChangeDoor,
          origin: Origin) -> str | None:
     """Commit the outline as `outline.json` by `author`; None when nothing changed."""

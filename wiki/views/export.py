@@ -19,7 +19,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from storage.names import whole_number
-from storage.versions import freeze, list_versions
+from storage.versions import list_versions
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.export import FORMATS
 from wiki.export import outline as outlines
@@ -60,13 +60,20 @@ def finished(job_id: str) -> tuple[Job, str]:
     return job, f"{title}-{job.version or job.commit[:10]}.{job.extension}"
 
 
+def warnings(job: Job) -> list[str]:
+    """What the person should know about an export that still works: the pages it leaves out."""
+    return [gettext("The outline lists %(page)s, but that page does not exist; the export "
+                    "leaves it out.", page=name) for name in job.missing]
+
+
 def job_json(job: Job) -> dict[str, object]:
     """A job as the API shows it."""
     url = url_for("export_api.download", job=job.id) if job.status == "done" else None
     return {"job": job.id, "status": job.status, "progress": job.progress, "url": url,
             "format": job.format, "commit": job.commit, "version": job.version,
             "message": job.message, "error": job.error or None,
-            "position": jobs().position(job)}
+            "position": jobs().position(job), "missing_pages": list(job.missing),
+            "warnings": warnings(job)}
 
 
 # -- browser -------------------------------------------------------------------
@@ -79,9 +86,10 @@ def index() -> str:
     in_outline = {p.casefold() for p in outline.pages}
     others = [p for p in s.wiki.all_pages() if p.name.casefold() not in in_outline]
     titles = {p.name.casefold(): p.title for p in s.wiki.all_pages()}
+    missing = outlines.missing_pages(s.repo, s.repo.head(), outline)
     return render_template("export/index.html", outline=outline, others=others, titles=titles,
                            formats=list(FORMATS), versions=list_versions(s.repo),
-                           head=s.repo.head())
+                           head=s.repo.head(), missing=missing)
 
 
 @bp.post("/export")
@@ -96,7 +104,8 @@ def start_export() -> BaseResponse:
 @allow("reader")
 def status(job: str) -> str:
     found = jobs().get(job)
-    return render_template("export/status.html", job=found, position=jobs().position(found))
+    return render_template("export/status.html", job=found, position=jobs().position(found),
+                           warnings=warnings(found))
 
 
 @bp.get("/export/jobs/<job>/download")
@@ -129,8 +138,12 @@ def save_outline() -> BaseResponse:
 @allow("facilitator")
 def freeze_version() -> BaseResponse:
     s = services()
-    version = freeze(s.repo, s.repo.head() or "", author(), request.form.get("message", ""))
-    flash(gettext("Frozen as %(version)s.", version=version.name))
+    version, created = s.phases.freeze_version(s.repo.head() or "", me(),
+                                               request.form.get("message", ""))
+    if created:
+        flash(gettext("Frozen as %(version)s.", version=version.name))
+    else:
+        flash(gettext("This text is already frozen as %(version)s.", version=version.name))
     return redirect(url_for("export.index") + "#versions")
 
 
@@ -178,8 +191,14 @@ def versions() -> tuple[Response, int]:
         data = body() if request.content_length else {}
         ref = text_field(data, "ref")
         source = resolve(s.repo, ref)
-        v = freeze(s.repo, source.commit, author(), text_field(data, "message"))
-        return jsonify(name=v.name, commit=v.commit, message=v.message), 201
+        v, created = s.phases.freeze_version(source.commit, me(), text_field(data, "message"),
+                                             "api")
+        if created:
+            return jsonify(name=v.name, commit=v.commit, message=v.message,
+                           already_frozen=False), 201
+        notice = gettext("This text is already frozen as %(version)s.", version=v.name)
+        return jsonify(name=v.name, commit=v.commit, message=v.message, already_frozen=True,
+                       notice=notice), 200
     if request.args:
         raise InvalidInput(N_("no arguments expected"))
     return jsonify([{"name": v.name, "commit": v.commit, "tagger": v.tagger,
