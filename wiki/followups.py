@@ -13,7 +13,7 @@ import json
 import re
 
 from storage.errors import InvalidPageName
-from storage.names import normalize_page_name, page_name_from_file
+from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Repository
 from wiki.changes import Change, Kind, Listener
 from wiki.export.outline import OUTLINE_FILE
@@ -80,6 +80,45 @@ def follow_renames_and_deletes(repo: Repository) -> Listener:
             return updates or None
 
         repo.commit(build, change.author, message)
+
+    return listener
+
+
+def outline_with(raw: bytes | None, name: str) -> bytes | None:
+    """The outline file with page `name` added at the end; None if unchanged or no outline."""
+    if raw is None:
+        return None  # no outline yet: the default lists every page already
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        pages = data["pages"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(pages, list) or name.casefold() in (
+            p.removesuffix(".md").casefold() for p in pages if isinstance(p, str)):
+        return None
+    data["pages"] = [*pages, name]
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def new_pages_join_the_outline(repo: Repository) -> Listener:
+    """A listener that adds a page created in the wiki to the end of the outline.
+
+    Nobody has to remember to add a chapter for it to reach the whitepaper;
+    a facilitator moves or removes it on /export.
+    """
+
+    def listener(change: Change) -> None:
+        if change.kind is not Kind.CREATED:
+            return
+        name = change.pages[0]
+
+        def build(head: str | None) -> dict[str, bytes | None] | None:
+            if repo.read(head, page_file(name)) is None:
+                return None  # deleted again meanwhile
+            outline = outline_with(repo.read(head, OUTLINE_FILE), name)
+            return None if outline is None else {OUTLINE_FILE: outline}
+
+        repo.commit(build, change.author, f"Add {name} to the outline")
 
     return listener
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from wiki import audit
 from wiki.changes import PAGE_EDITS, Change, Check, Kind, Listener
 from wiki.errors import N_, PageExists, PermissionDenied
-from wiki.followups import follow_renames_and_deletes
+from wiki.followups import follow_renames_and_deletes, new_pages_join_the_outline
 from wiki.phases import guard, is_facilitator
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def wire(services: Services) -> None:
     door.add_check("home guard", home_guard(services))
     # Follow-up commits first, so the listeners after them see the final head.
     door.add_listener("links and outline", follow_renames_and_deletes(services.repo))
+    door.add_listener("new pages in the outline", new_pages_join_the_outline(services.repo))
     door.add_listener("comments and reactions", comments_follow(services))
     door.add_listener("drafts", forget_drafts(services))
     door.add_listener("audit", audit.change)

@@ -341,3 +341,14 @@ def test_only_facilitators_may_delete_or_rename_home(
     moved = client.post("/api/v1/pages/Home/rename", json={"to": "Start"})
     assert moved.status_code == 403
     assert client.get("/api/v1/pages/Home").status_code == 200
+
+
+def test_a_new_page_joins_the_end_of_the_outline(
+        client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("facilitator")
+    client.put("/api/v1/outline", json={"title": "Wit", "pages": ["Home"]})
+    login_as("participant")
+    client.put("/api/v1/pages/Hoofdstuk 3/Kansen", json={"markdown": "# Kansen\n"})
+    assert client.get("/api/v1/outline").get_json()["pages"] == ["Home", "Hoofdstuk 3/Kansen"]
+    latest = client.get("/api/v1/changes?limit=1").get_json()[0]
+    assert latest["author"] == "participant"
