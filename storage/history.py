@@ -24,7 +24,7 @@ LOG_FORMAT = f"--format={RECORD}%H{UNIT}%an{UNIT}%ae{UNIT}%at{UNIT}%cn{UNIT}%ce{
 
 
 @dataclass(frozen=True)
-class Change:
+class FileChange:
     """One file changed by a commit: git's status letter and the paths."""
 
     status: str
@@ -43,7 +43,7 @@ class LogEntry:
     committer: str
     committer_email: str
     message: str
-    changes: tuple[Change, ...] = field(default=())
+    changes: tuple[FileChange, ...] = field(default=())
 
     @property
     def subject(self) -> str:
@@ -131,7 +131,7 @@ class History:
             if old_path is None:
                 break
             entries[-1] = replace(oldest, changes=tuple(
-                Change("R", path, old_path) if c.path == path else c for c in oldest.changes))
+                FileChange("R", path, old_path) if c.path == path else c for c in oldest.changes))
             path, rev = old_path, f"{oldest.revision}^"
         return entries[skip:wanted]
 
@@ -217,7 +217,7 @@ def _parse_log(out: str) -> list[LogEntry]:
     return entries
 
 
-def _parse_name_status(text: str) -> tuple[Change, ...]:
+def _parse_name_status(text: str) -> tuple[FileChange, ...]:
     changes = []
     for line in text.splitlines():
         fields = line.split("\t")
@@ -225,9 +225,9 @@ def _parse_name_status(text: str) -> tuple[Change, ...]:
             continue
         status = fields[0][0]
         if status in "RC" and len(fields) >= 3:
-            changes.append(Change(status, fields[2], fields[1]))
+            changes.append(FileChange(status, fields[2], fields[1]))
         else:
-            changes.append(Change(status, fields[1]))
+            changes.append(FileChange(status, fields[1]))
     return tuple(changes)
 
 

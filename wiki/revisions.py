@@ -39,7 +39,7 @@ class ChangedPage:
 
 
 @dataclass(frozen=True)
-class Change:
+class RecentChange:
     """A commit in the wiki-wide recent changes."""
 
     revision: str
@@ -92,7 +92,7 @@ def blame(wiki: Wiki, name: str, revision: str | None = None) -> list[BlameLine]
 
 
 def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
-                   author_email: str | None = None) -> list[Change]:
+                   author_email: str | None = None) -> list[RecentChange]:
     """Commits across the wiki (or by one author), newest first, with the pages each touched."""
     if not 1 <= limit <= 500 or skip < 0:
         raise InvalidInput(N_("limit must be 1-{most}"), most=500)
@@ -104,7 +104,7 @@ def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
             if page is not None:
                 old = page_name_from_file(change.old_path) if change.old_path else None
                 pages.append(ChangedPage(page, KINDS.get(change.status, "edited"), old))
-        result.append(Change(entry.revision, entry.author, entry.email, entry.date,
+        result.append(RecentChange(entry.revision, entry.author, entry.email, entry.date,
                              entry.message, tuple(pages), len(entry.changes)))
     return result
 

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from wiki import revisions
 from wiki.errors import PageNotFound
 from wiki.feed import Feed, FeedEntry, atom
-from wiki.revisions import Change
+from wiki.revisions import RecentChange
 from wiki.views import services
 from wiki.views.access import allow
 from wiki.views.i18n import change_kind
@@ -44,7 +44,7 @@ def person(name: str) -> str:
                            comments=said, account=account)
 
 
-def feed_entry(change: Change) -> FeedEntry:
+def feed_entry(change: RecentChange) -> FeedEntry:
     """A commit as a feed entry linking to its change (or the wiki's changes)."""
     page = change.pages[0] if len(change.pages) == 1 else None
     if page is not None and page.kind != "deleted":
