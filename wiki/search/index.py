@@ -29,11 +29,11 @@ from whoosh.collectors import TopCollector
 from whoosh.qparser import QueryParser
 from whoosh.query import QueryError
 
-from wiki.errors import InvalidInput
+from wiki.errors import N_, InvalidInput
 from wiki.pagetext import LANGUAGES, PageText
 from wiki.search.analysis import build_schema, folders_of
 from wiki.search.counting import count_matches
-from wiki.search.parsing import MAX_QUERY, UNREADABLE, expand_fuzzy, make_parser, parse
+from wiki.search.parsing import MAX_QUERY, expand_fuzzy, make_parser, parse
 from wiki.search.results import IndexUnavailable, SearchResults, matched_stems, to_hit
 from wiki.search.spelling import suggest
 
@@ -210,7 +210,8 @@ class SearchIndex:
             try:
                 return self._run(searcher, parsed, text, languages, empty)
             except QueryError as exc:
-                raise InvalidInput(UNREADABLE) from exc
+                raise InvalidInput(N_("This search cannot be read: check its quotes, brackets"
+                                      " and AND, OR, NOT.")) from exc
             except (InvalidInput, IndexUnavailable):
                 raise
             except Exception as exc:  # damaged segment files fail in many ways

@@ -29,9 +29,6 @@ from wiki.search.spelling import MAX_EDITS, TermLists, near_terms
 MAX_QUERY = 500
 MAX_FUZZY = 10  # different fuzzy words (~) in one query
 FILTERS = ("title", "author", "path")
-UNREADABLE = N_("This search cannot be read: check its quotes, brackets and AND, OR, NOT.")
-TOO_FUZZY = N_("A search can hold at most {count} different fuzzy words (~).")
-UNKNOWN_FILTER = N_("'{field}:' is not a search filter; use title:, author: or path:.")
 
 
 def make_parser(schema: Schema, languages: Sequence[str]) -> QueryParser:
@@ -49,7 +46,8 @@ def parse(parser: QueryParser, text: str) -> Query:
     except InvalidInput:
         raise
     except Exception as exc:  # Whoosh's parser fails with IndexError, TypeError...
-        raise InvalidInput(UNREADABLE) from exc
+        raise InvalidInput(N_("This search cannot be read: check its quotes, brackets"
+                              " and AND, OR, NOT.")) from exc
     return _author_words(query)
 
 
@@ -92,7 +90,8 @@ class _FieldExpander(Plugin):  # type: ignore[misc]  # whoosh is untyped
             elif node.has_fieldname and node.fieldname in self.targets:
                 group[i] = _any_of(node, self.targets[node.fieldname])
             elif node.has_fieldname:
-                raise InvalidInput(UNKNOWN_FILTER, field=node.fieldname)
+                raise InvalidInput(N_("'{field}:' is not a search filter; use title:, author:"
+                                      " or path:."), field=node.fieldname)
         return group
 
 
@@ -115,7 +114,8 @@ def expand_fuzzy(query: Query, reader: Any) -> Query:
     """
     fuzzy = {leaf.text for leaf in query.leaves() if isinstance(leaf, FuzzyTerm)}
     if len(fuzzy) > MAX_FUZZY:
-        raise InvalidInput(TOO_FUZZY, count=MAX_FUZZY)
+        raise InvalidInput(N_("A search can hold at most {count} different fuzzy words (~)."),
+                           count=MAX_FUZZY)
     return _expand(query, reader, {})
 
 
