@@ -7,11 +7,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
-from werkzeug.wrappers import Response
 
-from wiki import audit
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
 from wiki.views import access, errors, i18n, security, workshop
@@ -62,7 +60,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["cowiki"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    audit.configure()  # audit events as JSON lines on stderr
     access.install(app)
     errors.install(app)
     security.install(app)  # CSP and framing headers, bounded JSON
@@ -80,21 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                       people_bp):
         app.register_blueprint(blueprint)
     workshop.install(app)
-    install_index_updates(app)
+    # Catch up with (or rebuild) the index in the background; after that the
+    # change door's "search index" listener wakes it (wiki/wiring.py).
+    services.indexer.notify()
     return app
-
-
-def install_index_updates(app: Flask) -> None:
-    """Wake the search indexer after every successful change (save, rename, push...).
-
-    `notify` only sets an event, so no request waits for indexing; commits made
-    outside the app are caught when a search finds the index behind the head.
-    """
-    indexer = app.extensions["cowiki"].indexer
-    indexer.notify()  # catch up with (or rebuild) the index in the background
-
-    @app.after_request
-    def changed(response: Response) -> Response:
-        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
-            indexer.notify()
-        return response

@@ -10,10 +10,10 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from storage.names import validate_revision, whole_number
-from wiki import audit, diffs, revisions
+from wiki import diffs, revisions
 from wiki.errors import N_, EditConflict, InvalidInput
 from wiki.health import quick_report
-from wiki.views import author, me, services
+from wiki.views import author, origin, services
 from wiki.views.access import PUBLIC, allow
 from wiki.views.security import rate_limited
 
@@ -99,7 +99,7 @@ def page(path: str) -> BaseResponse | tuple[Response, int]:
         revision = base_revision(body() if request.content_length else {})
         if revision is None:
             raise InvalidInput(N_("give base_revision or If-Match"))
-        services().wiki.delete(path, revision, author())
+        services().wiki.delete(path, revision, author(), origin=origin("api"))
         return Response(status=204)
     rev = request.args.get("rev")
     found = services().wiki.get(path, validate_revision(rev) if rev else None)
@@ -115,20 +115,14 @@ def put_page(path: str) -> tuple[Response, int]:
     text = text_field(data, "markdown", required=True)
     try:
         result = services().wiki.save(path, text, base_revision(data), author(),
-                                      text_field(data, "message"))
+                                      text_field(data, "message"), origin("api"))
     except EditConflict as conflict:
-        audit.save_conflict(me().name, path, base_revision(data), conflict.head, via="api")
         return jsonify(
             error="conflict", theirs=conflict.theirs, ours=conflict.ours,
             revision=conflict.head, merged=conflict.merged,
             conflicts=[{"line": h.line, "base": h.base, "ours": h.ours, "theirs": h.theirs}
                        for h in conflict.conflicts],
         ), 409
-    if result.changed:
-        services().housekeeper.saved()
-    audit.save(me().name, result.name, result.revision, base=base_revision(data),
-               created=result.created, changed=result.changed, merged_with=result.merged_with,
-               via="api")
     response = jsonify(path=result.name, revision=result.revision, merged=result.merged,
                        merged_with=list(result.merged_with), changed=result.changed)
     response.set_etag(result.revision)
@@ -139,9 +133,9 @@ def put_page(path: str) -> tuple[Response, int]:
 @allow("participant")
 def rename(path: str) -> Response:
     data = body()
-    base_revision(data)  # validated if given; a rename moves the current text, losing nothing
     target = text_field(data, "to", required=True)
-    revision = services().wiki.rename(path, target, author(), text_field(data, "message"))
+    revision = services().wiki.rename(path, target, author(), text_field(data, "message"),
+                                      base_revision(data), origin("api"))
     return jsonify(path=services().wiki.find(target), revision=revision)
 
 

@@ -37,7 +37,7 @@ def comment_json(comment: Comment, tallies: dict[str, Tally]) -> dict[str, Any]:
         "id": comment.id, "page": comment.page, "parent": comment.parent,
         "author": comment.author, "body": comment.body, "html": comment.html,
         "created": comment.created, "edited": comment.edited, "deleted": comment.deleted,
-        "hidden": comment.hidden, "reactions": tally.counts,
+        "hidden": comment.hidden or comment.withheld, "reactions": tally.counts,
     }
     if comment.hidden:
         data.update(hidden_reason=comment.hidden_reason, hidden_by=comment.hidden_by)

@@ -25,7 +25,7 @@ from wiki.export import FORMATS
 from wiki.export import outline as outlines
 from wiki.export.build import resolve
 from wiki.export.jobs import Job, Jobs, Limits
-from wiki.views import author, me, services
+from wiki.views import author, me, origin, services
 from wiki.views.access import allow
 from wiki.views.api import body, text_field
 from wiki.views.security import rate_limited
@@ -129,7 +129,7 @@ def save_outline() -> BaseResponse:
     outline = outlines.parse({"title": form.get("title", ""), "subtitle": form.get("subtitle"),
                               "authors": form.get("authors"), "pages": list(pages),
                               "lang": form.get("lang") or "nl"})
-    outlines.save(services().repo, outline, author())
+    outlines.save(services().repo, outline, author(), services().changes, origin())
     flash(gettext("Outline saved."))
     return redirect(url_for("export.index") + "#outline")
 
@@ -154,7 +154,8 @@ def freeze_version() -> BaseResponse:
 def outline() -> Response:
     if request.method == "PUT":
         parsed = outlines.parse(body())
-        revision = outlines.save(services().repo, parsed, author())
+        revision = outlines.save(services().repo, parsed, author(), services().changes,
+                                 origin("api"))
         response = jsonify({**parsed.to_json(), "revision": revision or services().repo.head()})
         return response
     return jsonify(current_outline().to_json())

@@ -7,7 +7,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from wiki.errors import InvalidInput
-from wiki.invites import InviteInvalid, Invites
+from wiki.invites import InviteInvalid
 from wiki.views import services
 from wiki.views.access import PUBLIC, allow
 from wiki.views.auth import begin_session
@@ -20,7 +20,7 @@ bp = Blueprint("join", __name__)
 @bp.route("/invite/<code>", methods=["GET", "POST"])
 @allow(PUBLIC)
 def invite(code: str) -> str | Response | tuple[str, int]:
-    invites = Invites(services().accounts)
+    invites = services().invites
     try:
         found = invites.usable(code)
     except InviteInvalid as exc:

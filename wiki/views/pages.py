@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from storage.names import normalize_page_name, validate_revision
-from wiki import audit
+from storage.names import normalize_page_name, suggest_page_name, validate_revision
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
 from wiki.export import outline
 from wiki.pages import SaveResult
-from wiki.views import author, me, services
+from wiki.views import author, origin, services
 from wiki.views.access import allow
+from wiki.views.errors import STATUS
 from wiki.views.i18n import error_text
 from wiki.views.security import rate_limited
+from wiki.views.workshop import page_workshop
 from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
+MAX_TITLE = 200
+# What a save may be refused for, besides a conflict: the editor stays open then.
+REFUSALS = tuple(kind for kind in STATUS if kind is not EditConflict)
 NAV_LIMIT = 300  # chapters shown in the sidebar
 
 
@@ -44,7 +48,8 @@ def home() -> Response:
 @allow("reader")
 def index() -> str:
     sort = request.args.get("sort", "name")
-    pages = rank_pages(services().db, services().wiki.all_pages(), sort)
+    svc = services()
+    pages = rank_pages(svc.comments, svc.reactions, svc.wiki.all_pages(), sort)
     return render_template("pages/list.html", pages=pages, sort=sort)
 
 
@@ -64,7 +69,8 @@ def view(path: str) -> str | Response | tuple[str, int]:
     html = services().renderer.render_blob(page.blob, page.markdown)
     last = services().history.last_change(f"{page.name}.md", page.revision)
     return render_template("pages/view.html", page=page, html=html, last=last,
-                           old=bool(rev), chapters=chapter_nav())
+                           old=bool(rev), chapters=chapter_nav(),
+                           workshop=None if rev else page_workshop(page.name))
 
 
 def chapter_nav() -> list[tuple[str, str]]:
@@ -80,16 +86,32 @@ def new() -> str | Response:
     name = request.values.get("name", "")
     if request.method == "GET" and not name:
         return render_template("pages/new.html", name="", error=None)
+    title = ""
     try:
         name = normalize_page_name(name)
     except InvalidPageName as exc:
-        return render_template("pages/new.html", name=name, error=error_text(exc))
+        suggestion = suggest_page_name(name)
+        if suggestion is None or not only_signs_differ(name, suggestion):
+            return render_template("pages/new.html", name=name, error=error_text(exc),
+                                   suggestion=suggestion)
+        # "Wat is marketing?": the page is "Wat is marketing", its title keeps the "?".
+        name, title = suggestion, " ".join(name.rsplit("/", 1)[-1].split())
     existing = services().wiki.find(name)
     if existing:
         flash(gettext("A page called “%(name)s” already exists; you are editing it.",
                       name=existing))
         return redirect(url_for("pages.edit", path=existing))
-    return redirect(url_for("pages.edit", path=name))
+    if title:
+        flash(gettext("The page is called “%(name)s”; its title stays “%(title)s”.",
+                      name=name, title=title))
+    return redirect(url_for("pages.edit", path=name, title=title or None))
+
+
+def only_signs_differ(raw: str, suggestion: str) -> bool:
+    """True when `suggestion` only drops signs from `raw` (no folders or dots moved)."""
+    parts = [p for p in raw.strip().split("/") if p.strip()]
+    return ".." not in raw and len(parts) == suggestion.count("/") + 1 and not raw.strip(
+        ).startswith((".", "/", "-", "_"))
 
 
 @bp.get("/p/<path:path>/edit")
@@ -101,7 +123,8 @@ def edit(path: str) -> str:
         text, base = page.markdown, page.revision
     except PageNotFound:
         name = normalize_page_name(path)
-        text, base = f"# {name.rsplit('/', 1)[-1]}\n\n", ""
+        title = " ".join(request.args.get("title", "").split())[:MAX_TITLE]
+        text, base = f"# {title or name.rsplit('/', 1)[-1]}\n\n", ""
     return render_template("pages/edit.html", name=normalize_page_name(path), text=text,
                            base=base, message="", pages=[p.name for p in wiki.all_pages()])
 
@@ -114,18 +137,21 @@ def save(path: str) -> str | Response | tuple[str, int]:
     text, message = form.get("markdown", ""), form.get("message", "")
     base = form.get("base_revision") or None
     try:
-        result = services().wiki.save(path, text, base, author(), message)
+        result = services().wiki.save(path, text, base, author(), message, origin())
     except EditConflict as conflict:
-        audit.save_conflict(me().name, path, base, conflict.head)
         segments = [s if isinstance(s, str) else {"ours": s.ours, "theirs": s.theirs}
                     for s in conflict.merge.segments]
         return render_template("pages/conflict.html", conflict=conflict, message=message,
                                segments=segments), 409
-    if result.changed:
-        services().housekeeper.saved()
-    audit.save(me().name, result.name, result.revision, base=base, created=result.created,
-               changed=result.changed, merged_with=result.merged_with)
+    except REFUSALS as refused:
+        # The editor stays open with the person's text and the reason beside it.
+        status = STATUS[type(refused)][0]
+        return render_template("pages/edit.html", name=path, text=text, base=base or "",
+                               message=message, error=error_text(refused),
+                               pages=[p.name for p in services().wiki.all_pages()]), status
     flash(saved_message(result))
+    if request.headers.get("X-Requested-With") == "fetch":  # the editor's script
+        return jsonify(url=page_url(result.name))
     return redirect(page_url(result.name))
 
 
@@ -145,9 +171,15 @@ def rename(path: str) -> str | Response:
         return render_template("pages/rename.html", page=page, error=None)
     to = request.form.get("to", "")
     try:
-        services().wiki.rename(page.name, to, author(), request.form.get("message", ""))
+        services().wiki.rename(page.name, to, author(), request.form.get("message", ""),
+                               request.form.get("base_revision") or None, origin())
     except InvalidPageName as exc:
-        return render_template("pages/rename.html", page=page, error=error_text(exc), to=to)
+        return render_template("pages/rename.html", page=page, error=error_text(exc), to=to,
+                               suggestion=suggest_page_name(to))
+    except EditConflict:
+        flash(gettext("The page changed since you opened it; look at the new text before"
+                      " renaming."))
+        return redirect(page_url(page.name))
     flash(gettext("Renamed to %(name)s.", name=normalize_page_name(to)))
     return redirect(page_url(normalize_page_name(to)))
 
@@ -160,7 +192,8 @@ def delete(path: str) -> str | Response | tuple[str, int]:
         return render_template("pages/delete.html", page=page)
     base = request.form.get("base_revision", "")
     try:
-        services().wiki.delete(page.name, base, author(), request.form.get("message", ""))
+        services().wiki.delete(page.name, base, author(), request.form.get("message", ""),
+                               origin())
     except EditConflict:
         flash(gettext("The page changed since you opened it; look at the new text before"
                       " deleting."))
@@ -176,7 +209,7 @@ def revert(path: str) -> Response:
     revision = request.form.get("revision", "")
     if not revision:
         abort(400, description=gettext("Which revision? None was given."))
-    result = services().wiki.revert(path, revision, author())
+    result = services().wiki.revert(path, revision, author(), origin())
     flash(gettext("Restored the version of %(revision)s.", revision=revision[:10])
           if result.changed else gettext("That version is already the current text."))
     return redirect(page_url(result.name))

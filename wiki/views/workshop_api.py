@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 from flask_babel import gettext
 
+from storage.names import whole_number
 from wiki.errors import N_, InvalidInput
-from wiki.invites import Invite, Invites
-from wiki.phases import frozen_scopes, set_frozen
+from wiki.invites import Invite
+from wiki.phases import frozen_scopes
 from wiki.presence import Editor
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, allow, json_without_csrf
@@ -27,12 +28,13 @@ def invite_json(invite: Invite) -> dict[str, Any]:
             "uses": invite.uses, "usable": invite.usable()}
 
 
-def whole_number(data: dict[str, Any], key: str, default: int) -> int:
-    """An integer field of the body."""
+def number_field(data: dict[str, Any], key: str, default: int) -> int:
+    """A whole-number field of the JSON body (the one `whole_number` check)."""
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = whole_number(value) if isinstance(value, int) else None
+    if number is None:
         raise InvalidInput(N_("'{key}' must be a whole number"), key=key)
-    return value
+    return number
 
 
 def register_throttled() -> bool:
@@ -53,12 +55,12 @@ def editors_json(editors: list[Editor]) -> dict[str, Any]:
 @bp.route("/invites", methods=["GET", "POST"])
 @allow("facilitator")
 def invites() -> Response | tuple[Response, int]:
-    store = Invites(services().accounts)
+    store = services().invites
     if request.method == "GET":
         return jsonify([invite_json(i) for i in store.all()])
     data = body()
     made = store.create(me(), text_field(data, "role") or "participant",
-                        whole_number(data, "expires_days", 14), whole_number(data, "max_uses", 1))
+                        number_field(data, "expires_days", 14), number_field(data, "max_uses", 1))
     return jsonify(invite_json(made)), 201
 
 
@@ -70,7 +72,7 @@ def register() -> tuple[Response, int]:
         abort(429, description=gettext("Too many attempts from your address."
                                        " Wait a few minutes."))
     data = body()
-    user = Invites(services().accounts).register(
+    user = services().invites.register(
         text_field(data, "invite", True), text_field(data, "name", True),
         text_field(data, "email", True), text_field(data, "password", True))
     return jsonify(name=user.name, email=user.email, role=user.role), 201
@@ -84,7 +86,7 @@ def freeze() -> Response:
         frozen = data.get("frozen")
         if not isinstance(frozen, bool):
             raise InvalidInput(N_("'frozen' must be true or false"))
-        set_frozen(services().db, text_field(data, "scope", True), frozen, me().id)
+        services().phases.set_frozen(text_field(data, "scope", True), frozen, me(), "api")
     return jsonify(frozen=[{"scope": s.scope, "by": s.by, "at": s.at}
                            for s in frozen_scopes(services().db)])
 
