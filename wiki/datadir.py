@@ -20,6 +20,7 @@ from wiki.githooks import install_hooks
 from wiki.indexer import Indexer
 from wiki.invites import Invites
 from wiki.maintenance import Housekeeper
+from wiki.pagemeta import PageMeta
 from wiki.pages import Wiki
 from wiki.phases import Phases
 from wiki.presence import Presence
@@ -50,6 +51,7 @@ class Services:
     settings: Settings
     repo: Repository
     history: History
+    pagemeta: PageMeta
     changes: ChangeDoor
     wiki: Wiki
     attachments: Attachments
@@ -81,7 +83,8 @@ def open_data_dir(settings: Settings) -> Services:
     committer = Person(settings.committer_name, settings.committer_email)
     repo = Repository.init(root / "repo.git", committer)
     install_hooks(repo.path)
-    history = History(repo.path)
+    # History answered from the page-metadata cache where it is exact, else by git.
+    history = PageMeta(repo, root / "pagemeta.db", root / "pagemeta.lock")
     db = Database(root / "cowiki.db")
     db.migrate()
     door, renderer, accounts = ChangeDoor(), Renderer(), Accounts(db)
@@ -89,6 +92,7 @@ def open_data_dir(settings: Settings) -> Services:
         settings=settings,
         repo=repo,
         history=history,
+        pagemeta=history,
         changes=door,
         wiki=Wiki(repo, history, settings.max_page_bytes, door),
         attachments=Attachments(repo, settings.max_attachment_bytes, door),

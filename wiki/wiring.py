@@ -36,6 +36,7 @@ def wire(services: Services) -> None:
     door.add_listener("drafts", forget_drafts(services))
     door.add_listener("audit", audit.change)
     door.add_listener("housekeeping", housekeeping(services))
+    door.add_listener("page metadata", services.pagemeta.follow)
     door.add_listener("search index", lambda change: services.indexer.notify())
 
 

@@ -1,0 +1,119 @@
+"""The page-metadata cache's tables, and how commits read from git are written into them.
+
+Tables (in `DATA_DIR/pagemeta.db`, a cache of git; see wiki/pagemeta.py):
+
+- `state`: the commit the cache reflects.
+- `commits`: every commit on the first-parent chain of `main`, `seq` 1 = the root.
+- `changes`: the files each commit changed, as `git log --name-status` lists them.
+- `touches`: per path, the commits that changed it, as `git log -- <path>` shows
+  them (a rename is an `A` of the new path with its old path, and a `D` of the old).
+- `tangled`: paths a merge changed; their history is left to git.
+- `authors`: commits and lines per author (what `git log --numstat` adds up to).
+- `pages`: every page at the head with its blob and title.
+- `blame`: the blame of a page at the commit that last changed it (never changes).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from storage.names import page_name_from_file
+from storage.pagelog import LoggedCommit
+from storage.repository import Repository
+from wiki.render import page_title
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commits (
+    seq INTEGER PRIMARY KEY, revision TEXT NOT NULL UNIQUE, author TEXT NOT NULL,
+    email TEXT NOT NULL, date INTEGER NOT NULL, committer TEXT NOT NULL,
+    committer_email TEXT NOT NULL, message TEXT NOT NULL, merge INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS commits_email ON commits(email COLLATE NOCASE, seq);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER NOT NULL, pos INTEGER NOT NULL, status TEXT NOT NULL, path TEXT NOT NULL,
+    old_path TEXT, PRIMARY KEY (seq, pos)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS touches (
+    path TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, old_path TEXT,
+    PRIMARY KEY (path, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tangled (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS authors (
+    key TEXT PRIMARY KEY, name TEXT NOT NULL, commits INTEGER NOT NULL,
+    added INTEGER NOT NULL, removed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, blob TEXT NOT NULL, title TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blame (
+    revision TEXT NOT NULL, path TEXT NOT NULL, lines TEXT NOT NULL,
+    PRIMARY KEY (revision, path)) WITHOUT ROWID;
+"""
+REGULAR = "100644"
+DERIVED = ("commits", "changes", "touches", "tangled", "authors", "pages")
+
+
+def apply_commits(conn: sqlite3.Connection, repo: Repository,
+                  commits: Sequence[LoggedCommit], fresh: bool) -> None:
+    """Add `commits` (oldest first, continuing the first-parent chain) to the tables.
+
+    With `fresh`, the derived tables are emptied first (the blame cache stays:
+    it is keyed by commit id, so it is right for any history that has the commit).
+    """
+    if fresh:
+        for table in DERIVED:
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+    seq = int(conn.execute("SELECT max(seq) FROM commits").fetchone()[0] or 0)
+    files: dict[str, str | None] = {}  # each changed path's blob at the end, None: gone
+    authors: dict[str, list[str | int]] = {}
+    rows: dict[str, list[tuple[object, ...]]] = {"commits": [], "changes": [], "touches": []}
+    tangled: set[str] = set()
+    for commit in commits:
+        seq += 1
+        merge = len(commit.parents) > 1
+        rows["commits"].append((seq, commit.revision, commit.author, commit.email, commit.time,
+                                commit.committer, commit.committer_email, commit.message,
+                                int(merge)))
+        for pos, change in enumerate(commit.changes):
+            rows["changes"].append((seq, pos, change.status, change.path, change.old_path))
+            # The page list holds regular files only, as Repository.files lists them.
+            regular = change.status != "D" and change.mode == REGULAR
+            files[change.path] = change.blob if regular else None
+            if change.old_path is not None and change.status == "R":
+                files[change.old_path] = None
+            if merge:
+                tangled.update(p for p in (change.path, change.old_path) if p)
+            elif change.status == "R" and change.old_path is not None:
+                rows["touches"].append((change.path, seq, "A", change.old_path))
+                rows["touches"].append((change.old_path, seq, "D", None))
+            else:
+                status = "A" if change.status == "C" else change.status
+                rows["touches"].append((change.path, seq, status, None))
+        if not merge:
+            key = commit.email.lower() or commit.author
+            totals = authors.setdefault(key, [commit.author, 0, 0, 0])
+            totals[0] = commit.author  # the newest name, as `git log` lists it first
+            totals[1] = int(totals[1]) + 1
+            totals[2] = int(totals[2]) + commit.added
+            totals[3] = int(totals[3]) + commit.removed
+    conn.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["commits"])
+    conn.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?)", rows["changes"])
+    conn.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?)", rows["touches"])
+    conn.executemany("INSERT OR IGNORE INTO tangled VALUES (?)", [(p,) for p in tangled])
+    conn.executemany(
+        "INSERT INTO authors VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+        "name = excluded.name, commits = commits + excluded.commits, "
+        "added = added + excluded.added, removed = removed + excluded.removed",
+        [(key, *totals) for key, totals in authors.items()])
+    _update_pages(conn, repo, files)
+
+
+def _update_pages(conn: sqlite3.Connection, repo: Repository,
+                  files: dict[str, str | None]) -> None:
+    """Titles of the pages whose blob changed (each blob read once), and pages gone."""
+    for path, blob in files.items():
+        name = page_name_from_file(path)
+        if name is None:
+            continue
+        if blob is None:
+            conn.execute("DELETE FROM pages WHERE path = ?", (path,))
+            continue
+        text = repo.read_blob(blob).decode("utf-8", errors="replace")
+        conn.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
+                     (path, blob, page_title(text, name.rsplit("/", 1)[-1])))
