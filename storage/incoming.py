@@ -24,6 +24,7 @@ from storage.treediff import (
     MODE_BLOB,
     MODE_EXECUTABLE,
     MODE_LINK,
+    GitHandle,
     commit_changes,
     commit_tree,
     diff_commits,
@@ -116,11 +117,17 @@ def new_commits(repo: IncomingRepo, new: str, old: str, other_refs: bool = True)
     return [str(commit.id) for commit in walker]
 
 
-def is_fast_forward(repo: IncomingRepo, old: str, new: str) -> bool:
+def is_fast_forward(repo: GitHandle, old: str, new: str) -> bool:
     """True when `new` contains `old` in its history (or the ref is new)."""
     if old in (ZERO, new):
         return True
     return bool(repo.git.descendant_of(pygit2.Oid(hex=new), pygit2.Oid(hex=old)))
+
+
+def merge_base(repo: GitHandle, one: str, other: str) -> str | None:
+    """The best common ancestor of two commits, or None when their histories are unrelated."""
+    base = repo.git.merge_base(pygit2.Oid(hex=one), pygit2.Oid(hex=other))
+    return None if base is None else str(base)
 
 
 def changed_entries(repo: IncomingRepo, commit: str) -> Iterator[ChangedEntry]:

@@ -189,12 +189,8 @@ class Repository:
 
     # -- writing -------------------------------------------------------------
 
-    def commit(
-        self,
-        build: Callable[[str | None], Changes | None],
-        author: Person,
-        message: str,
-    ) -> str | None:
+    def commit(self, build: Callable[[str | None], Changes | None], author: Person,
+               message: str) -> str | None:
         """Build a commit on the current head and publish it; retry on a lost race.
 
         `build(head)` returns the changes to apply on top of `head`; it is called
@@ -202,24 +198,37 @@ class Repository:
         merges are always computed against what will really be the parent.
         Returns the new commit id, or None when `build` had nothing to change.
         """
+        def step(head: str | None) -> str | None:
+            changes = build(head)
+            return self.write_commit(head, changes, author, message) if changes else None
+        return self.advance(step)
+
+    def write_commit(self, head: str | None, changes: Changes, author: Person, message: str,
+                     merged: str | None = None) -> str | None:
+        """An unpublished commit of `changes` on `head` (and `merged`, a second parent);
+        None when the tree would not change, unless it is a merge (which records history)."""
+        tree = self._write_tree(head, changes)
+        if merged is None and head is not None and self.commit_info(head).tree_id == tree:
+            return None
+        return self._write_commit(tree, head, author, message, merged)
+
+    def advance(self, step: Callable[[str | None], str | None]) -> str | None:
+        """Move `main` to the commit `step(head)` names (None: leave it); retry on a lost race.
+
+        `step` runs under the writer lock, again with the new head whenever another
+        writer moved `main` first. Returns where main went, or None."""
         with _write_failures(), self._writer():
             vanished = 0
             for attempt in range(MAX_PUBLISH_ATTEMPTS):
                 head = self.head()
-                changes = build(head)
-                if not changes:
-                    return None
                 try:
-                    tree = self._write_tree(head, changes)
-                    if head is not None and self.commit_info(head).tree_id == tree:
-                        return None
-                    new = self._write_commit(tree, head, author, message)
+                    new = step(head)
                 except OSError as exc:
                     vanished += 1
                     if vanished > 3 or not _folder_vanished(exc):
                         raise
                     continue
-                if self._publish(new, head):
+                if new is None or new == head or self._publish(new, head):
                     return new
                 time.sleep(min(0.001 * (attempt + 1), 0.02))
         raise RefContention(N_("refs/heads/main kept moving; try again"))
@@ -294,14 +303,13 @@ class Repository:
         sub = self.git[entry.id]
         return sub if isinstance(sub, pygit2.Tree) else None
 
-    def _write_commit(
-        self, tree: pygit2.Oid, parent: str | None, author: Person, message: str
-    ) -> str:
+    def _write_commit(self, tree: pygit2.Oid, parent: str | None, author: Person,
+                      message: str, merged: str | None = None) -> str:
         now = int(time.time())
         offset = _utc_offset_minutes()
         who = pygit2.Signature(author.name, author.email, now, offset)
         server = pygit2.Signature(self.committer.name, self.committer.email, now, offset)
-        parents = [] if parent is None else [parent]
+        parents = [p for p in (parent, merged) if p is not None]
         text = message.strip() + "\n" if message.strip() else "Edit\n"
         return str(self.git.create_commit(None, who, server, text, tree, parents))
 

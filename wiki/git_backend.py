@@ -20,6 +20,7 @@ from typing import IO
 
 from storage.gitcmd import GitProcess, start_git
 from wiki.config import Settings
+from wiki.push import PUSH_MERGE_REF
 
 CHUNK = 65536
 SERVICES = ("git-upload-pack", "git-receive-pack")
@@ -66,9 +67,14 @@ def backend_env(settings: Settings, repo: Path, request: BackendRequest) -> dict
         "GIT_HTTP_EXPORT_ALL": "1",
         "PATH_INFO": f"/{repo.name}{request.path}",
         # Refuse an oversized pack while it streams in, before it fills the disk.
-        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_COUNT": "2",
         "GIT_CONFIG_KEY_0": "receive.maxInputSize",
         "GIT_CONFIG_VALUE_0": str(settings.max_push_bytes),
+        # A push to refs/for/main is landed by our proc-receive hook, which merges it
+        # with main when main moved on (wiki/pushmerge.py); the hooks are told so.
+        "GIT_CONFIG_KEY_1": "receive.procReceiveRefs",
+        "GIT_CONFIG_VALUE_1": PUSH_MERGE_REF,
+        "COWIKI_MERGE_PUSHES": "1",
         "COWIKI_MAX_PAGE_BYTES": str(settings.max_page_bytes),
         "COWIKI_MAX_ATTACHMENT_BYTES": str(settings.max_attachment_bytes),
         "COWIKI_MAX_PUSH_BYTES": str(settings.max_push_bytes),

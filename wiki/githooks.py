@@ -12,9 +12,9 @@ import shlex
 import sys
 from pathlib import Path
 
-HOOKS = ("pre-receive", "post-receive")
+HOOKS = ("pre-receive", "proc-receive", "post-receive")
 TEMPLATE = """#!/bin/sh
-# Written by cowiki on start; edits are overwritten. Checks and logs git pushes.
+# Written by cowiki on start; edits are overwritten. Checks, merges and logs git pushes.
 exec {python} -P -m cowiki.hooks {hook}
 """
 

@@ -1,10 +1,12 @@
 """The rules a `git push` must obey: the same names, types and sizes as a web save.
 
 Called by the pre-receive hook (`cowiki/hooks.py`) before git moves any ref.
-Only `refs/heads/main` may change, only forwards, and every new commit in
-the pushed range (not just the tip) may add or change only valid `*.md`
-pages, attachments in `attachments/` and a valid `outline.json`. Problems are collected and reported
-together, one line each, so the git client shows them all at once.
+Only `refs/heads/main` may change, only forwards, or (over the web, where
+the proc-receive hook merges it: wiki/pushmerge.py) `refs/for/main`; every
+new commit in the pushed range (not just the tip) may add or change only valid
+`*.md` pages, attachments in `attachments/` and a valid `outline.json`.
+Problems are collected and reported together, one line each, so the git
+client shows them all at once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from storage.incoming import (
     changed_entries,
     changed_paths,
     is_fast_forward,
+    merge_base,
     new_commits,
     read_blob,
     tree_paths,
@@ -41,6 +44,9 @@ MODE_PROBLEMS = {
     MODE_EXECUTABLE: "executable files are not allowed (git update-index --chmod=-x FILE)",
 }
 FETCH_FIRST = "fetch first (git pull), then push again"
+# Pushed here, the wiki merges the push with main (wiki/pushmerge.py).
+PUSH_MERGE_REF = "refs/for/main"
+MERGE_HINT = f"or push with `git push origin HEAD:{PUSH_MERGE_REF}` and the wiki merges it"
 
 
 @dataclass(frozen=True)
@@ -75,28 +81,49 @@ class PushRefused(WikiError):
 
 
 def check_push(repo: IncomingRepo, updates: Sequence[RefUpdate], limits: PushLimits,
-               current_main: str | None, policy: PushPolicy | None = None) -> None:
-    """Raise PushRefused unless every ref update and every new commit obeys the rules."""
-    problems = [p for u in updates for p in check_ref(repo, u, current_main)]
+               current_main: str | None, policy: PushPolicy | None = None,
+               merging: bool = False) -> None:
+    """Raise PushRefused unless every ref update and every new commit obeys the rules.
+
+    `merging`: a push to PUSH_MERGE_REF will be merged (the proc-receive hook runs).
+    """
+    problems = [p for u in updates for p in check_ref(repo, u, current_main, merging)]
     if problems:
         raise PushRefused(problems)
     for update in updates:
-        problems += check_commits(repo, new_commits(repo, update.new, update.old), limits)
-        problems += check_role(changed_paths(repo, update.old, update.new), policy or PushPolicy())
+        base = pushed_base(repo, update, current_main)
+        problems += check_commits(repo, new_commits(repo, update.new, base), limits)
+        problems += check_role(changed_paths(repo, base, update.new), policy or PushPolicy())
     if problems:
         if len(problems) > MAX_REPORTED:
             problems = [*problems[:MAX_REPORTED], f"... and {len(problems) - MAX_REPORTED} more"]
         raise PushRefused(problems)
 
 
-def check_ref(repo: IncomingRepo, update: RefUpdate, current_main: str | None) -> list[str]:
+def pushed_base(repo: IncomingRepo, update: RefUpdate, current_main: str | None) -> str:
+    """Where the pushed work starts: the ref's old value, or for a push to be merged the
+    merge base with main (so only the pusher's own changes are checked)."""
+    if update.ref != PUSH_MERGE_REF or current_main is None:
+        return update.old
+    return merge_base(repo, current_main, update.new) or ZERO
+
+
+def check_ref(repo: IncomingRepo, update: RefUpdate, current_main: str | None,
+              merging: bool = False) -> list[str]:
     """Problems with one ref update: wrong ref, deletion, stale base or non-fast-forward."""
+    if update.ref == PUSH_MERGE_REF and merging and not update.is_delete:
+        if current_main is not None and merge_base(repo, current_main, update.new) is None:
+            return [f"{PUSH_MERGE_REF}: your history has nothing in common with the wiki's;"
+                    " clone the wiki again and copy your changes over"]
+        return []
     if update.ref != MAIN_REF:
-        return [f"{update.ref}: only refs/heads/main can be pushed to this wiki"]
+        return [f"{update.ref}: only refs/heads/main can be pushed to this wiki"
+                f" ({PUSH_MERGE_REF} to have it merged)"]
     if update.is_delete:
         return [f"{MAIN_REF}: deleting the wiki's main branch is not allowed"]
     if update.old != (current_main or ZERO):
-        return [f"{MAIN_REF}: someone saved on the server while you pushed; {FETCH_FIRST}"]
+        return [f"{MAIN_REF}: someone saved on the server while you pushed; {FETCH_FIRST},"
+                f" {MERGE_HINT}"]
     if not is_fast_forward(repo, update.old, update.new):
         return [f"{MAIN_REF}: not a fast-forward (force pushes are refused); {FETCH_FIRST}"]
     return []

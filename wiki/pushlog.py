@@ -87,6 +87,10 @@ class PushLog:
         ).fetchall()
         return {row[0]: Pusher(row[1], row[2]) for row in rows}
 
+    def pusher_names(self, revisions: Iterable[str]) -> dict[str, str]:
+        """The pusher's name for each of `revisions` that came in by push (the JSON API)."""
+        return {revision: pusher.name for revision, pusher in self.pushers(revisions).items()}
+
     def pushed_by_others(self, commits: Iterable[tuple[str, str]]) -> dict[str, str]:
         """For (revision, author email) pairs: the pusher's name where it is not the author."""
         pairs = list(commits)
