@@ -145,9 +145,10 @@ def history(path: str) -> Response:
     limit = int_arg("limit", 100, 1, 1000)
     entries = revisions.history(services().wiki, path, limit=limit,
                                 skip=int_arg("skip", 0, 0, 10**7))
+    pushed_by = services().pushlog.pusher_names(e.revision for e in entries)
     return jsonify([{"revision": e.revision, "author": e.author, "email": e.email,
                      "date": e.date.isoformat(), "message": e.message, "path": e.name,
-                     "kind": e.kind} for e in entries])
+                     "kind": e.kind, "pushed_by": pushed_by.get(e.revision)} for e in entries])
 
 
 @bp.get("/pages/<path:path>/blame")
@@ -174,8 +175,10 @@ def diff(path: str) -> Response:
 @allow("reader")
 def changes() -> Response:
     entries = revisions.recent_changes(services().wiki, limit=int_arg("limit", 50, 1, 500))
+    pushed_by = services().pushlog.pusher_names(c.revision for c in entries)
     return jsonify([{"revision": c.revision, "author": c.author, "email": c.email,
                      "date": c.date.isoformat(), "message": c.message,
+                     "pushed_by": pushed_by.get(c.revision),
                      "pages": [{"path": p.name, "kind": p.kind, "from": p.old_name}
                                for p in c.pages]} for c in entries])
 
