@@ -77,5 +77,6 @@ def test_log_out_everywhere_from_the_account_page(app: Flask, client: FlaskClien
     assert 'action="/account/sessions/end"' in page
     response = post_form(client, "/account/sessions/end")
     assert response.location.startswith("/login")
+    assert "You were logged out on every device." in client.get(response.location).text
     assert not logged_in(client)
     assert not logged_in(other)
