@@ -61,7 +61,7 @@ def print_refusal(refused: PushRefused) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-def pusher() -> tuple[Database, User | None]:
+def pushing_account() -> tuple[Database, User | None]:
     """The database and the pushing account (None: a push on the server's file system)."""
     raw = os.environ.get(PUSHER_ENV, "")
     db = Database(git_dir().parent / "cowiki.db")
@@ -70,7 +70,7 @@ def pusher() -> tuple[Database, User | None]:
 
 def pusher_policy() -> PushPolicy:
     """The pushing account's rights; a push without one (on the server) may do anything."""
-    db, user = pusher()
+    db, user = pushing_account()
     if user is None or user.can("facilitator"):
         return PushPolicy()
 
@@ -97,7 +97,7 @@ def land(update: RefUpdate) -> Outcome:
         return Outcome(update.ref, error=f"only {PUSH_MERGE_REF} is merged")
     settings = Settings.load({"data_dir": str(git_dir().parent)})
     server = Person(settings.committer_name, settings.committer_email)
-    account = pusher()[1]
+    account = pushing_account()[1]
     repo = Repository(git_dir(), server)
     try:
         landed = land_push(repo, update.new, account.person if account else server,
@@ -121,7 +121,8 @@ def post_receive(updates: Sequence[RefUpdate]) -> int:
     log = PushLog(Database(git_dir().parent / "cowiki.db"))
     for update in updates:
         # A merged push arrives as refs/for/main (see land), with main's old and new value.
-        if update.ref not in (MAIN_REF, PUSH_MERGE_REF) or update.is_delete:
+        if update.ref not in (MAIN_REF, PUSH_MERGE_REF) or update.is_delete \
+                or update.old == update.new:  # a push of commits main already had
             continue
         # main has moved already, so hide only the old tip (no other refs exist).
         commits = new_commits(repo, update.new, update.old, False)

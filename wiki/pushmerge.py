@@ -34,7 +34,7 @@ from storage.repository import Changes, Person, Repository
 from storage.treediff import TreeChange, diff_commits
 from wiki.errors import WikiError
 from wiki.export import outline
-from wiki.push import FETCH_FIRST, PushRefused
+from wiki.push import PushRefused
 
 TEXT_FILES = (PAGE_SUFFIX,)
 
@@ -93,7 +93,7 @@ def merged_changes(repo: Repository, base: str, head: str, pushed: str,
     if conflicts:
         raise PushRefused([f"{path}: changed both on the wiki and in your push, in the same"
                            " place" for path in conflicts]
-                          + [f"{FETCH_FIRST}: git pull merges them and shows the conflicts"])
+                          + ["git pull shows the conflicts; resolve them, commit, and push again"])
     problems = merge_problems(repo, head, changes, max_page_bytes)
     if problems:
         raise PushRefused(problems)
