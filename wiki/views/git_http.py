@@ -5,7 +5,8 @@ password or token, so no CSRF token). Pushing is asked for twice: first in
 `info/refs?service=git-receive-pack`, which is a GET, and then by the POST
 that carries the pack, so neither step reaches `git http-backend` without a
 participant or facilitator login. The pushed content is checked by the
-pre-receive hook (wiki/push.py).
+pre-receive hook (wiki/push.py); a push to refs/for/main is then landed, merged
+with main if main moved on, by the proc-receive hook (wiki/pushmerge.py).
 """
 
 from __future__ import annotations
