@@ -55,6 +55,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
         MAX_CONTENT_LENGTH=max(2 * settings.max_page_bytes, settings.max_attachment_bytes)
         + 65536,
+        # A form field may be as large as a page may grow in the editor (twice the limit,
+        # so an over-long text reaches the domain's size check and its clear answer).
+        MAX_FORM_MEMORY_SIZE=2 * settings.max_page_bytes + 65536,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -98,3 +98,11 @@ def test_hostile_names_stay_refused_with_a_suggestion_where_one_is_safe(
     suggestion = suggest_page_name(typed)
     if suggestion:
         assert html.escape(suggestion) in refused.text
+
+
+def test_a_page_just_over_the_limit_gets_the_page_limit_reason_not_a_generic_one(
+        app: Flask, client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    login_as("participant")
+    limit = app.extensions["cowiki"].settings.max_page_bytes
+    refused = post_form(client, "/p/Markt/edit", markdown="y" * (limit + 10), base_revision="")
+    assert refused.status_code == 413 and 'id="editor-form"' in refused.text
