@@ -1,6 +1,6 @@
 """Run every benchmark at one wiki size and print one table: cowiki, its raw limit, the ratio.
 
-    .venv/bin/python benchmarks/run_all.py [--large] [--only save,search,git,export]
+    .venv/bin/python benchmarks/run_all.py [--large] [--quick] [--only save,search,git,export,scale]
 
 The default size is 500 pages / 2,500 commits; --large is 10,000 pages /
 50,000 commits (without the export: a 10,000-page whitepaper is not a use case).
@@ -13,6 +13,8 @@ wiki and server and measures the raw limit in the same run:
     clone, push            bench_git.py     git clone --bare, git push to a local bare repo
                                             (--large raises the 200 MB push limit for it)
     export                 bench_export.py  the target (200 pages as PDF in 60 s), pro rata
+    growth 500 -> 10,000   bench_scale.py   the same operation at 500 pages (target 1.5x);
+                                            500 -> 2,000 only without --large, or with --quick
 
 Their own output streams through; the summary comes at the end. The load
 average is printed before and after each step, because other work may share
@@ -127,6 +129,14 @@ def export_rows(figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def scale_rows(figures: dict[str, Any]) -> list[Row]:
+    sizes = figures["sizes"]
+    small, large = min(sizes, key=int), max(sizes, key=int)
+    return [("growth", f"{operation}, {int(large):,} pages", ms(sizes[large][operation]),
+             f"{int(small):,} pages {ms(sizes[small][operation])}", f"{ratio:.2f}x")
+            for operation, ratio in figures["growth"].items()]
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}\n")
     header = ("area", "operation", "cowiki", "raw limit (same run)", "ratio")
@@ -140,8 +150,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--large", action="store_true",
                         help="10,000 pages / 50,000 commits instead of 500 / 2,500")
-    parser.add_argument("--only", default="save,search,git,export",
-                        help="comma-separated benchmarks to run (save, search, git, export)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the growth benchmark at 500 and 2,000 pages only (a smoke run)")
+    parser.add_argument("--only", default="save,search,git,export,scale",
+                        help="comma-separated benchmarks to run "
+                             "(save, search, git, export, scale)")
     args = parser.parse_args()
     size = "large" if args.large else "small"
     pages, commits = SIZES[size]
@@ -159,6 +172,10 @@ def main() -> int:
         "git": ("bench_git.py", ["--pages", str(pages), "--commits", str(commits),
                                  "--runs", "1" if args.large else "3"], git_env, git_rows),
         "export": ("bench_export.py", ["--pages", str(pages)], {}, export_rows),
+        # The growth ladder needs its own three wikis: 500/2,000/10,000 pages with --large,
+        # else (and with --quick) 500 and 2,000 only.
+        "scale": ("bench_scale.py", [] if args.large and not args.quick else ["--quick"], {},
+                  scale_rows),
     }
     print(f"cowiki benchmarks at {pages} pages / {commits} commits ({size}); "
           f"{os.cpu_count()} CPUs; load average {load()}", flush=True)

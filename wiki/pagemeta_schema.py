@@ -2,7 +2,7 @@
 
 Tables (in `DATA_DIR/pagemeta.db`, a cache of git; see wiki/pagemeta.py):
 
-- `state`: the commit the cache reflects.
+- `state`: the commit the cache reflects; `merges` once a merge is on the chain.
 - `commits`: every commit on the first-parent chain of `main`, `seq` 1 = the root.
 - `changes`: the files each commit changed, as `git log --name-status` lists them.
 - `touches`: per path, the commits that changed it, as `git log -- <path>` shows
@@ -59,6 +59,7 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
     if fresh:
         for table in DERIVED:
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+        conn.execute("DELETE FROM state WHERE key = 'merges'")
     seq = int(conn.execute("SELECT max(seq) FROM commits").fetchone()[0] or 0)
     files: dict[str, str | None] = {}  # each changed path's blob at the end, None: gone
     authors: dict[str, list[str | int]] = {}
@@ -92,6 +93,8 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
             totals[1] = int(totals[1]) + 1
             totals[2] = int(totals[2]) + commit.added
             totals[3] = int(totals[3]) + commit.removed
+    if any(len(commit.parents) > 1 for commit in commits):
+        conn.execute("INSERT OR REPLACE INTO state VALUES ('merges', '1')")
     conn.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["commits"])
     conn.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?)", rows["changes"])
     conn.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?)", rows["touches"])

@@ -17,11 +17,11 @@ import traceback
 from dataclasses import replace
 from pathlib import Path
 
-from storage.history import History
 from storage.repository import Person, Repository
 from wiki.config import Settings
 from wiki.export.build import Source, export
 from wiki.export.jobs import Job, Jobs, Limits
+from wiki.pagemeta import PageMeta
 
 
 def limit(limits: Limits) -> None:
@@ -45,7 +45,9 @@ def run(jobs: Jobs, job: Job, settings: Settings) -> Job:
                                message=message, pid=os.getpid()))
 
     progress(0.01, "reading pages")
-    data = export(repo, History(repo.path), Source(job.commit, job.version), job.format,
+    # Blame of each chapter comes from the page-metadata cache (computed once per revision).
+    history = PageMeta(repo, jobs.data_dir / "pagemeta.db", jobs.data_dir / "pagemeta.lock")
+    data = export(repo, history, Source(job.commit, job.version), job.format,
                   settings.site_name, progress)
     target = jobs.result_path(job)
     spare = target.with_name(f"{target.name}.{os.getpid()}.part")

@@ -1,0 +1,234 @@
+"""How each page operation's cost grows from 500 pages / 2,500 commits to 10,000 / 50,000.
+
+Builds three wikis with `git fast-import` (500, 2,000 and 10,000 pages, five
+commits per page, ALL pages in one folder as many real wikis have them, one
+page with 301 revisions spread over the whole history), then measures in
+process with the Flask test client, logged in, the median of several runs:
+
+- page view, history (first page of 50), blame, recent changes, contributors,
+  the page list, and a save (an edit with its base revision);
+- the same questions asked of git alone (`git log -1`, the history walk,
+  `git blame`: what every request cost before the page-metadata cache);
+- the one-off costs: fast-import, the commit-graph, the cache's first build.
+
+It prints the growth ratio 10,000/500 of each operation against the target
+(at most 1.5x). `--quick` builds 500 and 2,000 pages only (a smoke run; the
+ratio is then 2,000/500). The search indexer is not woken during the run: a
+save only wakes it, and its catch-up would compete for the CPU being measured
+(bench_search.py measures the index).
+
+    .venv/bin/python benchmarks/bench_scale.py [--quick] [--runs N] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from storage.gitcmd import run_git  # noqa: E402
+from storage.history import History  # noqa: E402
+from storage.repository import Person, Repository  # noqa: E402
+from wiki.indexer import Indexer  # noqa: E402
+
+SIZES = [(500, 2_500), (2_000, 10_000), (10_000, 50_000)]
+HISTORY_PAGE = "History-301"
+HISTORY_REVISIONS = 301
+TARGET_GROWTH = 1.5
+AUTHORS = [(f"Author {i}", f"author{i}@example.org") for i in range(12)]
+PASSWORD = "facilitator-pass-1"
+OPERATIONS = ["view", "history", "blame", "recent changes", "contributors", "page list", "save"]
+GIT_ALONE = ["git: last change", "git: history", "git: blame"]
+
+
+def page_name(number: int) -> str:
+    return f"Page-{number:05d}"
+
+
+def page_text(title: str, version: int, lines: int = 40) -> bytes:
+    body = [f"# {title}", ""]
+    for line in range(lines):
+        marker = f" (revision {version})" if line == version % lines else ""
+        body.append(f"Line {line} of {title}: workshop notes on the whitepaper{marker}.")
+    return ("\n".join(body) + "\n").encode()
+
+
+def fast_import_stream(pages: int, commits: int) -> Iterator[bytes]:
+    """One commit per new page, then edits of random pages; the history page's revisions
+    spread evenly over the whole history."""
+    rng = random.Random(7)
+    when = int(time.time()) - commits * 600
+    versions = [0] * pages
+    every = max(1, commits // HISTORY_REVISIONS)
+    history_version = 0
+    for number in range(commits):
+        when += 600
+        if number == 0:
+            path, data = "Home.md", b"# Home\n\nThe whitepaper.\n"
+        elif number < pages:
+            path, data = f"{page_name(number)}.md", page_text(page_name(number), 0)
+        elif (number % every == 0 or number == pages) and history_version < HISTORY_REVISIONS:
+            path, data = f"{HISTORY_PAGE}.md", page_text(HISTORY_PAGE, history_version)
+            history_version += 1
+        else:
+            page = rng.randrange(1, pages)
+            versions[page] += 1
+            path, data = f"{page_name(page)}.md", page_text(page_name(page), versions[page])
+        name, email = rng.choice(AUTHORS)
+        message = f"Edit {path[:-3]}".encode()
+        yield (b"commit refs/heads/main\n"
+               + f"author {name} <{email}> {when} +0000\n".encode()
+               + f"committer cowiki <cowiki@localhost> {when} +0000\n".encode()
+               + b"data %d\n%s\n" % (len(message), message)
+               + f'M 100644 inline "{path}"\n'.encode()
+               + b"data %d\n%s\n" % (len(data), data))
+
+
+def build(data_dir: Path, pages: int, commits: int) -> dict[str, float]:
+    """The data dir with its history; seconds taken by each step."""
+    repo = Repository.init(data_dir / "repo.git", Person("cowiki", "cowiki@localhost"))
+    started = time.perf_counter()
+    run_git("fast-import", "--quiet", git_dir=repo.path,
+            input=b"".join(fast_import_stream(pages, commits)), timeout=3600)
+    imported = time.perf_counter()
+    History(repo.path).maintain()  # what housekeeping does at once after an import
+    return {"fast-import s": imported - started, "commit-graph s": time.perf_counter() - imported}
+
+
+def median_ms(runs: int, action: Callable[[int], object],
+              prepare: Callable[[int], None] | None = None) -> float:
+    """Median wall time of `action(i)` over `runs` runs, after one warm-up."""
+    samples = []
+    for i in range(-1, runs):
+        if prepare is not None:
+            prepare(i)
+        start = time.perf_counter()
+        action(i)
+        if i >= 0:
+            samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def measure(data_dir: Path, pages: int, runs: int) -> dict[str, float]:
+    """Median milliseconds of every operation on the built wiki."""
+    Indexer.notify = lambda self: None  # type: ignore[method-assign]  # see the docstring
+    app = create_app({"data_dir": str(data_dir), "rate_saves": 10**6})
+    services = app.extensions["cowiki"]
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    services.pagemeta.catch_up()
+    figures["cache build s"] = time.perf_counter() - started
+    services.accounts.add_user("bench", "bench@example.org", "facilitator", PASSWORD)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["csrf"] = "bench-csrf"
+    assert client.post("/login", data={"name": "bench", "password": PASSWORD,
+                                       "csrf_token": "bench-csrf"}).status_code == 302
+    with client.session_transaction() as session:
+        token = str(session.setdefault("csrf", "bench-csrf"))  # a login starts a new session
+    rng = random.Random(11)
+    history_url = f"/p/{HISTORY_PAGE}"
+
+    def get(url: str) -> None:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    started = time.perf_counter()
+    get(f"{history_url}/blame")
+    figures["blame, first time ms"] = (time.perf_counter() - started) * 1000
+    figures["view"] = median_ms(runs, lambda i: get(f"/p/{page_name(rng.randrange(1, pages))}"))
+    figures["history"] = median_ms(runs, lambda i: get(f"{history_url}/history"))
+    figures["blame"] = median_ms(runs, lambda i: get(f"{history_url}/blame"))
+    figures["recent changes"] = median_ms(runs, lambda i: get("/changes"))
+    figures["contributors"] = median_ms(runs, lambda i: get("/contributors"))
+    figures["page list"] = median_ms(runs, lambda i: get("/pages"))
+    figures["save"] = save_ms(client, services, token, pages, runs, rng)
+    plain, path = History(services.repo.path), f"{HISTORY_PAGE}.md"
+    head = services.repo.head()
+    git_runs = max(3, runs // 3)
+    figures["git: last change"] = median_ms(git_runs, lambda i: plain.last_change(
+        f"{page_name(rng.randrange(1, pages))}.md"))
+    figures["git: history"] = median_ms(git_runs, lambda i: plain.log(path, limit=51))
+    figures["git: blame"] = median_ms(git_runs, lambda i: plain.blame(head, path))
+    return figures
+
+
+def save_ms(client: Any, services: Any, token: str, pages: int, runs: int,
+            rng: random.Random) -> float:
+    """A web save of an existing page, its base revision read first (not timed)."""
+    form: dict[str, str] = {}
+
+    def prepare(i: int) -> None:
+        name = page_name(rng.randrange(1, pages))
+        page = services.wiki.get(name)
+        form.update(name=name, markdown=page.markdown + f"\nSaved in run {i}.\n",
+                    base_revision=page.revision, csrf_token=token)
+
+    def save(_i: int) -> None:
+        response = client.post(f"/p/{form['name']}/edit", data=form)
+        assert response.status_code == 302, (response.status_code, response.text[:3000])
+
+    return median_ms(runs, save, prepare)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="500 and 2,000 pages only")
+    parser.add_argument("--runs", type=int, default=15, help="runs per operation (median)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    sizes = SIZES[:2] if args.quick else SIZES
+    print(f"bench_scale: {os.cpu_count()} CPUs, load average {load()}", flush=True)
+    results: dict[int, dict[str, float]] = {}
+    for pages, commits in sizes:
+        with tempfile.TemporaryDirectory(prefix="cowiki-scale-") as tmp:
+            data_dir = Path(tmp) / "data"
+            figures = build(data_dir, pages, commits)
+            figures |= measure(data_dir, pages, args.runs)
+        results[pages] = figures
+        print(f"\n{pages} pages / {commits} commits (load average {load()}):", flush=True)
+        for key, value in figures.items():
+            print(f"  {key:<24} {value:10.1f}")
+    report = print_growth(results)
+    if args.json:
+        args.json.write_text(json.dumps({"sizes": {str(k): v for k, v in results.items()},
+                                         "growth": report}, indent=1))
+    return 0
+
+
+def print_growth(results: dict[int, dict[str, float]]) -> dict[str, float]:
+    """The table of medians per size and the growth from the smallest to the largest."""
+    small, large = min(results), max(results)
+    print(f"\nmedian ms per operation; growth = {large:,} pages / {small:,} pages "
+          f"(target <= {TARGET_GROWTH}x for cowiki's operations)\n")
+    sizes = sorted(results)
+    print("operation".ljust(20) + "".join(f"{s:>10,}" for s in sizes) + "    growth")
+    growth = {}
+    for key in OPERATIONS + GIT_ALONE:
+        ratio = results[large][key] / results[small][key]
+        growth[key] = ratio
+        verdict = "" if key in GIT_ALONE else ("  ok" if ratio <= TARGET_GROWTH else "  MISSED")
+        print(key.ljust(20) + "".join(f"{results[s][key]:10.1f}" for s in sizes)
+              + f"{ratio:9.2f}x{verdict}")
+    print(f"\nload average at the end: {load()}")
+    return growth
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
