@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wiki import audit
-from wiki.changes import PAGE_EDITS, Change, Check, Kind, Listener
+from wiki.changes import PAGE_EDITS, SERVER, Change, Check, Kind, Listener
 from wiki.errors import N_, PageExists, PermissionDenied
 from wiki.followups import follow_renames_and_deletes, new_pages_join_the_outline
 from wiki.phases import guard, is_facilitator
@@ -68,7 +68,7 @@ def home_guard(services: Services) -> Check:
     """Only facilitators delete or rename Home, the page everyone lands on."""
 
     def check(change: Change) -> None:
-        if (change.kind in (Kind.DELETED, Kind.RENAMED)
+        if (change.kind in (Kind.DELETED, Kind.RENAMED) and change.via != SERVER.via
                 and change.pages[0].casefold() == HOME.casefold()
                 and not is_facilitator(services.db, change.author)):
             raise PermissionDenied(N_("only facilitators may delete or rename {name}"),
