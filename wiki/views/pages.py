@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from storage.names import normalize_page_name, suggest_page_name, validate_revision
+from storage.names import normalize_page_name, suggest_page_name, validate_revision, whole_number
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
 from wiki.export import outline
 from wiki.pages import SaveResult
@@ -20,6 +20,7 @@ from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
 MAX_TITLE = 200
+LIST_PAGE = 200  # pages per page of the page list
 # What a save may be refused for, besides a conflict: the editor stays open then.
 REFUSALS = tuple(kind for kind in STATUS if kind is not EditConflict)
 NAV_LIMIT = 300  # chapters shown in the sidebar
@@ -48,9 +49,16 @@ def home() -> Response:
 @allow("reader")
 def index() -> str:
     sort = request.args.get("sort", "name")
+    number = whole_number(request.args.get("page", "1"), 1)
+    if number is None:
+        abort(400, description=gettext("'page' must be a whole number from 1"))
     svc = services()
-    pages = rank_pages(svc.comments, svc.reactions, svc.wiki.all_pages(), sort)
-    return render_template("pages/list.html", pages=pages, sort=sort)
+    ranked = rank_pages(svc.comments, svc.reactions, svc.wiki.all_pages(), sort)
+    # A page of the list at a time: a 10,000-page wiki lists as fast as a small one.
+    pages = max(1, -(-len(ranked) // LIST_PAGE))
+    shown = ranked[(number - 1) * LIST_PAGE:number * LIST_PAGE]
+    return render_template("pages/list.html", pages=shown, total=len(ranked), sort=sort,
+                           page=number, page_count=pages)
 
 
 @bp.get("/p/<path:path>")
