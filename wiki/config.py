@@ -44,6 +44,13 @@ class Settings:
     rate_reactions: int = 120
     rate_saves: int = 60
     rate_exports: int = 10
+    # Formatting one page or comment may take render_seconds of wall time (texts over 5,000
+    # characters format in one of render_workers processes, killed past it); past it the
+    # text is shown as is. Remote images: "off" shows them as links, so outside sites do
+    # not see who reads; "allowed" shows them.
+    render_seconds: float = 1.0
+    render_workers: int = 2
+    remote_images: str = "off"
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
@@ -70,6 +77,8 @@ def _convert(name: str, raw: str) -> Any:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     if isinstance(default, Path):
         return Path(raw)
     return raw

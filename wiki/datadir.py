@@ -87,7 +87,7 @@ def open_data_dir(settings: Settings) -> Services:
     history = PageMeta(repo, root / "pagemeta.db", root / "pagemeta.lock")
     db = Database(root / "cowiki.db")
     db.migrate()
-    door, renderer, accounts = ChangeDoor(), Renderer(), Accounts(db)
+    door, renderer, accounts = ChangeDoor(), Renderer.for_settings(settings), Accounts(db)
     services = Services(
         settings=settings,
         repo=repo,
@@ -100,7 +100,7 @@ def open_data_dir(settings: Settings) -> Services:
         db=db,
         accounts=accounts,
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
-        indexer=Indexer(repo, root / "index", root / "index.lock"),
+        indexer=Indexer(repo, root / "index", root / "index.lock", renderer),
         comments=Comments(db, renderer),
         reactions=Reactions(db),
         drafts=Drafts(db, settings.max_page_bytes),

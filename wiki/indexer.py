@@ -49,11 +49,12 @@ def _no_progress(done: int, total: int) -> None:
 class Indexer:
     """The search index of one data directory and the machinery that keeps it current."""
 
-    def __init__(self, repo: Repository, directory: Path, lock_path: Path) -> None:
+    def __init__(self, repo: Repository, directory: Path, lock_path: Path,
+                 renderer: Renderer | None = None) -> None:
         self.repo = repo
         self.index = SearchIndex(directory)
         self.lock_path = lock_path
-        self.renderer = Renderer()
+        self.renderer = renderer or Renderer()  # the app's, so pages format once for both
         self._wake = threading.Event()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None

@@ -1,56 +1,114 @@
 """Markdown to safe HTML: the only module that imports markdown and nh3.
 
-Every render path (page, preview, old revisions, comments) ends in
-`sanitize`, so hostile Markdown or raw HTML renders inert. Rendered pages are
-cached by blob id: the same bytes always render to the same HTML.
+Every render path (page, preview, old revisions, comments, the search index)
+ends in `sanitize`, so hostile Markdown or raw HTML renders inert, and content
+ids and classes cannot claim the interface's own: ids (and the `#` links to
+them) get the ID_PREFIX, classes are kept only from CONTENT_CLASSES. Remote
+images become links unless the wiki allows them, so outside sites do not see
+who reads.
+
+Formatting costs what the input makes it cost, so it is bounded three ways:
+the Markdown constructs that went quadratic are patched to linear work
+(`_Bounds`); a text longer than INLINE_CHARS is formatted in a worker process
+that is killed past the budget; and a text over its budget is shown as is
+(`plain_html`). Results are cached by git blob id (a text's own blob id when it
+comes without one), and concurrent requests for one text share one render.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html as htmllib
+import itertools
 import re
 import threading
+import time
+import types
 import xml.etree.ElementTree as etree
 from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import markdown
 import nh3
+from markdown import htmlparser as _md_htmlparser
 from markdown.extensions import Extension
-from markdown.inlinepatterns import InlineProcessor
+from markdown.extensions import tables as _tables
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.inlinepatterns import InlineProcessor, LinkInlineProcessor
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+from pygments.token import STANDARD_TYPES  # type: ignore[import-untyped]
 
 from storage.errors import InvalidPageName
 from storage.names import ATTACHMENT_DIR, normalize_page_name
+from wiki.config import Settings
+from wiki.errors import N_
+from wiki.processpool import JobFailed, OverBudget, PoolBusy, shared_pool
 
-RENDER_VERSION = "1"
-CACHE_SIZE = 4096
+RENDER_VERSION = "2"
+CACHE_SIZE = 4096  # rendered texts kept
+CACHE_CHARS = 64_000_000  # and at most this much HTML
+RETRY_SECONDS = 600.0  # a text that ran over its budget is tried again after this
+INLINE_CHARS = 5_000  # shorter texts are formatted in the calling thread
+OUTPUT_LIMIT, OUTPUT_RATIO = 2_000_000, 20  # HTML larger than both is not shown
+NOTICE = N_("This page is too complex to format; its text is shown as is.")
+PLAIN_START = '<pre class="too-complex">'
+ID_PREFIX = "u-"
 URL_SCHEMES = {"http", "https", "mailto"}
 TAGS = set(nh3.ALLOWED_TAGS) | {"input"}
 ATTRIBUTES: dict[str, set[str]] = {
     **{f"h{n}": {"id"} for n in range(1, 7)},
-    "a": {"href", "title", "class", "id"},
+    "a": {"href", "title", "id"},
     "img": {"src", "alt", "title", "width", "height"},
-    "code": {"class"},
-    "pre": {"class"},
-    "span": {"class"},
-    "div": {"class"},
-    "li": {"id", "class"},
-    "ul": {"class"},
-    "sup": {"id", "class"},
+    "li": {"id"},
+    "sup": {"id"},
     "ol": {"start"},
     "td": {"style", "colspan", "rowspan"},
     "th": {"style", "colspan", "rowspan"},
     "input": {"checked"},
     "abbr": {"title"},
 }
+# The only classes content may carry: what Markdown, Pygments and the wiki
+# extensions write. Anything else (`flashes`, `notice`, `too-complex`) is dropped.
+CONTENT_CLASSES: dict[str, set[str]] = {
+    "div": {"highlight", "footnote", "toc"},
+    "span": {cls for cls in STANDARD_TYPES.values() if cls} | {"hll"},
+    "a": {"wikilink", "footnote-ref", "footnote-backref"},
+    "li": {"task"},
+}
 _WIKILINK = r"\[\[([^\]\[|\n]{1,200})(?:\|([^\]\[\n]{1,200}))?\]\]"
 _TASK = re.compile(r"^\[([ xX])\]\s+")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _INLINE_MARKUP = re.compile(r"[*_`~]|\[\[|\]\]|!?\[([^\]]*)\]\([^)]*\)")
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
+_IMG_OR_LINK = re.compile(r"<img\s[^>]*>|<a[\s>]|</a>")
+_ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long one text may take to format, and how many processes format long ones."""
+
+    seconds: float = 1.0
+    workers: int = 2
+
+    @property
+    def wait(self) -> float:
+        """How long a render waits for a free worker before showing the text as is."""
+        return self.seconds / 2
 
 
 def sanitize(html: str) -> str:
-    """Clean HTML to the allow-list: safe tags, attributes and URL schemes only."""
+    """Clean HTML to the allow-list: safe tags, attributes, classes and URL schemes only.
+
+    Ids and in-page links get ID_PREFIX, so content cannot take an id the
+    interface uses (`i18n-messages`) and its own anchors still meet.
+    """
     return nh3.clean(
         html,
         tags=TAGS,
@@ -59,7 +117,19 @@ def sanitize(html: str) -> str:
         set_tag_attribute_values={"input": {"type": "checkbox", "disabled": "disabled"}},
         filter_style_properties={"text-align"},
         link_rel="noopener noreferrer nofollow",
+        allowed_classes=CONTENT_CLASSES,
+        attribute_filter=_namespaced,
     )
+
+
+def _namespaced(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "id":
+        return ID_PREFIX + value
+    if attribute == "href" and "#" in value and not _SCHEME.match(value):
+        path, fragment = value.split("#", 1)
+        if fragment and not path.startswith(("//", "\\", "/\\")):
+            return f"{path}#{ID_PREFIX}{fragment}"
+    return value
 
 
 def page_title(text: str, fallback: str) -> str:
@@ -69,6 +139,31 @@ def page_title(text: str, fallback: str) -> str:
         return fallback
     title = _INLINE_MARKUP.sub(lambda m: m.group(1) or "", match.group(1)).strip()
     return title or fallback
+
+
+def plain_html(text: str) -> str:
+    """A text too complex to format, shown as is: escaped, in a <pre> content cannot forge."""
+    return f"{PLAIN_START}{_escape(text)}</pre>"
+
+
+def _escape(text: str) -> str:
+    return htmllib.escape(text, quote=False)
+
+
+def is_plain(html: str) -> bool:
+    """True when `html` is a text shown as is because it was too complex to format."""
+    return html.startswith(PLAIN_START)
+
+
+def blob_id(text: str) -> str:
+    """The git blob id of a text's UTF-8 bytes: the cache key of texts that come without one."""
+    data = text.encode("utf-8", "surrogatepass")
+    digest = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+# -- Markdown extensions ---------------------------------------------------------------
 
 
 class WikiLinks(InlineProcessor):
@@ -131,52 +226,386 @@ class WikiExtension(Extension):
         md.treeprocessors.register(Tasks(md, self.base), "wikitasks", 5)
 
 
-class Renderer:
-    """Renders Markdown to sanitised HTML with a cache keyed by blob id."""
+class _Footnotes(FootnoteExtension):
+    """Footnotes whose repeated references cost one step each.
 
-    def __init__(self, base: str = "/") -> None:
+    Upstream probes fnref2, fnref3, ... from the start for every repeat, so n
+    references to one note took n² steps; the ids it hands out are the same.
+    """
+
+    def unique_ref(self, reference: str, found: bool = False) -> str:
+        if not found:
+            return reference
+        count = self.found_refs.get(reference, 0) + 1
+        self.found_refs[reference] = count
+        unique = reference
+        if count > 1:
+            head, rest = reference.split(self.get_separator(), 1)
+            unique = f"{head}{count}{self.get_separator()}{rest}"
+        self.used_refs.add(unique)
+        return unique
+
+
+LINK_SCAN = 4_000  # characters searched for the end of a link's [text] or (target)
+LINK_DEPTH = 8  # brackets nested inside one link's text or target
+LINK_SLACK = 200  # characters past the closing parenthesis a quoted title may reach
+SPLIT_LINES = 32  # headings and rules in one block before blank lines go between them
+MAX_INDENT = 100  # columns of indentation that still nest deeper
+DENSE_LIMIT = 4_000_000  # markup characters × length of one text run, past which it stays plain
+_BRACKETS = re.compile(r"[\[\]]")
+_PARENS = re.compile(r"[()]")
+_MARKUP = ("\\", "`", "*", "_", "[", "<", "&", "  \n")
+_SPLITTER = re.compile(r"#|=+ *$|-+ *$| {0,3}(?:(?:- *){3,}|(?:_ *){3,}|(?:\* *){3,})$")
+
+
+def _link_text(self: LinkInlineProcessor, data: str, index: int) -> tuple[str, int, bool]:
+    """LinkInlineProcessor.getText within LINK_SCAN characters and LINK_DEPTH brackets.
+
+    Upstream walks every character to the end of the paragraph for each `[`
+    that is never closed, so 8,000 `[` took 22 s.
+    """
+    depth = 1
+    stop = min(len(data), index + LINK_SCAN)
+    for m in _BRACKETS.finditer(data, index, stop):
+        if m.group() == "]":
+            depth -= 1
+            if depth == 0:
+                return data[index:m.start()], m.end(), True
+        else:
+            depth += 1
+            if depth > LINK_DEPTH:
+                break
+    return "", stop, False
+
+
+def _link_target(self: LinkInlineProcessor, data: str,
+                 index: int) -> tuple[str, str | None, int, bool]:
+    """LinkInlineProcessor.getLink, given a window that ends soon after the closing `)`."""
+    m = self.RE_LINK.match(data, pos=index)
+    if m is None or m.group(1):
+        return LinkInlineProcessor.getLink(self, data, index)
+    depth, close = 1, -1
+    for paren in _PARENS.finditer(data, m.end(), min(len(data), m.end() + LINK_SCAN)):
+        depth += 1 if paren.group() == "(" else -1
+        if depth == 0:
+            close = paren.end()
+            break
+        if depth > LINK_DEPTH:
+            break
+    if close < 0:
+        return "", None, index, False
+    window = data[index:close + LINK_SLACK]
+    href, title, end, handled = LinkInlineProcessor.getLink(self, window, 0)
+    return href, title, index + end, handled
+
+
+def _table_test(self: Any, parent: etree.Element, block: str) -> bool:
+    """TableProcessor.test reading only the rows it needs.
+
+    Upstream strips every row of the block on each test, and a block of n
+    headings or rules without blank lines is tested n times: n² work.
+    """
+    rows = _rows(block)
+    header0 = next(rows)
+    row1 = next(rows, None)
+    if row1 is None:
+        return False
+    self.border = _tables.PIPE_NONE
+    if header0.startswith("|"):
+        self.border |= _tables.PIPE_LEFT
+    if self.RE_END_BORDER.search(header0) is not None:
+        self.border |= _tables.PIPE_RIGHT
+    row0_len = len(self._split_row(header0))
+    is_table = row0_len > 1
+    if not is_table and row0_len == 1 and self.border:
+        # A one-column table needs a pipe on every row.
+        for row in itertools.chain([row1], rows):
+            is_table = row.startswith("|") or self.RE_END_BORDER.search(row) is not None
+            if not is_table:
+                break
+    if is_table:
+        separator = self._split_row(row1)
+        is_table = len(separator) == row0_len and set("".join(separator)) <= set("|:- ")
+        if is_table:
+            self.separator = separator
+    return is_table
+
+
+def _rows(block: str) -> Iterator[str]:
+    start = 0
+    while True:
+        end = block.find("\n", start)
+        if end < 0:
+            yield block[start:].strip(" ")
+            return
+        yield block[start:end].strip(" ")
+        start = end + 1
+
+
+class _Blocks(Preprocessor):
+    """Evens out the block shapes that made the block parser quadratic.
+
+    The parser splits a block at each heading or rule and searches the rest
+    again, so a block of n headings without blank lines cost n²: in a block
+    with more than SPLIT_LINES of them, a blank line follows each (the same
+    result). Indentation past MAX_INDENT nests no deeper (lists n deep cost n²).
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        block: list[str] = []
+        splits = 0
+        for line in itertools.chain(lines, [""]):
+            if len(line) > MAX_INDENT and line[MAX_INDENT] == " " and line.startswith(" "):
+                stripped = line.lstrip(" ")
+                line = " " * min(MAX_INDENT, len(line) - len(stripped)) + stripped
+            if line.strip():
+                block.append(line)
+                splits += bool(_SPLITTER.match(line))
+                continue
+            if splits > SPLIT_LINES:
+                block = [part for ln in block
+                         for part in ((ln, "") if _SPLITTER.match(ln) else (ln,))]
+            out += block
+            out.append(line)
+            block, splits = [], 0
+        return out[:-1]
+
+
+class _DenseText(Treeprocessor):
+    """Keeps text runs plain whose inline markup would cost quadratic time.
+
+    Each inline match rebuilds its whole text run, so a run of length L with m
+    markup characters costs m·L; past DENSE_LIMIT the run is shown as is.
+    """
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            if _dense(element.text):
+                element.text = AtomicString(element.text or "")
+            if _dense(element.tail):
+                element.tail = AtomicString(element.tail or "")
+
+
+def _dense(text: str | None) -> bool:
+    if not text or isinstance(text, AtomicString) or len(text) ** 2 <= DENSE_LIMIT:
+        return False
+    return sum(text.count(mark) for mark in _MARKUP) * len(text) > DENSE_LIMIT
+
+
+def _replace_first_marker(self: Any, root: etree.Element, toc: etree.Element) -> None:
+    """TocTreeprocessor.replace_marker for the first `[TOC]` only.
+
+    Upstream puts the whole contents in place of every marker, searching the
+    parent's children each time: n markers and h headings made n·h output.
+    """
+    for parent, child in self.iterparent(root):
+        if child.text and child.text.strip() == self.marker and len(child) == 0:
+            parent[list(parent).index(child)] = toc
+            return
+
+
+class _Bounds(Extension):
+    """Swaps in the linear versions of the Markdown steps that went quadratic."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (markdown's API)
+        for processor in md.inlinePatterns:
+            if isinstance(processor, LinkInlineProcessor):
+                processor.getText = types.MethodType(_link_text, processor)  # type: ignore[method-assign]
+                processor.getLink = types.MethodType(_link_target, processor)  # type: ignore[method-assign]
+        table = md.parser.blockprocessors["table"]
+        table.test = types.MethodType(_table_test, table)  # type: ignore[method-assign]
+        toc: Any = md.treeprocessors["toc"]
+        toc.replace_marker = types.MethodType(_replace_first_marker, toc)
+        md.preprocessors.register(_Blocks(md), "blocks", 15)
+        md.treeprocessors.register(_DenseText(md), "dense", 25)
+
+
+# The raw-HTML scanner Markdown uses takes `<` as part of a tag or attribute
+# name, so each `<a` of "<a <a <a ..." or "<b<b<b..." read to the end of the
+# text: n² time. A `<` ends a name here, as it does for browsers' tag names.
+_HTML_SCANNER: Any = _md_htmlparser.htmlparser  # type: ignore[attr-defined]
+_HTML_SCANNER.locatestarttagend_tolerant = re.compile(r"""
+  <[a-zA-Z][^`\t\n\r\f />\x00<]*
+  (?:[\s/]*
+    (?:(?<=['"\s/])[^`\s/><][^\s/=><]*
+      (?:\s*=+\s*
+        (?:'[^']*'
+          |"[^"]*"
+          |(?!['"])[^`>\s]*
+         )
+         (?:\s*,)*
+       )?(?:\s|/(?!>))*
+     )*
+   )?
+  \s*
+""", re.VERBOSE)
+_HTML_SCANNER.tagfind_tolerant = re.compile(
+    r"([a-zA-Z][^\t\n\r\f />\x00<]*)(?:\s|/(?!>))*")
+
+
+# -- formatting ------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _markdown(base: str) -> markdown.Markdown:
+    """This thread's Markdown converter for links under `base`."""
+    converters: dict[str, markdown.Markdown] = _local.__dict__.setdefault("converters", {})
+    md = converters.get(base)
+    if md is None:
+        md = markdown.Markdown(
+            extensions=[
+                "tables", "fenced_code", _Footnotes(), "sane_lists", "def_list",
+                "codehilite", "toc", WikiExtension(base), _Bounds(),
+            ],
+            extension_configs={
+                "codehilite": {"css_class": "highlight", "guess_lang": False},
+                "toc": {"permalink": False},
+            },
+            output_format="html",
+        )
+        converters[base] = md
+    return md
+
+
+def markdown_html(text: str, base: str = "/") -> str:
+    """Markdown to HTML, not yet sanitised (for `format_html` and tests)."""
+    return _markdown(base).reset().convert(text)
+
+
+def format_html(job: tuple[str, str, bool]) -> str:
+    """Markdown to sanitised HTML: `(text, base, remote_images)`; plain when too deep."""
+    text, base, remote_images = job
+    try:
+        html = markdown_html(text, base)
+    except RecursionError:
+        return plain_html(text)
+    if len(html) > max(OUTPUT_LIMIT, OUTPUT_RATIO * len(text)):
+        return plain_html(text)  # a few references repeated into megabytes
+    html = sanitize(html)
+    return html if remote_images else remote_images_as_links(html)
+
+
+def remote_images_as_links(html: str) -> str:
+    """Images from other sites become links to them (inside a link: their alt text)."""
+    if "<img" not in html:
+        return html
+    depth = 0
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal depth
+        tag = m.group()
+        if not tag.startswith("<img"):
+            depth += 1 if tag != "</a>" else -1
+            return tag
+        attrs = {k: htmllib.unescape(v) for k, v in _ATTR.findall(tag)}
+        src = attrs.get("src", "")
+        if _is_local(src):
+            return tag
+        label = _escape(attrs.get("alt") or src)
+        if depth > 0:
+            return f"<span>{label}</span>"
+        href = htmllib.escape(src, quote=True)
+        return f'<a href="{href}" rel="noopener noreferrer nofollow">{label}</a>'
+
+    return _IMG_OR_LINK.sub(swap, html)
+
+
+def _is_local(src: str) -> bool:
+    """True for a path on this site; browsers read `//host`, `/\\host` and tabs as remote."""
+    url = re.sub(r"[\t\n\r]", "", src).strip()
+    return not (_SCHEME.match(url) or url.startswith(("//", "\\", "/\\")))
+
+
+# -- the renderer ----------------------------------------------------------------------
+
+
+class Renderer:
+    """Renders Markdown to sanitised HTML within a budget, cached by blob id.
+
+    One renderer serves the page views, previews, comments and the search
+    index, so a text is formatted once. A text that runs over the budget is
+    shown as is (`is_plain`), and tried again after RETRY_SECONDS.
+    """
+
+    def __init__(self, base: str = "/", budget: Budget | None = None,
+                 remote_images: bool = False) -> None:
         self.base = base
-        self._local = threading.local()
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self.budget = budget or Budget()
+        self.remote_images = remote_images
+        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._chars = 0
+        self._running: dict[str, Future[str]] = {}
         self._lock = threading.Lock()
 
-    def _markdown(self) -> markdown.Markdown:
-        md: markdown.Markdown | None = getattr(self._local, "md", None)
-        if md is None:
-            md = markdown.Markdown(
-                extensions=[
-                    "tables", "fenced_code", "footnotes", "sane_lists", "def_list",
-                    "codehilite", "toc", WikiExtension(self.base),
-                ],
-                extension_configs={
-                    "codehilite": {"css_class": "highlight", "guess_lang": False},
-                    "toc": {"permalink": False},
-                },
-                output_format="html",
-            )
-            self._local.md = md
-        return md
+    @classmethod
+    def for_settings(cls, settings: Settings, base: str = "/") -> Renderer:
+        """A renderer with the settings' budget and remote-image policy."""
+        policy = settings.remote_images.strip().lower()
+        if policy not in ("off", "allowed"):
+            raise ValueError(f"COWIKI_REMOTE_IMAGES must be off or allowed, not {policy!r}")
+        return cls(base, Budget(settings.render_seconds, settings.render_workers),
+                   remote_images=policy == "allowed")
 
     def render(self, text: str) -> str:
-        """Markdown to sanitised HTML, uncached (previews, comments)."""
-        md = self._markdown()
-        try:
-            html = md.reset().convert(text)
-        except RecursionError:
-            html = "<pre>" + nh3.clean_text(text) + "</pre>"
-        return sanitize(html)
+        """Markdown to sanitised HTML (previews, comments, the index), cached by content."""
+        return self.render_blob(blob_id(text), text)
 
-    def render_blob(self, blob_id: str, text: str) -> str:
-        """Render a page's blob, reusing the cached HTML for the same blob id."""
-        key = RENDER_VERSION + blob_id
+    def render_blob(self, blob: str, text: str) -> str:
+        """Render a page's blob, reusing the HTML of the same blob id."""
+        key = RENDER_VERSION + blob
         with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
+            hit = self._cache.get(key)
+            if hit is not None and hit[1] > time.monotonic():
                 self._cache.move_to_end(key)
-                return cached
-        html = self.render(text)
-        with self._lock:
-            self._cache[key] = html
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+                return hit[0]
+            running = self._running.get(key)
+            if running is None:
+                self._running[key] = future = Future[str]()
+        if running is not None:  # someone is rendering this text: share their result
+            try:
+                return running.result(timeout=self.budget.seconds + self.budget.wait + 5)
+            except TimeoutError:
+                return plain_html(text)
+        try:
+            html, keep = self._format(text)
+            future.set_result(html)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+        if keep:
+            self._remember(key, html, keep)
         return html
+
+    def _format(self, text: str) -> tuple[str, float]:
+        """The HTML and until when to keep it (0: not at all)."""
+        job = (text, self.base, self.remote_images)
+        if len(text) <= INLINE_CHARS:
+            return format_html(job), float("inf")
+        pool = shared_pool(self.budget.workers, preload=[__name__])
+        try:
+            return pool.run(format_html, job, self.budget.seconds, self.budget.wait), float("inf")
+        except (OverBudget, JobFailed):
+            return plain_html(text), time.monotonic() + RETRY_SECONDS
+        except PoolBusy:
+            return plain_html(text), 0.0
+
+    def _remember(self, key: str, html: str, until: float) -> None:
+        with self._lock:
+            old = self._cache.pop(key, None)
+            if old is not None:
+                self._chars -= len(old[0])
+            self._cache[key] = (html, until)
+            self._chars += len(html)
+            while len(self._cache) > CACHE_SIZE or self._chars > CACHE_CHARS:
+                _, (dropped, _) = self._cache.popitem(last=False)
+                self._chars -= len(dropped)
+
+    def stats(self) -> dict[str, Any]:
+        """Cache size, for tests and benchmarks."""
+        with self._lock:
+            return {"entries": len(self._cache), "chars": self._chars}

@@ -48,8 +48,9 @@ def diff(path: str) -> str:
     mode = "inline" if request.args.get("mode") == "inline" else "side"
     rows = diffs.side_by_side(old, new)
     return render_template("history/diff.html", name=name, from_rev=from_rev, to_rev=to_rev,
-                           mode=mode, rows=rows, lines=diffs.inline(old, new),
-                           stats=diffs.stats(old, new))
+                           mode=mode, rows=rows,
+                           lines=diffs.inline_rows(rows) if mode == "inline" else [],
+                           stats=diffs.row_stats(rows))
 
 
 @bp.get("/p/<path:path>/blame")

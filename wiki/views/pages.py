@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
+from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from storage.names import normalize_page_name, suggest_page_name, validate_revision, whole_number
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
 from wiki.export import outline
 from wiki.pages import SaveResult
+from wiki.render import NOTICE, is_plain
 from wiki.views import author, origin, services
 from wiki.views.access import allow
 from wiki.views.errors import STATUS
@@ -19,6 +21,7 @@ from wiki.views.workshop import page_workshop
 from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
+bp.add_app_template_test(is_plain, "too_complex")  # a text shown as is: templates add NOTICE
 MAX_TITLE = 200
 LIST_PAGE = 200  # pages per page of the page list
 # What a save may be refused for, besides a conflict: the editor stays open then.
@@ -168,7 +171,10 @@ def save(path: str) -> str | Response | tuple[str, int]:
 def preview() -> str:
     text = request.form.get("markdown", "")
     services().wiki.check_size(text)
-    return services().renderer.render(text)
+    html = services().renderer.render(text)
+    if is_plain(html):
+        return f'<p class="notice">{escape(gettext(NOTICE))}</p>{html}'
+    return html
 
 
 @bp.route("/p/<path:path>/rename", methods=["GET", "POST"])
