@@ -132,6 +132,9 @@ class KillablePool:
 
 def _serve(conn: Connection, memory_bytes: int) -> None:
     """A worker's loop: run each job sent and answer ("ok", result) or ("error", text)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:  # inside a capped process (an export): stay under it
+        memory_bytes = min(memory_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     while True:
         try:

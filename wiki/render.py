@@ -3,32 +3,18 @@
 Every render path (page, preview, old revisions, comments, the search index)
 ends in `sanitize`, so hostile Markdown or raw HTML renders inert, and content
 ids and classes cannot claim the interface's own: ids (and the `#` links to
-them) get the ID_PREFIX, classes are kept only from CONTENT_CLASSES. Remote
-images become links unless the wiki allows them, so outside sites do not see
-who reads.
-
-Formatting costs what the input makes it cost, so it is bounded three ways:
-the Markdown constructs that went quadratic are patched to linear work
-(`_Bounds`); a text longer than INLINE_CHARS is formatted in a worker process
-that is killed past the budget; and a text over its budget is shown as is
-(`plain_html`). Results are cached by git blob id (a text's own blob id when it
-comes without one), and concurrent requests for one text share one render.
+them) get the ID_PREFIX, classes are kept only from CONTENT_CLASSES. The
+Markdown steps that went quadratic on hostile input are swapped for linear
+ones (`_Bounds`). The cached, budgeted Renderer is in wiki.renderer (re-exported).
 """
-
 from __future__ import annotations
 
-import hashlib
-import html as htmllib
 import itertools
 import re
 import threading
-import time
 import types
 import xml.etree.ElementTree as etree
-from collections import OrderedDict
 from collections.abc import Iterator
-from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -46,18 +32,21 @@ from pygments.token import STANDARD_TYPES  # type: ignore[import-untyped]
 
 from storage.errors import InvalidPageName
 from storage.names import ATTACHMENT_DIR, normalize_page_name
-from wiki.config import Settings
-from wiki.errors import N_
-from wiki.processpool import JobFailed, OverBudget, PoolBusy, shared_pool
+from wiki.renderer import (
+    NOTICE,
+    Budget,
+    Renderer,
+    blob_id,
+    is_plain,
+    page_title,
+    plain_html,
+    remote_images_as_links,
+)
 
-RENDER_VERSION = "2"
-CACHE_SIZE = 4096  # rendered texts kept
-CACHE_CHARS = 64_000_000  # and at most this much HTML
-RETRY_SECONDS = 600.0  # a text that ran over its budget is tried again after this
-INLINE_CHARS = 5_000  # shorter texts are formatted in the calling thread
+__all__ = ["NOTICE", "Budget", "Renderer", "blob_id", "format_html", "is_plain", "markdown_html",
+           "page_title", "plain_html", "sanitize"]
+
 OUTPUT_LIMIT, OUTPUT_RATIO = 2_000_000, 20  # HTML larger than both is not shown
-NOTICE = N_("This page is too complex to format; its text is shown as is.")
-PLAIN_START = '<pre class="too-complex">'
 ID_PREFIX = "u-"
 URL_SCHEMES = {"http", "https", "mailto"}
 TAGS = set(nh3.ALLOWED_TAGS) | {"input"}
@@ -83,24 +72,7 @@ CONTENT_CLASSES: dict[str, set[str]] = {
 }
 _WIKILINK = r"\[\[([^\]\[|\n]{1,200})(?:\|([^\]\[\n]{1,200}))?\]\]"
 _TASK = re.compile(r"^\[([ xX])\]\s+")
-_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-_INLINE_MARKUP = re.compile(r"[*_`~]|\[\[|\]\]|!?\[([^\]]*)\]\([^)]*\)")
 _SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
-_IMG_OR_LINK = re.compile(r"<img\s[^>]*>|<a[\s>]|</a>")
-_ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How long one text may take to format, and how many processes format long ones."""
-
-    seconds: float = 1.0
-    workers: int = 2
-
-    @property
-    def wait(self) -> float:
-        """How long a render waits for a free worker before showing the text as is."""
-        return self.seconds / 2
 
 
 def sanitize(html: str) -> str:
@@ -131,39 +103,6 @@ def _namespaced(element: str, attribute: str, value: str) -> str | None:
             return f"{path}#{ID_PREFIX}{fragment}"
     return value
 
-
-def page_title(text: str, fallback: str) -> str:
-    """Title of a page: its first heading as plain text, else `fallback`."""
-    match = _HEADING.search(text[:20000])
-    if not match:
-        return fallback
-    title = _INLINE_MARKUP.sub(lambda m: m.group(1) or "", match.group(1)).strip()
-    return title or fallback
-
-
-def plain_html(text: str) -> str:
-    """A text too complex to format, shown as is: escaped, in a <pre> content cannot forge."""
-    return f"{PLAIN_START}{_escape(text)}</pre>"
-
-
-def _escape(text: str) -> str:
-    return htmllib.escape(text, quote=False)
-
-
-def is_plain(html: str) -> bool:
-    """True when `html` is a text shown as is because it was too complex to format."""
-    return html.startswith(PLAIN_START)
-
-
-def blob_id(text: str) -> str:
-    """The git blob id of a text's UTF-8 bytes: the cache key of texts that come without one."""
-    data = text.encode("utf-8", "surrogatepass")
-    digest = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
-    digest.update(data)
-    return digest.hexdigest()
-
-
-# -- Markdown extensions ---------------------------------------------------------------
 
 
 class WikiLinks(InlineProcessor):
@@ -227,11 +166,8 @@ class WikiExtension(Extension):
 
 
 class _Footnotes(FootnoteExtension):
-    """Footnotes whose repeated references cost one step each.
-
-    Upstream probes fnref2, fnref3, ... from the start for every repeat, so n
-    references to one note took n² steps; the ids it hands out are the same.
-    """
+    """Footnotes whose repeated references cost one step each (upstream probed
+    fnref2, fnref3, ... from the start for every repeat: n² steps; same ids)."""
 
     def unique_ref(self, reference: str, found: bool = False) -> str:
         if not found:
@@ -259,11 +195,8 @@ _SPLITTER = re.compile(r"#|=+ *$|-+ *$| {0,3}(?:(?:- *){3,}|(?:_ *){3,}|(?:\* *)
 
 
 def _link_text(self: LinkInlineProcessor, data: str, index: int) -> tuple[str, int, bool]:
-    """LinkInlineProcessor.getText within LINK_SCAN characters and LINK_DEPTH brackets.
-
-    Upstream walks every character to the end of the paragraph for each `[`
-    that is never closed, so 8,000 `[` took 22 s.
-    """
+    """LinkInlineProcessor.getText within LINK_SCAN characters and LINK_DEPTH brackets
+    (upstream read to the end of the paragraph for each unclosed `[`: 8,000 took 22 s)."""
     depth = 1
     stop = min(len(data), index + LINK_SCAN)
     for m in _BRACKETS.finditer(data, index, stop):
@@ -300,11 +233,8 @@ def _link_target(self: LinkInlineProcessor, data: str,
 
 
 def _table_test(self: Any, parent: etree.Element, block: str) -> bool:
-    """TableProcessor.test reading only the rows it needs.
-
-    Upstream strips every row of the block on each test, and a block of n
-    headings or rules without blank lines is tested n times: n² work.
-    """
+    """TableProcessor.test reading only the rows it needs (upstream stripped every
+    row on each test, and a block of n headings is tested n times: n² work)."""
     rows = _rows(block)
     header0 = next(rows)
     row1 = next(rows, None)
@@ -373,11 +303,8 @@ class _Blocks(Preprocessor):
 
 
 class _DenseText(Treeprocessor):
-    """Keeps text runs plain whose inline markup would cost quadratic time.
-
-    Each inline match rebuilds its whole text run, so a run of length L with m
-    markup characters costs m·L; past DENSE_LIMIT the run is shown as is.
-    """
+    """Keeps text runs plain whose inline markup would cost quadratic time (each
+    inline match rebuilds its run: m markup characters in a run of L cost m·L)."""
 
     def run(self, root: etree.Element) -> None:
         for element in root.iter():
@@ -394,11 +321,8 @@ def _dense(text: str | None) -> bool:
 
 
 def _replace_first_marker(self: Any, root: etree.Element, toc: etree.Element) -> None:
-    """TocTreeprocessor.replace_marker for the first `[TOC]` only.
-
-    Upstream puts the whole contents in place of every marker, searching the
-    parent's children each time: n markers and h headings made n·h output.
-    """
+    """TocTreeprocessor.replace_marker for the first `[TOC]` only (upstream put the
+    contents at every marker: n markers and h headings made n·h output)."""
     for parent, child in self.iterparent(root):
         if child.text and child.text.strip() == self.marker and len(child) == 0:
             parent[list(parent).index(child)] = toc
@@ -425,26 +349,12 @@ class _Bounds(Extension):
 # name, so each `<a` of "<a <a <a ..." or "<b<b<b..." read to the end of the
 # text: n² time. A `<` ends a name here, as it does for browsers' tag names.
 _HTML_SCANNER: Any = _md_htmlparser.htmlparser  # type: ignore[attr-defined]
-_HTML_SCANNER.locatestarttagend_tolerant = re.compile(r"""
-  <[a-zA-Z][^`\t\n\r\f />\x00<]*
-  (?:[\s/]*
-    (?:(?<=['"\s/])[^`\s/><][^\s/=><]*
-      (?:\s*=+\s*
-        (?:'[^']*'
-          |"[^"]*"
-          |(?!['"])[^`>\s]*
-         )
-         (?:\s*,)*
-       )?(?:\s|/(?!>))*
-     )*
-   )?
-  \s*
-""", re.VERBOSE)
+_HTML_SCANNER.locatestarttagend_tolerant = re.compile(
+    r"""<[a-zA-Z][^`\t\n\r\f />\x00<]*(?:[\s/]*(?:(?<=['"\s/])[^`\s/><][^\s/=><]*"""
+    r"""(?:\s*=+\s*(?:'[^']*'|"[^"]*"|(?!['"])[^`>\s]*)(?:\s*,)*)?(?:\s|/(?!>))*)*)?\s*""")
 _HTML_SCANNER.tagfind_tolerant = re.compile(
     r"([a-zA-Z][^\t\n\r\f />\x00<]*)(?:\s|/(?!>))*")
 
-
-# -- formatting ------------------------------------------------------------------------
 
 _local = threading.local()
 
@@ -487,125 +397,3 @@ def format_html(job: tuple[str, str, bool]) -> str:
     return html if remote_images else remote_images_as_links(html)
 
 
-def remote_images_as_links(html: str) -> str:
-    """Images from other sites become links to them (inside a link: their alt text)."""
-    if "<img" not in html:
-        return html
-    depth = 0
-
-    def swap(m: re.Match[str]) -> str:
-        nonlocal depth
-        tag = m.group()
-        if not tag.startswith("<img"):
-            depth += 1 if tag != "</a>" else -1
-            return tag
-        attrs = {k: htmllib.unescape(v) for k, v in _ATTR.findall(tag)}
-        src = attrs.get("src", "")
-        if _is_local(src):
-            return tag
-        label = _escape(attrs.get("alt") or src)
-        if depth > 0:
-            return f"<span>{label}</span>"
-        href = htmllib.escape(src, quote=True)
-        return f'<a href="{href}" rel="noopener noreferrer nofollow">{label}</a>'
-
-    return _IMG_OR_LINK.sub(swap, html)
-
-
-def _is_local(src: str) -> bool:
-    """True for a path on this site; browsers read `//host`, `/\\host` and tabs as remote."""
-    url = re.sub(r"[\t\n\r]", "", src).strip()
-    return not (_SCHEME.match(url) or url.startswith(("//", "\\", "/\\")))
-
-
-# -- the renderer ----------------------------------------------------------------------
-
-
-class Renderer:
-    """Renders Markdown to sanitised HTML within a budget, cached by blob id.
-
-    One renderer serves the page views, previews, comments and the search
-    index, so a text is formatted once. A text that runs over the budget is
-    shown as is (`is_plain`), and tried again after RETRY_SECONDS.
-    """
-
-    def __init__(self, base: str = "/", budget: Budget | None = None,
-                 remote_images: bool = False) -> None:
-        self.base = base
-        self.budget = budget or Budget()
-        self.remote_images = remote_images
-        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._chars = 0
-        self._running: dict[str, Future[str]] = {}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_settings(cls, settings: Settings, base: str = "/") -> Renderer:
-        """A renderer with the settings' budget and remote-image policy."""
-        policy = settings.remote_images.strip().lower()
-        if policy not in ("off", "allowed"):
-            raise ValueError(f"COWIKI_REMOTE_IMAGES must be off or allowed, not {policy!r}")
-        return cls(base, Budget(settings.render_seconds, settings.render_workers),
-                   remote_images=policy == "allowed")
-
-    def render(self, text: str) -> str:
-        """Markdown to sanitised HTML (previews, comments, the index), cached by content."""
-        return self.render_blob(blob_id(text), text)
-
-    def render_blob(self, blob: str, text: str) -> str:
-        """Render a page's blob, reusing the HTML of the same blob id."""
-        key = RENDER_VERSION + blob
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit[1] > time.monotonic():
-                self._cache.move_to_end(key)
-                return hit[0]
-            running = self._running.get(key)
-            if running is None:
-                self._running[key] = future = Future[str]()
-        if running is not None:  # someone is rendering this text: share their result
-            try:
-                return running.result(timeout=self.budget.seconds + self.budget.wait + 5)
-            except TimeoutError:
-                return plain_html(text)
-        try:
-            html, keep = self._format(text)
-            future.set_result(html)
-        except BaseException as exc:
-            future.set_exception(exc)
-            raise
-        finally:
-            with self._lock:
-                self._running.pop(key, None)
-        if keep:
-            self._remember(key, html, keep)
-        return html
-
-    def _format(self, text: str) -> tuple[str, float]:
-        """The HTML and until when to keep it (0: not at all)."""
-        job = (text, self.base, self.remote_images)
-        if len(text) <= INLINE_CHARS:
-            return format_html(job), float("inf")
-        pool = shared_pool(self.budget.workers, preload=[__name__])
-        try:
-            return pool.run(format_html, job, self.budget.seconds, self.budget.wait), float("inf")
-        except (OverBudget, JobFailed):
-            return plain_html(text), time.monotonic() + RETRY_SECONDS
-        except PoolBusy:
-            return plain_html(text), 0.0
-
-    def _remember(self, key: str, html: str, until: float) -> None:
-        with self._lock:
-            old = self._cache.pop(key, None)
-            if old is not None:
-                self._chars -= len(old[0])
-            self._cache[key] = (html, until)
-            self._chars += len(html)
-            while len(self._cache) > CACHE_SIZE or self._chars > CACHE_CHARS:
-                _, (dropped, _) = self._cache.popitem(last=False)
-                self._chars -= len(dropped)
-
-    def stats(self) -> dict[str, Any]:
-        """Cache size, for tests and benchmarks."""
-        with self._lock:
-            return {"entries": len(self._cache), "chars": self._chars}

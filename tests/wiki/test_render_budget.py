@@ -15,7 +15,8 @@ from flask import Flask
 
 from app import create_app
 from tests.conftest import PASSWORDS, csrf
-from wiki.render import INLINE_CHARS, Budget, Renderer, format_html, is_plain
+from wiki.render import Budget, Renderer, format_html, is_plain
+from wiki.renderer import INLINE_CHARS
 
 HOSTILE = {
     # 13.9 s before: each `[` read to the end of the paragraph looking for its `]`.
