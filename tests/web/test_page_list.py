@@ -1,4 +1,4 @@
-"""The page list shows a page of 200 names at a time, so a large wiki lists as fast as a small one."""
+"""The page list shows 200 pages at a time: a large wiki lists as fast as a small one."""
 
 from __future__ import annotations
 
