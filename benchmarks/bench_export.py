@@ -55,7 +55,7 @@ def generate(root: Path, pages: int) -> Services:
     rng = random.Random(pages)
     names = [f"Hoofdstuk {n:03d}" for n in range(1, pages + 1)]
     for number, name in enumerate(names, start=1):
-        services.wiki.save(name, page_text(rng, number, pages), None, rng.choice(AUTHORS))
+        services.pages.save(name, page_text(rng, number, pages), None, rng.choice(AUTHORS))
     outline = outlines.Outline(title="Benchmark", subtitle=f"{pages} pagina's",
                                authors="Werkgroep", pages=tuple(names))
     outlines.save(services.repo, outline, AUTHORS[0], services.changes, SERVER)

@@ -6,7 +6,7 @@ directly with pygit2), then in one run measures:
 - the limits: a raw pygit2 commit (blob + trees + commit + ref update) for saves,
   and the git commands under the reads: `git cat-file` for a view, `git log
   --follow` for history, `git blame` for blame and `git diff` for a diff;
-- a storage-layer save (`Wiki.save`, in process);
+- a storage-layer save (`PageStore.save`, in process);
 - an API save through `cowiki serve` (gunicorn, HTTP Basic with a personal token);
 - page views, history of a 300-revision page, blame and diff (HTML and API);
 - 8 concurrent clients saving for a while: different pages, then one shared page
@@ -290,7 +290,7 @@ def measure_limits(services: Services, count: int) -> list[Row]:
 
 
 def measure_storage_save(services: Services, count: int) -> Row:
-    wiki, author = services.wiki, AUTHORS[1]
+    wiki, author = services.pages, AUTHORS[1]
     bases: dict[int, str] = {}
 
     def name(i: int) -> str:
@@ -302,7 +302,7 @@ def measure_storage_save(services: Services, count: int) -> Row:
     def save(i: int) -> None:
         wiki.save(name(i), page_text(name(i), 2000 + i), bases[i], author, "bench")
 
-    return timed("storage save (Wiki.save)", count, save, prepare, RAW_COMMIT)
+    return timed("storage save (PageStore.save)", count, save, prepare, RAW_COMMIT)
 
 
 def measure_http(services: Services, url: str, count: int) -> list[Row]:

@@ -172,7 +172,7 @@ def save_ms(client: Any, services: Any, token: str, pages: int, runs: int,
 
     def prepare(i: int) -> None:
         name = page_name(rng.randrange(1, pages))
-        page = services.wiki.get(name)
+        page = services.pages.get(name)
         form.update(name=name, markdown=page.markdown + f"\nSaved in run {i}.\n",
                     base_revision=page.revision, csrf_token=token)
 

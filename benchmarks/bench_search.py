@@ -173,7 +173,7 @@ def run(size: int, work: Path) -> dict[str, Any]:
     print(f"full build: {build:.1f} s ({size / build:.0f} pages/s)", flush=True)
 
     names = list(pages)
-    services.wiki.save(names[1], pages[names[1]] + "\nEen nieuwe zin.\n", services.repo.head(),
+    services.pages.save(names[1], pages[names[1]] + "\nEen nieuwe zin.\n", services.repo.head(),
                        AUTHORS[1])
     update = timed(lambda: services.indexer.catch_up())
     print(f"one-page update (catch-up of 1 commit): {update * 1000:.0f} ms", flush=True)
@@ -189,7 +189,7 @@ def run(size: int, work: Path) -> dict[str, Any]:
               f"p95 {bare95:6.1f} ms; ratio {p50 / bare50:4.1f}x", flush=True)
 
     for n, name in enumerate(names[2:102]):
-        services.wiki.save(name, pages[name] + f"\nWijziging {n}.\n", services.repo.head(),
+        services.pages.save(name, pages[name] + f"\nWijziging {n}.\n", services.repo.head(),
                            AUTHORS[n % 4])
     catch_up = timed(lambda: services.indexer.catch_up())
     print(f"catch-up after 100 changed pages (100 commits): {catch_up:.2f} s "

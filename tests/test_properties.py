@@ -262,7 +262,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             services.accounts.add_user(role, f"{role}@example.org", role, password)
         facilitator = services.accounts.by_name("facilitator")
         for name in PAGES[1:]:
-            services.wiki.save(name, f"# {name}\n\nText.\n", None, facilitator.person)
+            services.pages.save(name, f"# {name}\n\nText.\n", None, facilitator.person)
         clients = {"anonymous": app.test_client()}
         sessions = {}
         for role in ROLES[1:]:

@@ -21,7 +21,7 @@ from wiki.indexer import Indexer
 from wiki.invites import Invites
 from wiki.maintenance import Housekeeper
 from wiki.pagemeta import PageMeta
-from wiki.pages import Wiki
+from wiki.pages import PageStore
 from wiki.phases import Phases
 from wiki.presence import Presence
 from wiki.pushlog import PushLog
@@ -53,7 +53,7 @@ class Services:
     history: History
     pagemeta: PageMeta
     changes: ChangeDoor
-    wiki: Wiki
+    pages: PageStore
     attachments: Attachments
     renderer: Renderer
     db: Database
@@ -94,7 +94,7 @@ def open_data_dir(settings: Settings) -> Services:
         history=history,
         pagemeta=history,
         changes=door,
-        wiki=Wiki(repo, history, settings.max_page_bytes, door),
+        pages=PageStore(repo, history, settings.max_page_bytes, door),
         attachments=Attachments(repo, settings.max_attachment_bytes, door),
         renderer=renderer,
         db=db,
@@ -111,7 +111,7 @@ def open_data_dir(settings: Settings) -> Services:
     )
     wire(services)
     if repo.head() is None:
-        services.wiki.save("Home", WELCOME, None, committer, "Create the wiki", SERVER)
+        services.pages.save("Home", WELCOME, None, committer, "Create the wiki", SERVER)
     return services
 
 

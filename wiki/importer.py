@@ -47,7 +47,7 @@ def import_tree(services: Services, source: Path, author: Person,
                 report.attachments += 1
             elif relative.endswith(".md"):
                 text = clean_text(file.read_text(encoding="utf-8"))
-                services.wiki.check_size(text)
+                services.pages.check_size(text)
                 changes[page_file(relative[:-3])] = text.encode("utf-8")
                 report.pages += 1
             else:
@@ -56,5 +56,5 @@ def import_tree(services: Services, source: Path, author: Person,
             report.skipped.append(f"{relative}: {exc}")
     if changes:
         message = f"Import {report.pages} pages from {source.name or 'a folder'}"
-        report.revision = services.wiki.import_files(changes, author, message, origin)
+        report.revision = services.pages.import_files(changes, author, message, origin)
     return report

@@ -77,7 +77,7 @@ def clean_message(message: str, default: str) -> str:
     return text or default
 
 
-class Wiki:
+class PageStore:
     """All page operations on one repository."""
 
     def __init__(self, repo: Repository, history: History, max_page_bytes: int,

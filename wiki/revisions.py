@@ -9,7 +9,7 @@ from storage.history import BlameLine, Contribution, LogEntry
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from wiki.accounts import Accounts
 from wiki.errors import N_, InvalidInput, PageNotFound
-from wiki.pages import Wiki
+from wiki.pages import PageStore
 
 KINDS = {"A": "created", "M": "edited", "D": "deleted", "R": "renamed", "C": "copied"}
 
@@ -51,10 +51,10 @@ class RecentChange:
     files: int
 
 
-def history(wiki: Wiki, name: str, limit: int = 100, skip: int = 0) -> list[Revision]:
+def history(store: PageStore, name: str, limit: int = 100, skip: int = 0) -> list[Revision]:
     """Commits that changed page `name`, newest first, following renames."""
     name = normalize_page_name(name)
-    entries = wiki.history.log(page_file(name), limit=limit, skip=skip)
+    entries = store.history.log(page_file(name), limit=limit, skip=skip)
     if not entries and skip == 0:
         raise PageNotFound(N_("page “{name}”"), name=name)
     return [_revision(entry, name) for entry in entries]
@@ -72,32 +72,32 @@ def _revision(entry: LogEntry, fallback: str) -> Revision:
                     fallback, "edited", None, entry.committer)
 
 
-def texts(wiki: Wiki, name: str, old_rev: str, new_rev: str) -> tuple[str, str]:
+def texts(store: PageStore, name: str, old_rev: str, new_rev: str) -> tuple[str, str]:
     """The page's text at two revisions ('' where it did not exist)."""
     name = normalize_page_name(name)
-    old, new = wiki.repo.resolve(old_rev), wiki.repo.resolve(new_rev)
-    return wiki.text_at(name, old) or "", wiki.text_at(name, new) or ""
+    old, new = store.repo.resolve(old_rev), store.repo.resolve(new_rev)
+    return store.text_at(name, old) or "", store.text_at(name, new) or ""
 
 
-def parent_of(wiki: Wiki, revision: str) -> str | None:
+def parent_of(store: PageStore, revision: str) -> str | None:
     """The first parent of a commit, if any."""
-    commit = wiki.repo.commit_info(wiki.repo.resolve(revision))
+    commit = store.repo.commit_info(store.repo.resolve(revision))
     return str(commit.parent_ids[0]) if commit.parent_ids else None
 
 
-def blame(wiki: Wiki, name: str, revision: str | None = None) -> list[BlameLine]:
+def blame(store: PageStore, name: str, revision: str | None = None) -> list[BlameLine]:
     """Every line of the page with the author and commit that last changed it."""
-    page = wiki.get(name, revision)
-    return wiki.history.blame(page.revision, page_file(page.name))
+    page = store.get(name, revision)
+    return store.history.blame(page.revision, page_file(page.name))
 
 
-def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
+def recent_changes(store: PageStore, limit: int = 50, skip: int = 0,
                    author_email: str | None = None) -> list[RecentChange]:
     """Commits across the wiki (or by one author), newest first, with the pages each touched."""
     if not 1 <= limit <= 500 or skip < 0:
         raise InvalidInput(N_("limit must be 1-{most}"), most=500)
     result = []
-    for entry in wiki.history.log(limit=limit, skip=skip, author_email=author_email):
+    for entry in store.history.log(limit=limit, skip=skip, author_email=author_email):
         pages = []
         for change in entry.changes:
             page = page_name_from_file(change.path)
@@ -109,7 +109,7 @@ def recent_changes(wiki: Wiki, limit: int = 50, skip: int = 0,
     return result
 
 
-def contributors(wiki: Wiki, accounts: Accounts | None = None) -> list[Contribution]:
+def contributors(store: PageStore, accounts: Accounts | None = None) -> list[Contribution]:
     """Authors by number of commits, with the lines they added and removed.
 
     Commits are grouped by author email; with `accounts`, an email that belongs
@@ -118,5 +118,5 @@ def contributors(wiki: Wiki, accounts: Accounts | None = None) -> list[Contribut
     """
     names = {u.email.lower(): u.name for u in accounts.all_users()} if accounts else {}
     return [replace(c, name=names.get(c.email.lower(), c.name))
-            for c in wiki.history.contributions()
-            if c.email != wiki.repo.committer.email or c.name != wiki.repo.committer.name]
+            for c in store.history.contributions()
+            if c.email != store.repo.committer.email or c.name != store.repo.committer.name]

@@ -42,7 +42,7 @@ def wire(services: Services) -> None:
 
 def case_twin_guard(services: Services) -> Check:
     """Refuse a new page whose name differs from another page's only in case."""
-    wiki = services.wiki
+    wiki = services.pages
 
     def check(change: Change) -> None:
         if change.kind is Kind.CREATED:

@@ -17,7 +17,7 @@ def test_a_large_wiki_lists_its_pages_200_at_a_time(
         app: Flask, client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
     services = app.extensions["cowiki"]
     files = {f"Notitie {n:03d}.md": f"# Notitie {n}\n".encode() for n in range(449)}
-    services.wiki.import_files(files, services.server, "Veel notities")
+    services.pages.import_files(files, services.server, "Veel notities")
     login_as("reader")
     first = client.get("/pages")
     assert len(rows(first.text)) == 200 and "450" in first.text  # 449 notes and Home

@@ -86,7 +86,7 @@ HOSTILE = f"""# Vijandige pagina
 def make_sample(root: Path, secret_file: Path | None = None) -> Services:
     """A data dir with four chapters by three authors, an image and an outline."""
     services = open_data_dir(Settings.load({"data_dir": str(root)}))
-    wiki = services.wiki
+    wiki = services.pages
     services.attachments.add("schema.png", png(), ANNA)
     wiki.save("Inleiding", INTRO, None, ANNA, "Inleiding")
     wiki.save("Methode", METHOD, None, BRAM, "Methode")

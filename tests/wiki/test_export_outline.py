@@ -31,7 +31,7 @@ def test_outline_is_a_committed_file_by_the_facilitator(tmp_path: Path) -> None:
 
 def test_outline_without_file_lists_every_page_by_name(tmp_path: Path) -> None:
     services = open_data_dir(Settings.load({"data_dir": str(tmp_path / "d")}))
-    services.wiki.save("Zeta", "# Zeta\n", None, ANNA)
+    services.pages.save("Zeta", "# Zeta\n", None, ANNA)
     outline = outlines.load(services.repo, services.repo.head(), "Mijn wiki")
     assert outline.title == "Mijn wiki" and outline.pages == ("Home", "Zeta")
 
@@ -60,7 +60,7 @@ def test_outline_form_orders_by_position_removes_and_adds() -> None:
 def test_frozen_versions_number_up_and_export_their_own_commit(tmp_path: Path) -> None:
     services = make_sample(tmp_path / "data")
     first, _ = freeze(services.repo, services.repo.head() or "", ANNA)
-    services.wiki.save("Later", "# Later toegevoegd\n", None, ANNA)
+    services.pages.save("Later", "# Later toegevoegd\n", None, ANNA)
     outline = outlines.load(services.repo, services.repo.head())
     outlines.save(services.repo, outlines.Outline(outline.title, pages=("Later",)), ANNA,
                   services.changes, SERVER)

@@ -73,11 +73,11 @@ def assert_same_as_git(services: Services, cached: bool = True) -> None:
     titles = meta.page_titles()
     assert titles is not None
     assert {n: t for n, (t, _blob) in titles.items()} == {
-        p.name: p.title for p in services.wiki.all_pages()}
+        p.name: p.title for p in services.pages.all_pages()}
 
 
 def test_web_saves_renames_deletes_and_reverts_match_git(services: Services) -> None:
-    wiki = services.wiki
+    wiki = services.pages
     first = wiki.save("Plan", text("Plan", "one"), None, ANNA).revision
     wiki.save("Plan", text("Plan", "one", "two"), first, BOB)
     wiki.save("Notes/Idea", text("Idea"), None, CAROL)
@@ -94,7 +94,7 @@ def test_web_saves_renames_deletes_and_reverts_match_git(services: Services) -> 
 
 
 def test_a_page_deleted_and_created_again_keeps_its_whole_history(services: Services) -> None:
-    wiki = services.wiki
+    wiki = services.pages
     wiki.save("Plan", text("Plan"), None, ANNA)
     wiki.delete("Plan", wiki.get("Plan").revision, BOB)
     wiki.save("Plan", text("Plan again"), None, CAROL)
@@ -111,7 +111,7 @@ def commit_outside(services: Services, changes: dict[str, bytes | None], who: Pe
 
 
 def test_commits_made_outside_the_app_are_caught_up_on_read(services: Services) -> None:
-    services.wiki.save("Plan", text("Plan", "a"), None, ANNA)
+    services.pages.save("Plan", text("Plan", "a"), None, ANNA)
     commit_outside(services, {"Plan.md": text("Plan", "a", "b").encode()}, BOB)
     commit_outside(services, {"Plan.md": None, "Moved.md": text("Plan", "a", "b").encode(),
                               "files/x.png": b"\x89PNG"}, CAROL, "Move it\n\nwith a body")
@@ -127,7 +127,7 @@ def test_commits_made_outside_the_app_are_caught_up_on_read(services: Services) 
 
 
 def test_a_merge_pushed_from_a_clone_leaves_its_pages_to_git(services: Services) -> None:
-    wiki = services.wiki
+    wiki = services.pages
     base = wiki.save("Plan", text("Plan", "a"), None, ANNA).revision
     wiki.save("Other", text("Other"), None, ANNA)
     web = wiki.save("Plan", text("Plan", "a", "web"), wiki.get("Plan").revision, BOB).revision
@@ -147,7 +147,7 @@ def test_a_merge_pushed_from_a_clone_leaves_its_pages_to_git(services: Services)
 
 
 def test_git_gc_and_a_deleted_cache_change_no_answer(services: Services) -> None:
-    wiki = services.wiki
+    wiki = services.pages
     wiki.save("Plan", text("Plan"), None, ANNA)
     wiki.rename("Plan", "Strategy", BOB)
     git(services, "gc", "--quiet", "--prune=now")
@@ -160,7 +160,7 @@ def test_git_gc_and_a_deleted_cache_change_no_answer(services: Services) -> None
 
 
 def test_a_damaged_cache_is_rebuilt_from_git(services: Services) -> None:
-    services.wiki.save("Plan", text("Plan"), None, ANNA)
+    services.pages.save("Plan", text("Plan"), None, ANNA)
     services.pagemeta.db_path.write_bytes(b"not a database" * 100)
     for suffix in ("-wal", "-shm"):
         Path(f"{services.pagemeta.db_path}{suffix}").unlink(missing_ok=True)
@@ -171,7 +171,7 @@ def test_a_damaged_cache_is_rebuilt_from_git(services: Services) -> None:
 
 
 def test_rewritten_history_rebuilds_the_cache(services: Services) -> None:
-    wiki = services.wiki
+    wiki = services.pages
     kept = wiki.save("Plan", text("Plan"), None, ANNA).revision
     wiki.save("Plan", text("Plan", "gone"), kept, BOB)
     assert services.pagemeta.catch_up()
@@ -182,7 +182,7 @@ def test_rewritten_history_rebuilds_the_cache(services: Services) -> None:
 
 
 def test_old_revisions_answer_as_git_does_at_that_revision(services: Services) -> None:
-    wiki = services.wiki
+    wiki = services.pages
     first = wiki.save("Plan", text("Plan", "a"), None, ANNA).revision
     second = wiki.save("Plan", text("Plan", "a", "b"), first, BOB).revision
     wiki.save("Plan", text("Plan", "a", "b", "c"), second, CAROL)

@@ -134,7 +134,7 @@ def slow_app(tmp_path: Path) -> Flask:
 
 def test_a_page_over_the_budget_shows_its_text_with_a_notice(slow_app: Flask) -> None:
     services = slow_app.extensions["cowiki"]
-    services.wiki.save("Zwaar", SLOW + "<b>vet</b>", None, services.server, "zwaar")
+    services.pages.save("Zwaar", SLOW + "<b>vet</b>", None, services.server, "zwaar")
     client = slow_app.test_client()
     client.post("/login", data={"name": "participant", "password": PASSWORDS["participant"],
                                 "csrf_token": csrf(client)})

@@ -30,8 +30,8 @@ def services(tmp_path: Path) -> Services:
 
 
 def save(services: Services, name: str, text: str, author: Person = ANNA) -> str:
-    base = services.repo.head() if services.wiki.find(name) else None
-    return services.wiki.save(name, text, base, author).revision
+    base = services.repo.head() if services.pages.find(name) else None
+    return services.pages.save(name, text, base, author).revision
 
 
 def search(services: Services, query: str, **options: object) -> SearchResults:
@@ -188,7 +188,7 @@ def test_totals_count_each_matching_page_once_across_segments_and_deletions(
     del spec[6]
     head = services.repo.head()
     assert head is not None
-    services.wiki.delete("hoofdstuk-0/p06", head, BRAM)
+    services.pages.delete("hoofdstuk-0/p06", head, BRAM)
 
     def pages(keep: Callable[[int, bool, bool], bool]) -> list[str]:
         return sorted(f"hoofdstuk-{n % 2}/p{n:02d}" for n, s in spec.items() if keep(n, *s))
@@ -293,9 +293,9 @@ def test_catch_up_touches_only_the_changed_pages(services: Services) -> None:
 
 def test_rename_and_delete_leave_no_stale_hits(services: Services) -> None:
     save(services, "oud", DUTCH)
-    services.wiki.rename("oud", "nieuw", ANNA)
+    services.pages.rename("oud", "nieuw", ANNA)
     assert paths(search(services, "klanten")) == ["nieuw"]
-    services.wiki.delete("nieuw", services.repo.head() or "", ANNA)
+    services.pages.delete("nieuw", services.repo.head() or "", ANNA)
     assert search(services, "klanten").total == 0
 
 

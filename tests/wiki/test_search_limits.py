@@ -31,8 +31,8 @@ def services(tmp_path: Path) -> Services:
     pick = random.Random(7)
     words = {"k" + "".join(pick.choice("aeioulnrst") for _ in range(pick.randint(3, 7)))
              for _ in range(6000)}  # thousands of short indexed words near every k-typo
-    found.wiki.save("klanten", "# Onze klanten\n\nDe klanten zijn tevreden.\n", None, AUTHOR)
-    found.wiki.save("woorden", "# Woorden\n\n" + " ".join(sorted(words)) + "\n", None, ANNA)
+    found.pages.save("klanten", "# Onze klanten\n\nDe klanten zijn tevreden.\n", None, AUTHOR)
+    found.pages.save("woorden", "# Woorden\n\n" + " ".join(sorted(words)) + "\n", None, ANNA)
     found.indexer.catch_up()
     found.indexer.search("klanten")  # warm: parser and searcher built
     return found

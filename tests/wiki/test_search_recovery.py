@@ -25,7 +25,7 @@ def open_services(data: Path) -> Services:
 @pytest.fixture
 def services(tmp_path: Path) -> Services:
     found = open_services(tmp_path / "data")
-    found.wiki.save("Moerasvogels", "# Moerasvogels\n\nDe roerdomp broedt in het riet.\n",
+    found.pages.save("Moerasvogels", "# Moerasvogels\n\nDe roerdomp broedt in het riet.\n",
                     None, ANNA)
     found.indexer.catch_up()
     return found
@@ -41,7 +41,7 @@ def full_disk(*args: object, **kwargs: object) -> None:
 
 def test_a_failed_index_write_keeps_the_old_pages_searchable(
         services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    services.wiki.save("Weidevogels", "# Weidevogels\n\nDe grutto is terug.\n", None, ANNA)
+    services.pages.save("Weidevogels", "# Weidevogels\n\nDe grutto is terug.\n", None, ANNA)
     with monkeypatch.context() as patched:
         patched.setattr(SegmentWriter, "commit", full_disk)
         with pytest.raises(OSError):

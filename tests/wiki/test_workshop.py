@@ -153,11 +153,11 @@ def test_comments_of_a_deleted_page_stay_and_follow_a_rename(services: Services,
                                                              comments: Comments,
                                                              people: dict[str, User]) -> None:
     author = people["facilitator"].person
-    services.wiki.save("Plan", "# Plan\n", None, author)
+    services.pages.save("Plan", "# Plan\n", None, author)
     comments.add("Plan", people["participant"], "Goed plan")
-    services.wiki.rename("Plan", "Plan B", author)
+    services.pages.rename("Plan", "Plan B", author)
     assert comments.count("Plan B") == 1 and comments.count("Plan") == 0
-    services.wiki.delete("Plan B", services.wiki.head() or "", author)
+    services.pages.delete("Plan B", services.pages.head() or "", author)
     assert comments.for_page("Plan B", None)[0].body == "Goed plan"
 
 
@@ -178,10 +178,10 @@ def test_pages_sort_by_most_discussed_and_most_agreed(services: Services, commen
                                                       people: dict[str, User]) -> None:
     author = people["facilitator"].person
     for name in ("Alpha", "Beta"):
-        services.wiki.save(name, f"# {name}\n", None, author)
+        services.pages.save(name, f"# {name}\n", None, author)
     comments.add("Beta", people["participant"], "Hmm")
     Reactions(services.db).toggle(page_target("Alpha"), people["participant"], "agree")
-    pages = services.wiki.all_pages()
+    pages = services.pages.all_pages()
     stores = services.comments, services.reactions
     assert rank_pages(*stores, pages, "discussed")[0].page.name == "Beta"
     assert rank_pages(*stores, pages, "agreed")[0].page.name == "Alpha"
@@ -200,18 +200,18 @@ def test_presence_shows_other_editors_until_they_go_quiet(services: Services,
 def test_a_draft_is_kept_per_person_and_never_committed(services: Services,
                                                         people: dict[str, User]) -> None:
     drafts = Drafts(services.db, 1000)
-    head = services.wiki.head()
+    head = services.pages.head()
     drafts.put("Home", people["participant"], "# Half af", head)
     assert drafts.get("Home", people["participant"]).markdown == "# Half af"  # type: ignore[union-attr]
     assert drafts.get("Home", people["facilitator"]) is None
-    assert services.wiki.head() == head
+    assert services.pages.head() == head
     drafts.delete("Home", people["participant"])
     assert drafts.get("Home", people["participant"]) is None
 
 
 def test_frozen_folder_refuses_participants_but_not_facilitators(services: Services,
                                                                  people: dict[str, User]) -> None:
-    wiki, anna = services.wiki, people["participant"].person
+    wiki, anna = services.pages, people["participant"].person
     wiki.save("Hoofdstuk 1/Markt", "# Markt\n", None, anna)
     set_frozen(services.db, "Hoofdstuk 1", True, people["facilitator"].id)
     with pytest.raises(Frozen):

@@ -84,7 +84,7 @@ def phases() -> str | Response:
         flash(gettext("Froze %(scope)s.", scope=scope) if frozen
               else gettext("Unfroze %(scope)s.", scope=scope))
         return redirect(safe_next(request.form.get("next") or url_for("admin.phases")))
-    folders = sorted({p.name.rsplit("/", 1)[0] for p in services().wiki.all_pages()
+    folders = sorted({p.name.rsplit("/", 1)[0] for p in services().pages.all_pages()
                       if "/" in p.name}, key=str.casefold)
     return render_template("admin/phases.html", scopes=frozen_scopes(services().db),
                            folders=folders)

@@ -83,7 +83,7 @@ def index() -> Response:
 @bp.get("/pages")
 @allow("reader")
 def list_pages() -> Response:
-    wiki = services().wiki
+    wiki = services().pages
     head = wiki.head()
     return jsonify([{"path": p.name, "title": p.title, "revision": head}
                     for p in wiki.all_pages()])
@@ -99,10 +99,10 @@ def page(path: str) -> BaseResponse | tuple[Response, int]:
         revision = base_revision(body() if request.content_length else {})
         if revision is None:
             raise InvalidInput(N_("give base_revision or If-Match"))
-        services().wiki.delete(path, revision, author(), origin=origin("api"))
+        services().pages.delete(path, revision, author(), origin=origin("api"))
         return Response(status=204)
     rev = request.args.get("rev")
-    found = services().wiki.get(path, validate_revision(rev) if rev else None)
+    found = services().pages.get(path, validate_revision(rev) if rev else None)
     html = services().renderer.render_blob(found.blob, found.markdown)
     response = jsonify(path=found.name, title=found.title, markdown=found.markdown,
                        html=html, revision=found.revision)
@@ -114,7 +114,7 @@ def put_page(path: str) -> tuple[Response, int]:
     data = body()
     text = text_field(data, "markdown", required=True)
     try:
-        result = services().wiki.save(path, text, base_revision(data), author(),
+        result = services().pages.save(path, text, base_revision(data), author(),
                                       text_field(data, "message"), origin("api"))
     except EditConflict as conflict:
         return jsonify(
@@ -134,16 +134,16 @@ def put_page(path: str) -> tuple[Response, int]:
 def rename(path: str) -> Response:
     data = body()
     target = text_field(data, "to", required=True)
-    revision = services().wiki.rename(path, target, author(), text_field(data, "message"),
+    revision = services().pages.rename(path, target, author(), text_field(data, "message"),
                                       base_revision(data), origin("api"))
-    return jsonify(path=services().wiki.find(target), revision=revision)
+    return jsonify(path=services().pages.find(target), revision=revision)
 
 
 @bp.get("/pages/<path:path>/history")
 @allow("reader")
 def history(path: str) -> Response:
     limit = int_arg("limit", 100, 1, 1000)
-    entries = revisions.history(services().wiki, path, limit=limit,
+    entries = revisions.history(services().pages, path, limit=limit,
                                 skip=int_arg("skip", 0, 0, 10**7))
     pushed_by = services().pushlog.pusher_names(e.revision for e in entries)
     return jsonify([{"revision": e.revision, "author": e.author, "email": e.email,
@@ -155,7 +155,7 @@ def history(path: str) -> Response:
 @allow("reader")
 def blame(path: str) -> Response:
     rev = request.args.get("rev")
-    lines = revisions.blame(services().wiki, path, validate_revision(rev) if rev else None)
+    lines = revisions.blame(services().pages, path, validate_revision(rev) if rev else None)
     return jsonify([{"line": b.line, "text": b.text, "revision": b.revision,
                      "author": b.author} for b in lines])
 
@@ -166,7 +166,7 @@ def diff(path: str) -> Response:
     raw_from, raw_to = request.args.get("from"), request.args.get("to")
     if not raw_from or not raw_to:
         raise InvalidInput(N_("give both 'from' and 'to' revisions"))
-    old, new = revisions.texts(services().wiki, path, raw_from, raw_to)
+    old, new = revisions.texts(services().pages, path, raw_from, raw_to)
     text = diffs.unified(old, new, f"a/{path}.md@{raw_from}", f"b/{path}.md@{raw_to}")
     return Response(text, mimetype="text/plain")
 
@@ -174,7 +174,7 @@ def diff(path: str) -> Response:
 @bp.get("/changes")
 @allow("reader")
 def changes() -> Response:
-    entries = revisions.recent_changes(services().wiki, limit=int_arg("limit", 50, 1, 500))
+    entries = revisions.recent_changes(services().pages, limit=int_arg("limit", 50, 1, 500))
     pushed_by = services().pushlog.pusher_names(c.revision for c in entries)
     return jsonify([{"revision": c.revision, "author": c.author, "email": c.email,
                      "date": c.date.isoformat(), "message": c.message,
@@ -188,4 +188,4 @@ def changes() -> Response:
 def contributors() -> Response:
     return jsonify([{"name": c.name, "commits": c.commits, "lines": c.lines_added,
                      "lines_removed": c.lines_removed}
-                    for c in revisions.contributors(services().wiki, services().accounts)])
+                    for c in revisions.contributors(services().pages, services().accounts)])

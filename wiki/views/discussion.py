@@ -21,7 +21,7 @@ bp = Blueprint("discussion", __name__)
 
 def back_to(comment: Comment) -> Response:
     """Redirect to the comment on its page (or on the comments page of a deleted page)."""
-    if services().wiki.find(comment.page):
+    if services().pages.find(comment.page):
         target = url_for("pages.view", path=comment.page)
     else:
         target = url_for("discussion.page_comments", path=comment.page)
@@ -49,7 +49,7 @@ def page_comments(path: str) -> str | Response:
         return back_to(made)
     name = normalize_page_name(path)
     return render_template("discussion/comments.html", name=name, w=page_workshop(name),
-                           exists=services().wiki.find(name) is not None)
+                           exists=services().pages.find(name) is not None)
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ bp = Blueprint("discussion_api", __name__, url_prefix="/api/v1")
 
 def existing_page(path: str) -> str:
     """The page's name as stored (PageNotFound if there is no such page)."""
-    return services().wiki.get(services().wiki.find(path) or path).name
+    return services().pages.get(services().pages.find(path) or path).name
 
 
 def tally_json(tally: Tally) -> dict[str, Any]:

@@ -84,8 +84,8 @@ def index() -> str:
     s = services()
     outline = current_outline()
     in_outline = {p.casefold() for p in outline.pages}
-    others = [p for p in s.wiki.all_pages() if p.name.casefold() not in in_outline]
-    titles = {p.name.casefold(): p.title for p in s.wiki.all_pages()}
+    others = [p for p in s.pages.all_pages() if p.name.casefold() not in in_outline]
+    titles = {p.name.casefold(): p.title for p in s.pages.all_pages()}
     missing = outlines.missing_pages(s.repo, s.repo.head(), outline)
     return render_template("export/index.html", outline=outline, others=others, titles=titles,
                            formats=list(FORMATS), versions=list_versions(s.repo),

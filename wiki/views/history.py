@@ -27,7 +27,7 @@ def page_number() -> int:
 @allow("reader")
 def page_history(path: str) -> str:
     number = page_number()
-    wiki = services().wiki
+    wiki = services().pages
     entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE)
     pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/history.html", name=normalize_page_name(path),
@@ -38,7 +38,7 @@ def page_history(path: str) -> str:
 @bp.get("/p/<path:path>/diff")
 @allow("reader")
 def diff(path: str) -> str:
-    wiki = services().wiki
+    wiki = services().pages
     name = normalize_page_name(path)
     to_rev = validate_revision(request.args.get("to") or wiki.head() or "")
     raw_from = request.args.get("from")
@@ -57,7 +57,7 @@ def diff(path: str) -> str:
 @allow("reader")
 def blame(path: str) -> str:
     rev = request.args.get("rev")
-    lines = revisions.blame(services().wiki, path, validate_revision(rev) if rev else None)
+    lines = revisions.blame(services().pages, path, validate_revision(rev) if rev else None)
     return render_template("history/blame.html", name=normalize_page_name(path), lines=lines)
 
 
@@ -65,7 +65,7 @@ def blame(path: str) -> str:
 @allow("reader")
 def changes() -> str:
     number = page_number()
-    entries = revisions.recent_changes(services().wiki, limit=PER_PAGE + 1,
+    entries = revisions.recent_changes(services().pages, limit=PER_PAGE + 1,
                                        skip=(number - 1) * PER_PAGE)
     pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/changes.html", entries=entries[:PER_PAGE], number=number,
@@ -75,5 +75,5 @@ def changes() -> str:
 @bp.get("/contributors")
 @allow("reader")
 def contributors() -> str:
-    people = revisions.contributors(services().wiki, services().accounts)
+    people = revisions.contributors(services().pages, services().accounts)
     return render_template("history/contributors.html", people=people)

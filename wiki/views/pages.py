@@ -56,7 +56,7 @@ def index() -> str:
     if number is None:
         abort(400, description=gettext("'page' must be a whole number from 1"))
     svc = services()
-    ranked = rank_pages(svc.comments, svc.reactions, svc.wiki.all_pages(), sort)
+    ranked = rank_pages(svc.comments, svc.reactions, svc.pages.all_pages(), sort)
     # A page of the list at a time: a 10,000-page wiki lists as fast as a small one.
     pages = max(1, -(-len(ranked) // LIST_PAGE))
     shown = ranked[(number - 1) * LIST_PAGE:number * LIST_PAGE]
@@ -67,7 +67,7 @@ def index() -> str:
 @bp.get("/p/<path:path>")
 @allow("reader")
 def view(path: str) -> str | Response | tuple[str, int]:
-    wiki = services().wiki
+    wiki = services().pages
     rev = request.args.get("rev")
     try:
         page = wiki.get(path, validate_revision(rev) if rev else None)
@@ -87,7 +87,7 @@ def view(path: str) -> str | Response | tuple[str, int]:
 def chapter_nav() -> list[tuple[str, str]]:
     """The whitepaper's chapter outline for the sidebar (at most NAV_LIMIT entries)."""
     svc = services()
-    titles = {summary.name: summary.title for summary in svc.wiki.all_pages()}
+    titles = {summary.name: summary.title for summary in svc.pages.all_pages()}
     return outline.chapters(svc.repo, svc.repo.head(), titles)[:NAV_LIMIT]
 
 
@@ -107,7 +107,7 @@ def new() -> str | Response:
                                    suggestion=suggestion)
         # "Wat is marketing?": the page is "Wat is marketing", its title keeps the "?".
         name, title = suggestion, " ".join(name.rsplit("/", 1)[-1].split())
-    existing = services().wiki.find(name)
+    existing = services().pages.find(name)
     if existing:
         flash(gettext("A page called “%(name)s” already exists; you are editing it.",
                       name=existing))
@@ -128,7 +128,7 @@ def only_signs_differ(raw: str, suggestion: str) -> bool:
 @bp.get("/p/<path:path>/edit")
 @allow("participant")
 def edit(path: str) -> str:
-    wiki = services().wiki
+    wiki = services().pages
     try:
         page = wiki.get(path)
         text, base = page.markdown, page.revision
@@ -148,7 +148,7 @@ def save(path: str) -> str | Response | tuple[str, int]:
     text, message = form.get("markdown", ""), form.get("message", "")
     base = form.get("base_revision") or None
     try:
-        result = services().wiki.save(path, text, base, author(), message, origin())
+        result = services().pages.save(path, text, base, author(), message, origin())
     except EditConflict as conflict:
         segments = [s if isinstance(s, str) else {"ours": s.ours, "theirs": s.theirs}
                     for s in conflict.merge.segments]
@@ -159,7 +159,7 @@ def save(path: str) -> str | Response | tuple[str, int]:
         status = STATUS[type(refused)][0]
         return render_template("pages/edit.html", name=path, text=text, base=base or "",
                                message=message, error=error_text(refused),
-                               pages=[p.name for p in services().wiki.all_pages()]), status
+                               pages=[p.name for p in services().pages.all_pages()]), status
     flash(saved_message(result))
     if request.headers.get("X-Requested-With") == "fetch":  # the editor's script
         return jsonify(url=page_url(result.name))
@@ -170,7 +170,7 @@ def save(path: str) -> str | Response | tuple[str, int]:
 @allow("participant")
 def preview() -> str:
     text = request.form.get("markdown", "")
-    services().wiki.check_size(text)
+    services().pages.check_size(text)
     html = services().renderer.render(text)
     if is_plain(html):
         return f'<p class="notice">{escape(gettext(NOTICE))}</p>{html}'
@@ -180,12 +180,12 @@ def preview() -> str:
 @bp.route("/p/<path:path>/rename", methods=["GET", "POST"])
 @allow("participant")
 def rename(path: str) -> str | Response:
-    page = services().wiki.get(path)
+    page = services().pages.get(path)
     if request.method == "GET":
         return render_template("pages/rename.html", page=page, error=None)
     to = request.form.get("to", "")
     try:
-        services().wiki.rename(page.name, to, author(), request.form.get("message", ""),
+        services().pages.rename(page.name, to, author(), request.form.get("message", ""),
                                request.form.get("base_revision") or None, origin())
     except InvalidPageName as exc:
         return render_template("pages/rename.html", page=page, error=error_text(exc), to=to,
@@ -201,12 +201,12 @@ def rename(path: str) -> str | Response:
 @bp.route("/p/<path:path>/delete", methods=["GET", "POST"])
 @allow("participant")
 def delete(path: str) -> str | Response | tuple[str, int]:
-    page = services().wiki.get(path)
+    page = services().pages.get(path)
     if request.method == "GET":
         return render_template("pages/delete.html", page=page)
     base = request.form.get("base_revision", "")
     try:
-        services().wiki.delete(page.name, base, author(), request.form.get("message", ""),
+        services().pages.delete(page.name, base, author(), request.form.get("message", ""),
                                origin())
     except EditConflict:
         flash(gettext("The page changed since you opened it; look at the new text before"
@@ -223,7 +223,7 @@ def revert(path: str) -> Response:
     revision = request.form.get("revision", "")
     if not revision:
         abort(400, description=gettext("Which revision? None was given."))
-    result = services().wiki.revert(path, revision, author(), origin())
+    result = services().pages.revert(path, revision, author(), origin())
     flash(gettext("Restored the version of %(revision)s.", revision=revision[:10])
           if result.changed else gettext("That version is already the current text."))
     return redirect(page_url(result.name))

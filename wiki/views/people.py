@@ -25,7 +25,7 @@ def identity(name: str) -> tuple[str, str, int | None]:
     if account is not None:
         return account.name, account.email, account.id
     wanted = name.strip().casefold()
-    for person in revisions.contributors(services().wiki, services().accounts):
+    for person in revisions.contributors(services().pages, services().accounts):
         if person.name.casefold() == wanted:
             return person.name, person.email, None
     raise PageNotFound(gettext("nobody called %(name)s", name=name))
@@ -35,8 +35,8 @@ def identity(name: str) -> tuple[str, str, int | None]:
 @allow("reader")
 def person(name: str) -> str:
     shown, email, account_id = identity(name)
-    changes = revisions.recent_changes(services().wiki, limit=100, author_email=email)
-    stats = next((c for c in revisions.contributors(services().wiki, services().accounts)
+    changes = revisions.recent_changes(services().pages, limit=100, author_email=email)
+    stats = next((c for c in revisions.contributors(services().pages, services().accounts)
                   if c.email.casefold() == email.casefold()), None)
     said = comments().by_user(account_id, viewer()) if account_id is not None else []
     account = services().accounts.get(account_id) if account_id is not None else None
@@ -61,7 +61,7 @@ def feed_entry(change: RecentChange) -> FeedEntry:
 @bp.get("/changes.atom")
 @allow("reader")
 def changes_feed() -> Response:
-    entries = revisions.recent_changes(services().wiki, limit=FEED_SIZE)
+    entries = revisions.recent_changes(services().pages, limit=FEED_SIZE)
     feed = Feed(title=gettext("%(site)s: recent changes", site=services().settings.site_name),
                 self_url=external_url("people.changes_feed"),
                 site_url=external_url("history.changes"),
