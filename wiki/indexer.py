@@ -16,12 +16,11 @@ threads behind. Searches wait briefly for a catch-up and never for a rebuild.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from storage.inspect import is_commit
 from storage.names import page_name_from_file
 from storage.repository import Repository
 from storage.treediff import diff_commits, last_changes
+from wiki.filelock import held
 from wiki.pagetext import PageText, page_text
 from wiki.render import Renderer
 from wiki.search import IndexUnavailable, SearchIndex, SearchResults
@@ -124,18 +124,8 @@ class Indexer:
 
     # -- writing ---------------------------------------------------------------
 
-    @contextmanager
-    def _writer_lock(self, blocking: bool) -> Iterator[bool]:
-        with open(self.lock_path, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _writer_lock(self, blocking: bool) -> AbstractContextManager[bool]:
+        return held(self.lock_path, blocking)
 
     def catch_up(self, blocking: bool = True, progress: Progress = _no_progress) -> bool:
         """Bring the index to the head: a tree diff, or a rebuild when it has no usable base.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 from pathlib import Path
 
 from storage.history import History
+from wiki.filelock import held
 
 log = logging.getLogger(__name__)
 EVERY_N_SAVES = 25
@@ -45,10 +45,8 @@ class Housekeeper:
             self._running.release()
 
     def _locked_maintain(self) -> None:
-        with open(self.lock_path, "a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+        with held(self.lock_path, blocking=False) as locked:
+            if not locked:
                 return  # another worker is already at it
             try:
                 self.history.maintain()

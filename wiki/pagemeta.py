@@ -18,14 +18,13 @@ on the chain; revisions off the chain) git answers, as before.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from storage.history import MAX_RENAMES, BlameLine, Contribution, FileChange, Hi
 from storage.names import page_name_from_file
 from storage.pagelog import HistoryRewritten, first_parent_log
 from storage.repository import MAIN_REF, Repository
+from wiki.filelock import held
 from wiki.pagemeta_schema import SCHEMA, apply_commits
 
 log = logging.getLogger(__name__)
@@ -289,15 +289,8 @@ class PageMeta(History):
                 conn.execute("ROLLBACK")
             raise
 
-    @contextmanager
-    def _lock(self, blocking: bool) -> Iterator[bool]:
-        with open(self.lock_path, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            yield True
+    def _lock(self, blocking: bool) -> AbstractContextManager[bool]:
+        return held(self.lock_path, blocking)
 
 
 def _entry(row: Row, changes: tuple[FileChange, ...]) -> LogEntry:
