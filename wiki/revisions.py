@@ -10,6 +10,7 @@ from storage.names import normalize_page_name, page_file, page_name_from_file
 from wiki.accounts import Accounts
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.pages import PageStore
+from wiki.people import Namer, display_names, git_name, renamed
 
 KINDS = {"A": "created", "M": "edited", "D": "deleted", "R": "renamed", "C": "copied"}
 
@@ -51,13 +52,14 @@ class RecentChange:
     files: int
 
 
-def history(store: PageStore, name: str, limit: int = 100, skip: int = 0) -> list[Revision]:
-    """Commits that changed page `name`, newest first, following renames."""
+def history(store: PageStore, name: str, limit: int = 100, skip: int = 0,
+            names: Namer = git_name) -> list[Revision]:
+    """Commits that changed page `name`, newest first, following renames; authors by `names`."""
     name = normalize_page_name(name)
     entries = store.history.log(page_file(name), limit=limit, skip=skip)
     if not entries and skip == 0:
         raise PageNotFound(N_("page “{name}”"), name=name)
-    return [_revision(entry, name) for entry in entries]
+    return renamed((_revision(entry, name) for entry in entries), names)
 
 
 def _revision(entry: LogEntry, fallback: str) -> Revision:
@@ -85,15 +87,20 @@ def parent_of(store: PageStore, revision: str) -> str | None:
     return str(commit.parent_ids[0]) if commit.parent_ids else None
 
 
-def blame(store: PageStore, name: str, revision: str | None = None) -> list[BlameLine]:
-    """Every line of the page with the author and commit that last changed it."""
+def blame(store: PageStore, name: str, revision: str | None = None,
+          names: Namer = git_name) -> list[BlameLine]:
+    """Every line of the page with the author (by `names`) and commit that last changed it."""
     page = store.get(name, revision)
-    return store.history.blame(page.revision, page_file(page.name))
+    return renamed(store.history.blame(page.revision, page_file(page.name)), names)
 
 
 def recent_changes(store: PageStore, limit: int = 50, skip: int = 0,
-                   author_email: str | None = None) -> list[RecentChange]:
-    """Commits across the wiki (or by one author), newest first, with the pages each touched."""
+                   author_email: str | None = None, names: Namer = git_name
+                   ) -> list[RecentChange]:
+    """Commits across the wiki (or by one author), newest first, with the pages each touched.
+
+    Authors are shown by `names` (see wiki.people.display_names).
+    """
     if not 1 <= limit <= 500 or skip < 0:
         raise InvalidInput(N_("limit must be 1-{most}"), most=500)
     result = []
@@ -104,8 +111,8 @@ def recent_changes(store: PageStore, limit: int = 50, skip: int = 0,
             if page is not None:
                 old = page_name_from_file(change.old_path) if change.old_path else None
                 pages.append(ChangedPage(page, KINDS.get(change.status, "edited"), old))
-        result.append(RecentChange(entry.revision, entry.author, entry.email, entry.date,
-                             entry.message, tuple(pages), len(entry.changes)))
+        result.append(RecentChange(entry.revision, names(entry.author, entry.email), entry.email,
+                                   entry.date, entry.message, tuple(pages), len(entry.changes)))
     return result
 
 
@@ -116,7 +123,7 @@ def contributors(store: PageStore, accounts: Accounts | None = None) -> list[Con
     to an account is shown under the account's name, so work pushed from a
     laptop with a different git user.name counts for the same person.
     """
-    names = {u.email.lower(): u.name for u in accounts.all_users()} if accounts else {}
-    return [replace(c, name=names.get(c.email.lower(), c.name))
+    names = display_names(accounts) if accounts else git_name
+    return [replace(c, name=names(c.name, c.email))
             for c in store.history.contributions()
             if c.email != store.repo.committer.email or c.name != store.repo.committer.name]

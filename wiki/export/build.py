@@ -19,6 +19,7 @@ from wiki.export.compose import compose, stylesheet
 from wiki.export.document import Document, Progress, build
 from wiki.export.outline import load
 from wiki.export.pdf import write_pdf
+from wiki.people import Namer, git_name
 from wiki.render import Renderer
 
 
@@ -70,13 +71,17 @@ def render(doc: Document, repo: Repository, fmt: str) -> bytes:
 
 
 def export(repo: Repository, history: History, source: Source, fmt: str,
-           default_title: str = "Whitepaper", progress: Progress | None = None) -> bytes:
-    """The whitepaper at `source` in format `fmt` ('pdf', 'html', 'docx', 'epub', 'md')."""
+           default_title: str = "Whitepaper", progress: Progress | None = None,
+           shown: Namer = git_name) -> bytes:
+    """The whitepaper at `source` in format `fmt` ('pdf', 'html', 'docx', 'epub', 'md').
+
+    `shown` names the authors in the credits (wiki.people.display_names).
+    """
     check_format(fmt)
     report = progress or (lambda _f, _m: None)
     outline = load(repo, source.commit, default_title)
     doc = build(repo, history, Renderer(), source.commit, outline, source.version,
-                exclude=(repo.committer.email,), progress=report)
+                exclude=(repo.committer.email,), progress=report, shown=shown)
     report(0.65, f"writing {fmt}")
     data = render(doc, repo, fmt)
     report(1.0, "done")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from storage.history import History
 from storage.names import page_file
+from wiki.people import Namer, git_name
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def chapter_lines(history: History, commit: str, page: str) -> dict[str, tuple[s
 
 
 def credits(history: History, commit: str, pages: Iterable[str],
-            exclude: Iterable[str] = ()) -> list[Credit]:
+            exclude: Iterable[str] = (), names: Namer = git_name) -> list[Credit]:
     """Every author with commits and final-text lines, most lines (then commits) first.
 
     Args:
@@ -46,24 +47,26 @@ def credits(history: History, commit: str, pages: Iterable[str],
         commit: the exported commit (full hex id).
         pages: the chapter pages in outline order.
         exclude: email addresses to leave out (the server's own identity).
+        names: the name shown for an author (wiki.people.display_names), so the
+            credits name each person as the rest of the wiki does.
     """
     skip = {e.lower() for e in exclude}
-    names: dict[str, str] = {}
+    shown: dict[str, str] = {}
     commits: dict[str, int] = {}
     for c in history.contributions(rev=commit):
         key = c.email.lower() or c.name
-        names[key], commits[key] = c.name, c.commits
+        shown[key], commits[key] = names(c.name, c.email), c.commits
     per_chapter: dict[str, list[tuple[str, int]]] = {}
     totals: dict[str, int] = {}
     for page in pages:
         for key, (name, count) in chapter_lines(history, commit, page).items():
-            names.setdefault(key, name)
+            shown.setdefault(key, names(name, key))
             totals[key] = totals.get(key, 0) + count
             per_chapter.setdefault(key, []).append((page, count))
     all_lines = sum(v for k, v in totals.items() if k not in skip) or 1
     result = [
-        Credit(names[k], k, commits.get(k, 0), totals.get(k, 0),
+        Credit(shown[k], k, commits.get(k, 0), totals.get(k, 0),
                totals.get(k, 0) / all_lines, tuple(per_chapter.get(k, ())))
-        for k in names if k not in skip
+        for k in shown if k not in skip
     ]
     return sorted(result, key=lambda c: (-c.lines, -c.commits, c.name.casefold()))

@@ -17,6 +17,7 @@ from storage.repository import Repository
 from wiki.export.credits import Credit, credits
 from wiki.export.outline import Outline, existing_pages
 from wiki.export.rewrite import rewrite_chapter
+from wiki.people import Namer, git_name
 from wiki.render import Renderer, page_title
 
 Progress = Callable[[float, str], None]
@@ -67,7 +68,7 @@ def _has_image(repo: Repository, commit: str) -> Callable[[str], bool]:
 
 def build(repo: Repository, history: History, renderer: Renderer, commit: str,
           outline: Outline, version: str | None = None, exclude: tuple[str, ...] = (),
-          progress: Progress | None = None) -> Document:
+          progress: Progress | None = None, shown: Namer = git_name) -> Document:
     """Build the document for `commit` in outline order.
 
     Args:
@@ -78,6 +79,7 @@ def build(repo: Repository, history: History, renderer: Renderer, commit: str,
         outline: title, authors and chapter order.
         version: the version tag the commit was reached by, if any.
         exclude: author emails left out of the credits (the server).
+        shown: the name the credits show for an author (wiki.people.display_names).
         progress: called with a fraction in [0, 1] and a short message.
     """
     report = progress or (lambda _f, _m: None)
@@ -95,6 +97,6 @@ def build(repo: Repository, history: History, renderer: Renderer, commit: str,
         chapters.append(Chapter(number, name, title, f"ch-{number}", body, images))
         report(0.6 * number / max(1, len(names)), f"chapter {number} of {len(names)}")
     report(0.6, "credits")
-    people = credits(history, commit, names, exclude)
+    people = credits(history, commit, names, exclude, names=shown)
     when = datetime.fromtimestamp(repo.commit_info(commit).commit_time, UTC)
     return Document(outline, commit, version, when, tuple(chapters), tuple(people))

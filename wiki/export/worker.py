@@ -18,10 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from storage.repository import Person, Repository
+from wiki.accounts import Accounts
 from wiki.config import Settings
+from wiki.db import Database
 from wiki.export.build import Source, export
 from wiki.export.jobs import Job, Jobs, Limits
 from wiki.pagemeta import PageMeta
+from wiki.people import display_names
 
 
 def limit(limits: Limits) -> None:
@@ -47,8 +50,10 @@ def run(jobs: Jobs, job: Job, settings: Settings) -> Job:
     progress(0.01, "reading pages")
     # Blame of each chapter comes from the page-metadata cache (computed once per revision).
     history = PageMeta(repo, jobs.data_dir / "pagemeta.db", jobs.data_dir / "pagemeta.lock")
+    # The credits name each person as the wiki does: an account's name for its email.
+    shown = display_names(Accounts(Database(jobs.data_dir / "cowiki.db")))
     data = export(repo, history, Source(job.commit, job.version), job.format,
-                  settings.site_name, progress)
+                  settings.site_name, progress, shown)
     target = jobs.result_path(job)
     spare = target.with_name(f"{target.name}.{os.getpid()}.part")
     spare.write_bytes(data)

@@ -13,6 +13,7 @@ from storage.names import validate_revision, whole_number
 from wiki import diffs, revisions
 from wiki.errors import N_, EditConflict, InvalidInput
 from wiki.health import quick_report
+from wiki.people import display_names
 from wiki.views import author, origin, services
 from wiki.views.access import PUBLIC, allow
 from wiki.views.security import rate_limited
@@ -144,7 +145,8 @@ def rename(path: str) -> Response:
 def history(path: str) -> Response:
     limit = int_arg("limit", 100, 1, 1000)
     entries = revisions.history(services().pages, path, limit=limit,
-                                skip=int_arg("skip", 0, 0, 10**7))
+                                skip=int_arg("skip", 0, 0, 10**7),
+                                names=display_names(services().accounts))
     pushed_by = services().pushlog.pusher_names(e.revision for e in entries)
     return jsonify([{"revision": e.revision, "author": e.author, "email": e.email,
                      "date": e.date.isoformat(), "message": e.message, "path": e.name,
@@ -155,7 +157,8 @@ def history(path: str) -> Response:
 @allow("reader")
 def blame(path: str) -> Response:
     rev = request.args.get("rev")
-    lines = revisions.blame(services().pages, path, validate_revision(rev) if rev else None)
+    lines = revisions.blame(services().pages, path, validate_revision(rev) if rev else None,
+                            names=display_names(services().accounts))
     return jsonify([{"line": b.line, "text": b.text, "revision": b.revision,
                      "author": b.author} for b in lines])
 
@@ -174,7 +177,8 @@ def diff(path: str) -> Response:
 @bp.get("/changes")
 @allow("reader")
 def changes() -> Response:
-    entries = revisions.recent_changes(services().pages, limit=int_arg("limit", 50, 1, 500))
+    entries = revisions.recent_changes(services().pages, limit=int_arg("limit", 50, 1, 500),
+                                       names=display_names(services().accounts))
     pushed_by = services().pushlog.pusher_names(c.revision for c in entries)
     return jsonify([{"revision": c.revision, "author": c.author, "email": c.email,
                      "date": c.date.isoformat(), "message": c.message,

@@ -8,6 +8,7 @@ from flask_babel import gettext
 from storage.names import normalize_page_name, validate_revision, whole_number
 from wiki import diffs, revisions
 from wiki.errors import InvalidInput
+from wiki.people import display_names
 from wiki.views import services
 from wiki.views.access import allow
 
@@ -28,7 +29,8 @@ def page_number() -> int:
 def page_history(path: str) -> str:
     number = page_number()
     wiki = services().pages
-    entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE)
+    entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE,
+                                names=display_names(services().accounts))
     pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/history.html", name=normalize_page_name(path),
                            entries=entries[:PER_PAGE], number=number,
@@ -57,7 +59,8 @@ def diff(path: str) -> str:
 @allow("reader")
 def blame(path: str) -> str:
     rev = request.args.get("rev")
-    lines = revisions.blame(services().pages, path, validate_revision(rev) if rev else None)
+    lines = revisions.blame(services().pages, path, validate_revision(rev) if rev else None,
+                            names=display_names(services().accounts))
     return render_template("history/blame.html", name=normalize_page_name(path), lines=lines)
 
 
@@ -66,7 +69,8 @@ def blame(path: str) -> str:
 def changes() -> str:
     number = page_number()
     entries = revisions.recent_changes(services().pages, limit=PER_PAGE + 1,
-                                       skip=(number - 1) * PER_PAGE)
+                                       skip=(number - 1) * PER_PAGE,
+                                       names=display_names(services().accounts))
     pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
     return render_template("history/changes.html", entries=entries[:PER_PAGE], number=number,
                            more=len(entries) > PER_PAGE, pushed_by=pushed_by)

@@ -11,6 +11,7 @@ from storage.names import normalize_page_name, suggest_page_name, validate_revis
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
 from wiki.export import outline
 from wiki.pages import SaveResult
+from wiki.people import last_change_shown
 from wiki.render import NOTICE, is_plain
 from wiki.views import author, origin, services
 from wiki.views.access import allow
@@ -78,7 +79,8 @@ def view(path: str) -> str | Response | tuple[str, int]:
         name = normalize_page_name(path)
         return render_template("pages/missing.html", name=name), 404
     html = services().renderer.render_blob(page.blob, page.markdown)
-    last = services().history.last_change(f"{page.name}.md", page.revision)
+    last = last_change_shown(services().history.last_change(f"{page.name}.md", page.revision),
+                             services().accounts)
     return render_template("pages/view.html", page=page, html=html, last=last,
                            old=bool(rev), chapters=chapter_nav(),
                            workshop=None if rev else page_workshop(page.name))

@@ -8,6 +8,7 @@ from flask_babel import gettext
 from wiki import revisions
 from wiki.errors import PageNotFound
 from wiki.feed import Feed, FeedEntry, atom
+from wiki.people import display_names
 from wiki.revisions import RecentChange
 from wiki.views import services
 from wiki.views.access import allow
@@ -20,22 +21,32 @@ FEED_SIZE = 50
 
 
 def identity(name: str) -> tuple[str, str, int | None]:
-    """(name, email, account id) of an account, else of a git author; PageNotFound if neither."""
-    account = services().accounts.by_name(name)
-    if account is not None:
-        return account.name, account.email, account.id
+    """(name, email, account id) of an account, else of a git author; PageNotFound if neither.
+
+    A name some commit was made with leads to its account when the commit's
+    email belongs to one, so an old link to "B. de Vries" shows Bert's page.
+    """
+    accounts = services().accounts
+    account = accounts.by_name(name)
     wanted = name.strip().casefold()
-    for person in revisions.contributors(services().pages, services().accounts):
-        if person.name.casefold() == wanted:
+    if account is None:
+        person = next((p for p in revisions.contributors(services().pages)
+                       if p.name.casefold() == wanted), None)
+        if person is None:
+            raise PageNotFound(gettext("nobody called %(name)s", name=name))
+        account = next((u for u in accounts.all_users()
+                        if u.email.casefold() == person.email.casefold()), None)
+        if account is None:
             return person.name, person.email, None
-    raise PageNotFound(gettext("nobody called %(name)s", name=name))
+    return account.name, account.email, account.id
 
 
 @bp.get("/people/<name>")
 @allow("reader")
 def person(name: str) -> str:
     shown, email, account_id = identity(name)
-    changes = revisions.recent_changes(services().pages, limit=100, author_email=email)
+    changes = revisions.recent_changes(services().pages, limit=100, author_email=email,
+                                       names=display_names(services().accounts))
     stats = next((c for c in revisions.contributors(services().pages, services().accounts)
                   if c.email.casefold() == email.casefold()), None)
     said = comments().by_user(account_id, viewer()) if account_id is not None else []
@@ -61,7 +72,8 @@ def feed_entry(change: RecentChange) -> FeedEntry:
 @bp.get("/changes.atom")
 @allow("reader")
 def changes_feed() -> Response:
-    entries = revisions.recent_changes(services().pages, limit=FEED_SIZE)
+    entries = revisions.recent_changes(services().pages, limit=FEED_SIZE,
+                                       names=display_names(services().accounts))
     feed = Feed(title=gettext("%(site)s: recent changes", site=services().settings.site_name),
                 self_url=external_url("people.changes_feed"),
                 site_url=external_url("history.changes"),
