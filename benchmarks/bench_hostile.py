@@ -1,4 +1,4 @@
-"""Hostile input against its budget: the worst known pages for formatting and diffs.
+"""Hostile input against its budget: the worst known pages, queries and exports.
 
 Each case builds an input of a given size (up to the 1 MB page limit) and
 times the answer the wiki gives for it: the page view's render (through the
@@ -8,9 +8,15 @@ The target is that no answer takes more than TARGET seconds. While the
 hostile renders run, a second thread keeps formatting ordinary pages, and the
 slowest of those is reported too: a hostile page must not hold up others.
 
-CASES is a list; a new kind of case (search, export) adds a runner to RUNNERS.
+Search cases run hostile queries against a real index of a small wiki (the
+answer: results or a clear refusal); export cases time what a reader waits
+for when starting an export of a hostile page (the job is queued or refused
+at once; the work runs in a limited worker) and report how the job ended.
 
-Run from the repository root:  .venv/bin/python benchmarks/bench_hostile.py [--quick] [--json FILE]
+CASES is a list; a new kind of case adds a runner to RUNNERS.
+
+Run from the repository root:
+    .venv/bin/python benchmarks/bench_hostile.py [--quick] [--kind KIND ...] [--json FILE]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,8 +35,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wiki import diffs  # noqa: E402
+from storage.repository import Person  # noqa: E402
+from wiki import audit, diffs  # noqa: E402
 from wiki.config import Settings  # noqa: E402
+from wiki.datadir import Services, open_data_dir  # noqa: E402
+from wiki.errors import WikiError  # noqa: E402
+from wiki.export.build import resolve  # noqa: E402
+from wiki.export.jobs import Jobs, Limits  # noqa: E402
 from wiki.render import Renderer, blob_id, is_plain  # noqa: E402
 
 TARGET = 2.0  # seconds: the slowest answer allowed at 1 MB
@@ -86,6 +98,71 @@ CASES: list[Case] = [
 ]
 
 
+def misspelled(size: int) -> str:
+    return " ".join("klantreizx" * 30 for _ in range(max(1, size // 300)))
+
+
+def table_page(size: int) -> str:
+    row = "| " + " | ".join(f"cel {n}" for n in range(12)) + " |\n"
+    header = "| " + " | ".join(f"k{n}" for n in range(12)) + " |\n|" + "---|" * 12 + "\n"
+    return "# Tabel\n\n" + header + row * max(1, size // len(row))
+
+
+CASES += [
+    Case("search: one 300-letter misspelled word", "search", misspelled, (300,)),
+    Case("search: 50 misspelled 300-letter words", "search", misspelled, (15_000,)),
+    Case("search: ten fuzzy words ~2", "search",
+         lambda size: " ".join(f"klnat{n}~2" for n in range(10)), (100,)),
+    Case("search: NOT NOT and open quotes", "search",
+         lambda size: "NOT NOT " * (size // 8) + '"open', (500,)),
+    Case("search: a 1 MB query", "search", repeat("klant OR "), (1_000_000,)),
+    Case("export: a table page just under the budget (PDF)", "export", table_page,
+         (90_000,)),
+    Case("export: a 160 KB table page (PDF)", "export", table_page, (160_000,)),
+]
+
+
+class Wiki:
+    """A small wiki with a real index, made once, for the search and export cases."""
+
+    _services: Services | None = None
+
+    @classmethod
+    def services(cls) -> Services:
+        if cls._services is None:
+            folder = Path(tempfile.mkdtemp(prefix="cowiki-hostile-"))
+            audit.configure(path=folder / "audit.log")  # keep the table readable
+            services = open_data_dir(Settings.load({"data_dir": str(folder)}))
+            files = {f"Hoofdstuk {n}.md": f"# Hoofdstuk {n}\n\nDe klantreis van {n} klanten"
+                     f" in de regio.\n".encode() for n in range(300)}
+            services.pages.import_files(files, services.server, "Hoofdstukken")
+            services.indexer.rebuild()
+            cls._services = services
+        return cls._services
+
+
+def run_search(_renderer: Renderer, query: str) -> str:
+    try:
+        results = Wiki.services().indexer.search(query)
+    except WikiError as refused:
+        return f"refused: {str(refused)[:40]}"
+    return f"{results.total} found"
+
+
+def run_export(_renderer: Renderer, text: str) -> str:
+    services = Wiki.services()
+    services.pages.save(f"Tabel {len(text)}", text, None, Person("Bench", "bench@example.org"))
+    jobs = Jobs(services.settings.data_dir, Limits.from_settings(services.settings))
+    try:
+        job = jobs.start(resolve(services.repo, ""), "pdf", owner="bench")
+    except WikiError as refused:
+        return f"refused: {str(refused)[:48]}"
+    answered = time.perf_counter()
+    done = jobs.wait(job.id, timeout=900)
+    WORKER_SECONDS[text] = time.perf_counter() - answered
+    return f"queued; the worker then {done.status} in {WORKER_SECONDS[text]:.0f} s"
+
+
 def run_render(renderer: Renderer, text: str) -> str:
     html = renderer.render_blob(blob_id(text), text)
     return "shown as is" if is_plain(html) else "formatted"
@@ -100,7 +177,11 @@ def run_diff(_renderer: Renderer, pair: tuple[str, str]) -> str:
     return f"+{added} -{removed}, {len(rows)} rows"
 
 
-RUNNERS: dict[str, Callable[[Renderer, Any], str]] = {"render": run_render, "diff": run_diff}
+RUNNERS: dict[str, Callable[[Renderer, Any], str]] = {
+    "render": run_render, "diff": run_diff, "search": run_search, "export": run_export}
+# An export's reader waits for the queue's answer, not for the worker: its time is
+# taken off the case's seconds (and shown in the result).
+WORKER_SECONDS: dict[str, float] = {}
 
 
 class Bystander(threading.Thread):
@@ -127,6 +208,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the 1 MB size")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--kind", choices=sorted(RUNNERS), action="append",
+                        help="only cases of this kind (repeatable)")
     args = parser.parse_args()
     renderer = Renderer.for_settings(Settings.load())
     print(f"budget {renderer.budget.seconds:g} s per render, {renderer.budget.workers} workers;"
@@ -137,13 +220,15 @@ def main() -> int:
     bystander.start()
     print(f"{'case':44} {'size':>9} {'seconds':>8}  {'within':6}  result")
     for case in CASES:
+        if args.kind and case.kind not in args.kind:
+            continue
         for size in case.sizes:
             if args.quick and size != max(case.sizes):
                 continue
             data = case.make(size)
             start = time.perf_counter()
             outcome = RUNNERS[case.kind](renderer, data)
-            seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start - WORKER_SECONDS.pop(data, 0.0)
             ok = seconds < TARGET
             results.append({"case": case.name, "size": size, "seconds": round(seconds, 3),
                             "ok": ok, "result": outcome})
