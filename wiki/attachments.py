@@ -8,6 +8,7 @@ from storage.names import attachment_file, attachment_type, normalize_attachment
 from storage.repository import Person, Repository
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, InvalidInput, PageNotFound, PageTooLarge
+from wiki.wikilang import ENGLISH, WikiLanguage
 
 # File signatures, so a renamed HTML file is never served as an image.
 SIGNATURES = {
@@ -42,8 +43,10 @@ def check_content(name: str, data: bytes, max_bytes: int) -> str:
 class Attachments:
     """Store and read attachments; each upload is a commit by the uploader."""
 
-    def __init__(self, repo: Repository, max_bytes: int, door: ChangeDoor | None = None) -> None:
+    def __init__(self, repo: Repository, max_bytes: int, door: ChangeDoor | None = None,
+                 language: WikiLanguage = ENGLISH) -> None:
         self.repo = repo
+        self.language = language
         self.max_bytes = max_bytes
         self.door = door or ChangeDoor()
 
@@ -70,7 +73,8 @@ class Attachments:
                     return {attachment_file(candidate): data}
             raise InvalidInput(N_("too many attachments with this name"))
 
-        commit = self.repo.commit(build, author, f"Upload {name}")
+        commit = self.repo.commit(build, author,
+                                  self.language.commit_message("upload", name=name))
         if commit:
             self.door.publish(Change(Kind.UPLOADED, (attachment_file(chosen[0]),), author,
                                      origin.account, commit, origin.via))

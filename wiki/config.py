@@ -51,6 +51,10 @@ class Settings:
     render_seconds: float = 1.0
     render_workers: int = 2
     remote_images: str = "off"
+    # The wiki's language (nl or en): what the wiki itself writes (commit messages, the
+    # welcome page, follow-up commits) and the export's default. Dutch, for a Dutch
+    # workshop; a facilitator can change it on the admin page (kept in the database).
+    language: str = "nl"
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,

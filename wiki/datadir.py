@@ -27,17 +27,26 @@ from wiki.presence import Presence
 from wiki.pushlog import PushLog
 from wiki.reactions import Reactions
 from wiki.render import Renderer
+from wiki.wikilang import N_, WikiLanguage
 from wiki.wiring import wire
 
-WELCOME = """# Welcome to cowiki
+# The first page, in the wiki's language: its title, a paragraph, then list items,
+# one catalog entry each.
+WELCOME = (
+    N_("# Welcome to cowiki"),
+    N_("This wiki holds one whitepaper, written together. Every save is kept with the name of"
+       " the person who made it, so the history shows who contributed what."),
+    N_("- Create a page with **New page**, or link to one that does not exist yet:"
+       " [[Introduction]]."),
+    N_("- Edit any page; if someone else saved meanwhile, your changes are merged."),
+    N_("- Prefer your own editor? Clone the wiki with git and push your changes."),
+)
 
-This wiki holds one whitepaper, written together. Every save is a commit by
-the person who made it, so the history shows who contributed what.
 
-- Create a page with **New page**, or link to one that does not exist yet: [[Introduction]].
-- Edit any page; if someone else saved meanwhile, your changes are merged.
-- Prefer your own editor? Clone the wiki with git and push your changes.
-"""
+def welcome(language: WikiLanguage) -> str:
+    """The Home page `cowiki init` writes, in the wiki's language."""
+    title, intro, *items = (language.text(text) for text in WELCOME)
+    return f"{title}\n\n{intro}\n\n" + "\n".join(items) + "\n"
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Services:
     invites: Invites
     pushlog: PushLog
     phases: Phases
+    language: WikiLanguage
 
     @property
     def server(self) -> Person:
@@ -88,14 +98,15 @@ def open_data_dir(settings: Settings) -> Services:
     db = Database(root / "cowiki.db")
     db.migrate()
     door, renderer, accounts = ChangeDoor(), Renderer.for_settings(settings), Accounts(db)
+    language = WikiLanguage(settings.language, db)
     services = Services(
         settings=settings,
         repo=repo,
         history=history,
         pagemeta=history,
         changes=door,
-        pages=PageStore(repo, history, settings.max_page_bytes, door),
-        attachments=Attachments(repo, settings.max_attachment_bytes, door),
+        pages=PageStore(repo, history, settings.max_page_bytes, door, language),
+        attachments=Attachments(repo, settings.max_attachment_bytes, door, language),
         renderer=renderer,
         db=db,
         accounts=accounts,
@@ -108,10 +119,12 @@ def open_data_dir(settings: Settings) -> Services:
         invites=Invites(accounts),
         pushlog=PushLog(db),
         phases=Phases(db, repo, door),
+        language=language,
     )
     wire(services)
     if repo.head() is None:
-        services.pages.save("Home", WELCOME, None, committer, "Create the wiki", SERVER)
+        services.pages.save("Home", welcome(language), None, committer,
+                            language.commit_message("init"), SERVER)
     return services
 
 

@@ -17,6 +17,7 @@ from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Repository
 from wiki.changes import Change, Kind, Listener
 from wiki.export.outline import OUTLINE_FILE
+from wiki.wikilang import WikiLanguage
 
 WIKILINK = re.compile(r"\[\[([^\]\[|\n]{1,200})(\|[^\]\[\n]{1,200})?\]\]")
 
@@ -58,15 +59,16 @@ def outline_after(raw: bytes | None, old: str, new: str | None) -> bytes | None:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def follow_renames_and_deletes(repo: Repository) -> Listener:
+def follow_renames_and_deletes(repo: Repository, language: WikiLanguage) -> Listener:
     """A listener that updates links and the outline after a rename or a delete."""
 
     def listener(change: Change) -> None:
         if change.kind is Kind.RENAMED:
             old, new = change.pages
-            message = f"Follow the rename of {old} to {new}: links and outline"
+            message = language.commit_message("follow_rename", old=old, new=new)
         elif change.kind is Kind.DELETED:
-            old, new, message = change.pages[0], None, f"Remove {change.pages[0]} from the outline"
+            old, new = change.pages[0], None
+            message = language.commit_message("leave_outline", name=old)
         else:
             return
 
@@ -100,7 +102,7 @@ def outline_with(raw: bytes | None, name: str) -> bytes | None:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def new_pages_join_the_outline(repo: Repository) -> Listener:
+def new_pages_join_the_outline(repo: Repository, language: WikiLanguage) -> Listener:
     """A listener that adds a page created in the wiki to the end of the outline.
 
     Nobody has to remember to add a chapter for it to reach the whitepaper;
@@ -118,7 +120,7 @@ def new_pages_join_the_outline(repo: Repository) -> Listener:
             outline = outline_with(repo.read(head, OUTLINE_FILE), name)
             return None if outline is None else {OUTLINE_FILE: outline}
 
-        repo.commit(build, change.author, f"Add {name} to the outline")
+        repo.commit(build, change.author, language.commit_message("join_outline", name=name))
 
     return listener
 

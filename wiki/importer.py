@@ -13,6 +13,7 @@ from wiki.changes import SERVER, Origin
 from wiki.datadir import Services
 from wiki.errors import WikiError
 from wiki.pages import clean_text
+from wiki.wikilang import COMMIT_MESSAGES
 
 
 @dataclass
@@ -55,6 +56,9 @@ def import_tree(services: Services, source: Path, author: Person,
         except (InvalidPageName, WikiError, UnicodeDecodeError) as exc:
             report.skipped.append(f"{relative}: {exc}")
     if changes:
-        message = f"Import {report.pages} pages from {source.name or 'a folder'}"
+        language = services.language
+        message = language.commit_message(
+            "import", count=report.pages,
+            source=source.name or language.text(COMMIT_MESSAGES["import_folder"]))
         report.revision = services.pages.import_files(changes, author, message, origin)
     return report

@@ -23,6 +23,7 @@ from wiki import audit
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
 from wiki.render import page_title
+from wiki.wikilang import ENGLISH, WikiLanguage, moment
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_MESSAGE = 2000
@@ -81,8 +82,9 @@ class PageStore:
     """All page operations on one repository."""
 
     def __init__(self, repo: Repository, history: History, max_page_bytes: int,
-                 door: ChangeDoor | None = None) -> None:
+                 door: ChangeDoor | None = None, language: WikiLanguage = ENGLISH) -> None:
         self.repo = repo
+        self.language = language  # commit messages are written in the wiki's language
         self.history = history
         self.max_page_bytes = max_page_bytes
         # Every write is checked and published here (wiki/wiring.py lists who listens).
@@ -190,8 +192,8 @@ class PageStore:
                 return None
             return {path: data}
 
-        default = message if kind is Kind.REVERTED else (
-            f"Create {name}" if base_text is None else f"Update {name}")
+        default = message if kind is Kind.REVERTED else self.language.commit_message(
+            "create" if base_text is None else "update", name=name)
         try:
             commit = self.repo.commit(build, author, clean_message(message, default))
         except EditConflict as conflict:
@@ -228,7 +230,8 @@ class PageStore:
                 raise EditConflict(name, "", theirs, MergeResult(theirs), head)
             return {path: None}
 
-        commit = self.repo.commit(build, author, clean_message(message, f"Delete {name}"))
+        commit = self.repo.commit(build, author, clean_message(
+            message, self.language.commit_message("delete", name=name)))
         if commit:
             self.door.publish(change.committed(commit, base=base))
         return commit or ""
@@ -261,7 +264,7 @@ class PageStore:
                 raise PageExists(N_("a page called “{name}” already exists"), name=to)
             return {old: None, new: data}
 
-        default = f"Rename {name} to {to}"
+        default = self.language.commit_message("rename", name=name, to=to)
         commit = self.repo.commit(build, author, clean_message(message, default))
         if commit:
             self.door.publish(change.committed(commit))
@@ -278,8 +281,11 @@ class PageStore:
                                revision=revision)
         head = self.repo.head()
         base = head if self.repo.blob_id(head, page_file(name)) else None
-        return self._save(name, old, base, author, f"Revert {name} to {commit[:10]}", origin,
-                          Kind.REVERTED)
+        info = self.repo.commit_info(commit)
+        message = self.language.commit_message(
+            "revert", name=name, author=info.author.name, date=moment(info.author.time),
+            revision=commit[:10])
+        return self._save(name, old, base, author, message, origin, Kind.REVERTED)
 
     def import_files(self, files: Mapping[str, bytes], author: Person, message: str,
                      origin: Origin = SERVER) -> str | None:

@@ -30,8 +30,10 @@ def wire(services: Services) -> None:
     door.add_check("case-twin guard", case_twin_guard(services))
     door.add_check("home guard", home_guard(services))
     # Follow-up commits first, so the listeners after them see the final head.
-    door.add_listener("links and outline", follow_renames_and_deletes(services.repo))
-    door.add_listener("new pages in the outline", new_pages_join_the_outline(services.repo))
+    door.add_listener("links and outline", follow_renames_and_deletes(services.repo,
+                                                                   services.language))
+    door.add_listener("new pages in the outline", new_pages_join_the_outline(services.repo,
+                                                                          services.language))
     door.add_listener("comments and reactions", comments_follow(services))
     door.add_listener("drafts", forget_drafts(services))
     door.add_listener("audit", audit.change)

@@ -10,7 +10,7 @@ import zipfile
 
 from storage.names import ATTACHMENT_DIR, attachment_file, attachment_type, page_name_from_file
 from storage.repository import Repository
-from wiki.export.compose import LABELS, chapter_authors, compose, source_line, stylesheet
+from wiki.export.compose import chapter_authors, compose, labels_for, source_line, stylesheet
 from wiki.export.document import Document
 from wiki.export.outline import OUTLINE_FILE
 
@@ -58,7 +58,7 @@ def markdown_zip(doc: Document, repo: Repository) -> bytes:
 
 def credits_markdown(doc: Document) -> str:
     """The contributors section in Markdown: the same table and chapter list as the PDF."""
-    labels = LABELS[doc.outline.lang]
+    labels = labels_for(doc.outline.lang)
     lines = [f'# {labels["credits"]}', "", labels["intro"], "", source_line(doc, labels), "",
              f'| {labels["name"]} | {labels["commits"]} | {labels["lines"]} | '
              f'{labels["share"]} |', "|:--|--:|--:|--:|"]

@@ -15,19 +15,22 @@ from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 
 from wiki.export.credits import Credit
 from wiki.export.document import Chapter, Document
+from wiki.wikilang import N_, translate
 
-LABELS = {
-    "nl": {"contents": "Inhoud", "credits": "Bijdragers", "commits": "Bijdragen",
-           "lines": "Regels", "share": "Aandeel", "name": "Naam", "source": "Versie",
-           "per_chapter": "Per hoofdstuk", "made": "Gemaakt op", "chapter": "Hoofdstuk",
-           "intro": "Iedereen die aan deze tekst heeft meegeschreven, op volgorde van het "
-                    "aantal regels in de uiteindelijke tekst (volgens git blame)."},
-    "en": {"contents": "Contents", "credits": "Contributors", "commits": "Commits",
-           "lines": "Lines", "share": "Share", "name": "Name", "source": "Version",
-           "per_chapter": "Per chapter", "made": "Made on", "chapter": "Chapter",
-           "intro": "Everyone who wrote this text, ordered by their lines in the final "
-                    "text (by git blame)."},
+# The whitepaper's own words, in the outline's language from the same catalogs as the
+# interface (the export runs in a worker process without flask: wiki/wikilang.py).
+LABEL_TEXTS = {
+    "contents": N_("Contents"), "credits": N_("Contributors"), "commits": N_("Edits"),
+    "lines": N_("Lines"), "share": N_("Share"), "name": N_("Name"), "source": N_("Version"),
+    "per_chapter": N_("Per chapter"), "made": N_("Made on"), "chapter": N_("Chapter"),
+    "intro": N_("Everyone who wrote this text, ordered by how many lines of the final text"
+                " are theirs."),
 }
+
+
+def labels_for(language: str) -> dict[str, str]:
+    """The export's labels in `language` ('nl' or 'en')."""
+    return {key: translate(language, text) for key, text in LABEL_TEXTS.items()}
 
 
 def stylesheet(name: str) -> str:
@@ -56,7 +59,7 @@ def compose(doc: Document, css: str, image_src: Callable[[str], str],
         image_src: maps an attachment name to the URL the output should use.
         front_matter: include the cover and table of contents (pandoc makes its own).
     """
-    labels = LABELS[doc.outline.lang]
+    labels = labels_for(doc.outline.lang)
     parts = [cover(doc, labels), contents(doc, labels)] if front_matter else []
     parts += [chapter(c, image_src) for c in doc.chapters]
     parts.append(credits_section(doc, labels))

@@ -15,6 +15,7 @@ from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.repository import Person, Repository
 from wiki.changes import Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, InvalidInput
+from wiki.wikilang import ENGLISH, WikiLanguage
 
 OUTLINE_FILE = "outline.json"
 MAX_TEXT = 300
@@ -39,8 +40,10 @@ class Outline:
                 "pages": list(self.pages), "lang": self.lang}
 
 
-def parse(data: object) -> Outline:
+def parse(data: object, default_lang: str = "nl") -> Outline:
     """Validate an outline from JSON; every page path goes through storage/names.py.
+
+    Without a `lang`, the outline is in `default_lang` (the wiki's language).
 
     Raises:
         InvalidInput: a field is missing, of the wrong type, too long, or repeated.
@@ -63,7 +66,7 @@ def parse(data: object) -> Outline:
         if name.casefold() in (n.casefold() for n in names):
             raise InvalidInput(N_("'{name}' is listed twice"), name=name)
         names.append(name)
-    lang = _text(data, "lang") or "nl"
+    lang = _text(data, "lang") or default_lang
     if lang not in LANGUAGES:
         raise InvalidInput(N_("'lang' must be one of {languages}"),
                            languages=", ".join(LANGUAGES))
@@ -81,17 +84,21 @@ def _text(data: dict[str, Any], key: str, required: bool = False) -> str:
     return " ".join(value.split())
 
 
-def load(repo: Repository, commit: str | None, default_title: str = "Whitepaper") -> Outline:
-    """The outline at `commit`; without an outline file, every page in name order."""
+def load(repo: Repository, commit: str | None, default_title: str = "Whitepaper",
+         default_lang: str = "nl") -> Outline:
+    """The outline at `commit`; without an outline file, every page in name order.
+
+    An outline that names no language is in `default_lang` (the wiki's language).
+    """
     raw = repo.read(commit, OUTLINE_FILE)
     if raw is not None:
         try:
-            return parse(json.loads(raw.decode("utf-8")))
+            return parse(json.loads(raw.decode("utf-8")), default_lang)
         except (ValueError, InvalidInput, InvalidPageName):
             pass  # a broken file (pushed by hand) falls back to the default outline
     names = sorted((n for e in repo.files(commit) if (n := page_name_from_file(e.path))),
                    key=str.casefold)
-    return Outline(title=default_title, pages=tuple(names))
+    return Outline(title=default_title, pages=tuple(names), lang=default_lang)
 
 
 def existing_pages(repo: Repository, commit: str | None, outline: Outline) -> list[str]:
@@ -106,12 +113,16 @@ def missing_pages(repo: Repository, commit: str | None, outline: Outline) -> lis
 
 
 def save(repo: Repository, outline: Outline, author: Person, door: ChangeDoor,
-         origin: Origin) -> str | None:
-    """Commit the outline as `outline.json` by `author`; None when nothing changed."""
+         origin: Origin, language: WikiLanguage = ENGLISH) -> str | None:
+    """Commit the outline as `outline.json` by `author`; None when nothing changed.
+
+    The commit message is in the wiki's `language`.
+    """
     change = Change(Kind.OUTLINE, (OUTLINE_FILE,), author, origin.account, via=origin.via)
     door.check(change)
     data = (json.dumps(outline.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    commit = repo.commit(lambda _head: {OUTLINE_FILE: data}, author, "Update the outline")
+    commit = repo.commit(lambda _head: {OUTLINE_FILE: data}, author,
+                         language.commit_message("outline"))
     if commit:
         door.publish(change.committed(commit))
     return commit

@@ -17,7 +17,7 @@ from pathlib import Path
 import pypandoc
 
 from wiki.errors import WikiError
-from wiki.export.compose import LABELS, source_line
+from wiki.export.compose import labels_for, source_line
 from wiki.export.document import Document
 
 TIMEOUT = 600
@@ -35,7 +35,7 @@ def metadata(doc: Document) -> list[str]:
     """pandoc metadata arguments: title page fields, language, version and date, source."""
     outline = doc.outline
     args = [f"--metadata=title:{outline.title}", f"--metadata=lang:{outline.lang}",
-            f"--metadata=date:{source_line(doc, LABELS[outline.lang])}",
+            f"--metadata=date:{source_line(doc, labels_for(outline.lang))}",
             f"--metadata=description:{doc.reference}"]
     if outline.subtitle:
         args.append(f"--metadata=subtitle:{outline.subtitle}")

@@ -11,7 +11,7 @@ from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.phases import frozen_scopes
 from wiki.views import me, services
 from wiki.views.access import allow, safe_next
-from wiki.views.i18n import role_name
+from wiki.views.i18n import LANGUAGE_NAMES, language_arg, role_name
 from wiki.views.workshop import comments
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -32,7 +32,18 @@ def form_number(field: str, default: int) -> int:
 def users() -> str:
     return render_template("admin/users.html", people=services().accounts.all_users(),
                            invites=services().invites.all(),
-                           reported=comments().reported())
+                           reported=comments().reported(),
+                           wiki_language=services().language.get())
+
+
+@bp.post("/language")
+@allow("facilitator")
+def wiki_language() -> Response:
+    """The language the wiki writes in (commit messages, welcome page, export default)."""
+    language = language_arg(request.form.get("language", ""))
+    services().language.set(language)
+    flash(gettext("The wiki now writes in %(language)s.", language=LANGUAGE_NAMES[language]))
+    return redirect(url_for("admin.users") + "#language")
 
 
 @bp.post("/users/<int:user_id>")

@@ -43,7 +43,7 @@ def jobs() -> Jobs:
 def current_outline() -> outlines.Outline:
     """The outline at the head."""
     s = services()
-    return outlines.load(s.repo, s.repo.head(), s.settings.site_name)
+    return outlines.load(s.repo, s.repo.head(), s.settings.site_name, s.language.get())
 
 
 def start(fmt: str, ref: str) -> Job:
@@ -128,8 +128,9 @@ def save_outline() -> BaseResponse:
         pages = outlines.move(pages, position, -1 if direction.startswith("up") else 1)
     outline = outlines.parse({"title": form.get("title", ""), "subtitle": form.get("subtitle"),
                               "authors": form.get("authors"), "pages": list(pages),
-                              "lang": form.get("lang") or "nl"})
-    outlines.save(services().repo, outline, author(), services().changes, origin())
+                              "lang": form.get("lang") or services().language.get()})
+    outlines.save(services().repo, outline, author(), services().changes, origin(),
+                  services().language)
     flash(gettext("Outline saved."))
     return redirect(url_for("export.index") + "#outline")
 
@@ -153,9 +154,9 @@ def freeze_version() -> BaseResponse:
 @allow("reader", PUT="facilitator")
 def outline() -> Response:
     if request.method == "PUT":
-        parsed = outlines.parse(body())
+        parsed = outlines.parse(body(), services().language.get())
         revision = outlines.save(services().repo, parsed, author(), services().changes,
-                                 origin("api"))
+                                 origin("api"), services().language)
         response = jsonify({**parsed.to_json(), "revision": revision or services().repo.head()})
         return response
     return jsonify(current_outline().to_json())
