@@ -27,6 +27,7 @@ from wiki.views.history import bp as history_bp
 from wiki.views.join import bp as join_bp
 from wiki.views.pages import bp as pages_bp
 from wiki.views.people import bp as people_bp
+from wiki.views.room import bp as room_bp
 from wiki.views.search import bp as search_bp
 from wiki.views.templating import install as install_templating
 from wiki.views.workshop_api import bp as workshop_api_bp
@@ -77,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(export_api_bp)
     # The workshop around the text (issue 7): comments, reactions, invites, people, phases.
     for blueprint in (discussion_bp, discussion_api_bp, workshop_api_bp, admin_bp, join_bp,
-                      people_bp):
+                      people_bp, room_bp):
         app.register_blueprint(blueprint)
     workshop.install(app)
     # Catch up with (or rebuild) the index in the background; after that the

@@ -148,6 +148,13 @@ class Comments:
             " WHERE r.comment_id = c.id) ORDER BY reports DESC, c.created DESC").fetchall()
         return [self._comment(r) for r in rows]
 
+    def reported_count(self) -> int:
+        """How many comments `reported()` lists (one query, for the menu's badge)."""
+        row = self.db.connect().execute(
+            "SELECT count(*) FROM comments c WHERE c.deleted = 0 AND EXISTS"
+            " (SELECT 1 FROM comment_reports r WHERE r.comment_id = c.id)").fetchone()
+        return int(row[0])
+
     def report_reasons(self, comment_id: int) -> dict[str, int]:
         """How often the comment was reported for each reason."""
         rows = self.db.connect().execute(

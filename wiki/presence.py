@@ -63,3 +63,13 @@ class Presence:
                                 besides.id if besides else -1)).fetchall()
         return [Editor(r["name"], r["user_id"], bool(r["dirty"]), r["since"], r["seen"])
                 for r in rows]
+
+    def everyone(self, now: float | None = None) -> list[tuple[str, Editor]]:
+        """(page, editor) for everyone editing any page now, by page then longest first."""
+        moment = time.time() if now is None else now
+        rows = self.db.connect().execute(
+            "SELECT users.name, presence.* FROM presence JOIN users ON users.id = user_id"
+            " WHERE seen >= ? AND users.active = 1 ORDER BY page COLLATE NOCASE, since",
+            (moment - EXPIRES,)).fetchall()
+        return [(r["page"], Editor(r["name"], r["user_id"], bool(r["dirty"]), r["since"],
+                                   r["seen"])) for r in rows]

@@ -124,6 +124,7 @@ SCRIPT_TEXTS = (
     N_("Saving…"),
     N_("Not saved: the wiki could not be reached. Your text is still here; try again."),
     N_("Not saved (%(status)s). Your text is still here; try again."),
+    N_("Are you sure?"),
 )
 
 

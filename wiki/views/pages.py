@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from storage.names import normalize_page_name, suggest_page_name, validate_revision, whole_number
 from wiki.errors import EditConflict, InvalidPageName, PageNotFound
 from wiki.export import outline
+from wiki.missing_links import mark_missing
 from wiki.pages import SaveResult
 from wiki.people import last_change_shown
 from wiki.render import NOTICE, is_plain
@@ -78,12 +79,20 @@ def view(path: str) -> str | Response | tuple[str, int]:
             return redirect(page_url(found))
         name = normalize_page_name(path)
         return render_template("pages/missing.html", name=name), 404
-    html = services().renderer.render_blob(page.blob, page.markdown)
+    html = mark_missing_links(services().renderer.render_blob(page.blob, page.markdown))
     last = last_change_shown(services().history.last_change(f"{page.name}.md", page.revision),
                              services().accounts)
     return render_template("pages/view.html", page=page, html=html, last=last,
                            old=bool(rev), chapters=chapter_nav(),
                            workshop=None if rev else page_workshop(page.name))
+
+
+def mark_missing_links(html: str) -> str:
+    """Links to pages that do not exist yet get their own look and a tooltip (after the
+    cached render: whether a page exists changes with every save)."""
+    svc = services()
+    existing = {summary.name.casefold() for summary in svc.pages.all_pages()}
+    return mark_missing(html, svc.renderer.base, existing, gettext("does not exist yet"))
 
 
 def chapter_nav() -> list[tuple[str, str]]:
@@ -173,7 +182,7 @@ def save(path: str) -> str | Response | tuple[str, int]:
 def preview() -> str:
     text = request.form.get("markdown", "")
     services().pages.check_size(text)
-    html = services().renderer.render(text)
+    html = mark_missing_links(services().renderer.render(text))
     if is_plain(html):
         return f'<p class="notice">{escape(gettext(NOTICE))}</p>{html}'
     return html
@@ -219,12 +228,16 @@ def delete(path: str) -> str | Response | tuple[str, int]:
     return redirect(url_for("pages.index"))
 
 
-@bp.post("/p/<path:path>/revert")
+@bp.route("/p/<path:path>/revert", methods=["GET", "POST"])
 @allow("participant")
-def revert(path: str) -> Response:
-    revision = request.form.get("revision", "")
+def revert(path: str) -> str | Response:
+    revision = request.values.get("revision", "")
     if not revision:
         abort(400, description=gettext("Which revision? None was given."))
+    if request.method == "GET":  # ask first: the history's Restore links here
+        old = services().pages.get(path, validate_revision(revision))
+        return render_template("history/revert.html", page=old, revision=revision,
+                               entry=services().history.last_change(f"{old.name}.md", old.revision))
     result = services().pages.revert(path, revision, author(), origin())
     flash(gettext("Restored the version of %(revision)s.", revision=revision[:10])
           if result.changed else gettext("That version is already the current text."))
