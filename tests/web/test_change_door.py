@@ -165,7 +165,7 @@ def api_freeze(c: FlaskClient) -> None:
 CASES = [
     Case("created", "web", browser_create, ("grutto", "Kievit"), "Kievit"),
     Case("saved", "web", browser_save, ("tureluur", "Home"), "Home"),
-    Case("reverted", "web", browser_revert, ("welcome", "Home"), "Home"),
+    Case("reverted", "web", browser_revert, ("cowiki", "Home"), "Home"),
     Case("renamed", "web", browser_rename, ("scholekster", "Aantekeningen")),
     Case("deleted", "web", browser_delete),
     Case("uploaded", "web", browser_upload),

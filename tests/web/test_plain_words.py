@@ -87,3 +87,65 @@ def test_only_a_facilitator_switches_the_wiki_language(dutch: Flask) -> None:
 def test_an_unknown_wiki_language_is_refused_with_a_message(dutch: Flask) -> None:
     answer = post_form(logged_in(dutch, "facilitator"), "/admin/language", language="de")
     assert answer.status_code == 400 and "Nederlands" in answer.text
+
+
+def test_recent_changes_say_who_did_what_in_a_dutch_sentence(dutch: Flask) -> None:
+    editor = logged_in(dutch, "participant")
+    post_form(editor, "/p/Kladblok/edit", markdown="# Kladblok\n", base_revision="")
+    text = re.sub(r"<[^>]+>", "", editor.get("/changes").text)
+    assert "participant heeft Kladblok aangemaakt" in text
+    assert "cowiki heeft Home aangemaakt" in text
+
+
+def test_recent_changes_in_english_read_as_a_sentence(dutch: Flask) -> None:
+    editor = logged_in(dutch, "participant", accept="en")
+    post_form(editor, "/p/Kladblok/edit", markdown="# Kladblok\n", base_revision="")
+    text = re.sub(r"<[^>]+>", "", editor.get("/changes").text)
+    assert "participant created Kladblok" in text
+
+
+HEX_LABEL = re.compile(r">\s*[0-9a-f]{10}\s*<")
+
+
+def test_history_and_diff_name_versions_by_person_and_date(dutch: Flask) -> None:
+    editor = logged_in(dutch, "participant", accept="en")
+    post_form(editor, "/p/Klantreis/edit", markdown="# Klantreis\n\nEen.\n", base_revision="")
+    first = base_of(editor, "Klantreis")
+    post_form(editor, "/p/Klantreis/edit", markdown="# Klantreis\n\nTwee.\n",
+              base_revision=first)
+    diff = editor.get(f"/p/Klantreis/diff?from={first}").text
+    heading = re.search(r"<h1>.*?</h1>", diff, re.S)
+    assert heading and "the version of participant" in heading.group(0)
+    assert first[:10] not in re.sub(r'title="[^"]*"', "", heading.group(0))
+    assert not HEX_LABEL.search(diff)
+    old = editor.get(f"/p/Klantreis?rev={first}").text
+    assert "You are reading an old version: the version of participant" in old
+    assert f'title="{first}"' in old  # the commit id stays one step away for git users
+
+
+def test_restoring_a_version_says_whose_version_it_was(dutch: Flask) -> None:
+    editor = logged_in(dutch, "participant")
+    post_form(editor, "/p/Klantreis/edit", markdown="# Klantreis\n\nEen.\n", base_revision="")
+    first = base_of(editor, "Klantreis")
+    post_form(editor, "/p/Klantreis/edit", markdown="# Klantreis\n\nTwee.\n",
+              base_revision=first)
+    page = editor.post("/p/Klantreis/revert", data={"csrf_token": "test-csrf-token",
+                                                      "revision": first},
+                       follow_redirects=True).text
+    assert "Teruggezet: de versie van participant" in page
+    assert first[:10] not in page.split("Teruggezet:", 1)[1].split("</", 1)[0]
+
+
+def test_times_show_in_the_zone_the_browser_named(dutch: Flask) -> None:
+    reader = logged_in(dutch, "reader", accept="en")
+    reader.set_cookie("tz", "America%2FNew_York")
+    page = reader.get("/changes").text
+    assert re.search(r'<time [^>]*title="[^"]*\d{1,2}:\d\d\s?[AP]M E[SD]T"', page), page
+
+
+def test_times_default_to_amsterdam_for_dutch_readers_and_ignore_a_bogus_zone(
+        dutch: Flask) -> None:
+    reader = logged_in(dutch, "reader")
+    reader.set_cookie("tz", "..%2F..%2Fetc%2Fpasswd")
+    page = reader.get("/changes").text
+    assert re.search(r'<time [^>]*title="[^"]*\d\d:\d\d CES?T"', page), page

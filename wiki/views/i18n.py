@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, redirect, request, session
 from flask_babel import Babel, get_locale, gettext
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from storage.errors import N_, TranslatableError
@@ -104,6 +105,41 @@ def role_name(role: str) -> str:
     return str(gettext(ROLE_NAMES[role])) if role in ROLE_NAMES else role
 
 
+# What a commit did to a page, as whole sentences: the word order differs ("Bert heeft
+# Kladblok aangemaakt"). `_from` when the old name is known.
+CHANGE_SENTENCES = {
+    "created": N_("%(person)s created %(page)s"), "edited": N_("%(person)s edited %(page)s"),
+    "deleted": N_("%(person)s deleted %(page)s"),
+    "renamed": N_("%(person)s renamed a page to %(page)s"),
+    "renamed_from": N_("%(person)s renamed %(old)s to %(page)s"),
+    "copied": N_("%(person)s copied a page to %(page)s"),
+    "copied_from": N_("%(person)s copied %(old)s to %(page)s"),
+}
+# The same without the person: on a person's own page, and for a commit's further pages.
+CHANGE_PHRASES = {
+    "created": N_("created %(page)s"), "edited": N_("edited %(page)s"),
+    "deleted": N_("deleted %(page)s"), "renamed": N_("renamed a page to %(page)s"),
+    "renamed_from": N_("renamed %(old)s to %(page)s"),
+    "copied": N_("copied a page to %(page)s"), "copied_from": N_("copied %(old)s to %(page)s"),
+}
+
+
+def change_sentence(kind: str, page: str, person: str | None = None,
+                    old: str | None = None) -> Markup:
+    """'Bert created Kladblok' in the interface language; without `person`, 'created Kladblok'.
+
+    `page` and `person` may be Markup (a link, a bold name); plain text is escaped.
+    """
+    key = f"{kind}_from" if old and kind in ("renamed", "copied") else kind
+    texts = CHANGE_SENTENCES if person is not None else CHANGE_PHRASES
+    english = texts.get(key, texts["edited"])
+    values = {"person": person or "", "page": page, "old": old or ""}
+    try:  # escape(): the catalog's text is plain; Markup's % escapes plain values
+        return escape(str(gettext(english))) % values
+    except (KeyError, ValueError, TypeError):
+        return escape(english) % values
+
+
 def change_kind(kind: str) -> str:
     """What a commit did to a page ('created', 'edited', ...), as the interface shows it."""
     return str(gettext(CHANGE_KINDS[kind])) if kind in CHANGE_KINDS else kind
@@ -139,10 +175,13 @@ def script_messages() -> dict[str, str]:
 
 def install(app: Flask) -> None:
     """Wire Flask-Babel (gettext in templates) and the language helpers templates use."""
-    Babel(app, locale_selector=select_locale)
+    from wiki.views.templating import reader_zone  # templating builds on this module
+
+    Babel(app, locale_selector=select_locale, timezone_selector=reader_zone)
     app.jinja_env.globals.update(
         current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
-        role_name=role_name, change_kind=change_kind, script_messages=script_messages)
+        role_name=role_name, change_kind=change_kind, change_sentence=change_sentence,
+        script_messages=script_messages)
 
     @app.context_processor
     def languages() -> dict[str, Any]:

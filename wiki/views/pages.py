@@ -19,6 +19,7 @@ from wiki.views.access import allow
 from wiki.views.errors import STATUS
 from wiki.views.i18n import error_text
 from wiki.views.security import rate_limited
+from wiki.views.templating import version_label
 from wiki.views.workshop import page_workshop
 from wiki.workshop import rank_pages
 
@@ -239,6 +240,7 @@ def revert(path: str) -> str | Response:
         return render_template("history/revert.html", page=old, revision=revision,
                                entry=services().history.last_change(f"{old.name}.md", old.revision))
     result = services().pages.revert(path, revision, author(), origin())
-    flash(gettext("Restored the version of %(revision)s.", revision=revision[:10])
+    flash(gettext("Restored %(version)s.", version=version_label(result.name,
+                                                                 services().repo.resolve(revision)))
           if result.changed else gettext("That version is already the current text."))
     return redirect(page_url(result.name))

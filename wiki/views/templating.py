@@ -4,22 +4,64 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo, available_timezones
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import format_date, format_number, format_time, gettext, ngettext
 from flask_login import current_user
 
+from storage.names import page_file
+from wiki.people import last_change_shown
 from wiki.views import services
+from wiki.views.i18n import current_language
+
+ZONE_COOKIE = "tz"  # set by static/timezone.js from the browser's Intl time zone
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def reader_zone() -> str:
+    """The reader's time zone: what their browser told us, else Amsterdam for Dutch, else UTC.
+
+    Flask-Babel asks this (timezone_selector), so every date filter shows local time.
+    """
+    told = unquote(request.cookies.get(ZONE_COOKIE, ""))[:64]
+    if told in _zones():
+        return told
+    return "Europe/Amsterdam" if current_language() == "nl" else "UTC"
 
 
 def when(value: datetime | float | None) -> str:
-    """A short absolute date and time in the interface language, in UTC."""
+    """A short date and time in the interface language and the reader's zone, named:
+    '3 Dec 2026, 14:07 CET'."""
     if value is None:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
-    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
+    zone = moment.astimezone(ZoneInfo(reader_zone())).tzname() or ""
+    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')} {zone}".rstrip()
+
+
+def version_label(name: str, revision: str | None) -> str:
+    """A page's version as people say it: 'the version of Bert, 3 Dec 2026, 14:07 CET'.
+
+    The commit id stays one click away (the templates put it in a title or a link).
+    """
+    if not revision:
+        return str(gettext("the empty page"))
+    history = services().history
+    entry = history.last_change(page_file(name), revision) or next(
+        iter(history.log(limit=1, rev=revision)), None)
+    entry = last_change_shown(entry, services().accounts)
+    if entry is None:
+        return revision[:10]
+    return str(gettext("the version of %(person)s, %(when)s", person=entry.author,
+                       when=when(entry.date)))
 
 
 def ago(value: datetime | None) -> str:
@@ -56,6 +98,7 @@ def install(app: Flask) -> None:
     """Register filters and the context every template sees."""
     app.jinja_env.filters.update(when=when, ago=ago, number=number, initials=initials, hue=hue,
                                  urlpath=lambda s: quote(str(s)))
+    app.jinja_env.globals.update(version_label=version_label)
 
     @app.context_processor
     def context() -> dict[str, Any]:
