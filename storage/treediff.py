@@ -16,6 +16,8 @@ from typing import Protocol
 
 import pygit2
 
+from storage.repository import Person
+
 MODE_BLOB = int(pygit2.enums.FileMode.BLOB)  # 0o100644
 MODE_EXECUTABLE = int(pygit2.enums.FileMode.BLOB_EXECUTABLE)  # 0o100755
 MODE_LINK = int(pygit2.enums.FileMode.LINK)  # 0o120000
@@ -61,13 +63,13 @@ def commit_changes(source: GitHandle, commit: str) -> list[TreeChange]:
 
 
 def last_changes(source: GitHandle, head: str, paths: Iterable[str],
-                 hide: str | None = None) -> dict[str, tuple[str, datetime]]:
-    """Author name and date of the newest commit (from `head`, back to `hide`) changing each path.
+                 hide: str | None = None) -> dict[str, tuple[Person, datetime]]:
+    """Author and date of the newest commit (from `head`, back to `hide`) changing each path.
 
     Paths no walked commit added or changed are left out.
     """
     wanted = set(paths)
-    found: dict[str, tuple[str, datetime]] = {}
+    found: dict[str, tuple[Person, datetime]] = {}
     walker = source.git.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TIME)
     if hide is not None:
         walker.hide(pygit2.Oid(hex=hide))
@@ -78,7 +80,7 @@ def last_changes(source: GitHandle, head: str, paths: Iterable[str],
         for change in _first_parent_diff(commit):
             if change.path in wanted:
                 wanted.discard(change.path)
-                found[change.path] = (commit.author.name, stamp)
+                found[change.path] = (Person(commit.author.name, commit.author.email), stamp)
     return found
 
 

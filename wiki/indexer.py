@@ -23,14 +23,17 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from storage.inspect import is_commit
 from storage.names import page_name_from_file
-from storage.repository import Repository
+from storage.repository import Person, Repository
 from storage.treediff import diff_commits, last_changes
+from wiki.accounts import Accounts
 from wiki.filelock import held
 from wiki.pagetext import PageText, page_text
+from wiki.people import display_names, emails_of
 from wiki.render import Renderer
 from wiki.search import IndexUnavailable, SearchIndex, SearchResults
 
@@ -50,9 +53,10 @@ class Indexer:
     """The search index of one data directory and the machinery that keeps it current."""
 
     def __init__(self, repo: Repository, directory: Path, lock_path: Path,
-                 renderer: Renderer | None = None) -> None:
+                 renderer: Renderer | None = None, accounts: Accounts | None = None) -> None:
         self.repo = repo
-        self.index = SearchIndex(directory)
+        self.accounts = accounts  # names and emails of people, for `author:` and hits
+        self.index = SearchIndex(directory, partial(emails_of, accounts) if accounts else None)
         self.lock_path = lock_path
         self.renderer = renderer or Renderer()  # the app's, so pages format once for both
         self._wake = threading.Event()
@@ -71,7 +75,7 @@ class Indexer:
         fresh = self.wait_fresh(SEARCH_WAIT_SECONDS)
         for _attempt in range(2):
             try:
-                results = self.index.search(text, lang, page, per_page)
+                results = self._named(self.index.search(text, lang, page, per_page))
             except IndexUnavailable:
                 time.sleep(POLL_SECONDS)  # a writer may just be swapping segments
                 continue
@@ -80,6 +84,14 @@ class Indexer:
             self.index.forget()
         self.notify()
         return SearchResults(query=text, total=0, page=page, per_page=per_page, fresh=False)
+
+    def _named(self, results: SearchResults) -> SearchResults:
+        """Hits with their last author as the wiki shows them (wiki.people)."""
+        if self.accounts is None or not results.hits:
+            return results
+        names = display_names(self.accounts)
+        return replace(results, hits=tuple(replace(hit, author=names(hit.author, hit.email))
+                                           for hit in results.hits))
 
     def wait_fresh(self, timeout: float) -> bool:
         """Wake the indexer if the index is behind and wait up to `timeout` seconds."""
@@ -194,9 +206,12 @@ class Indexer:
                     progress(done, len(pages))
         progress(len(pages), len(pages))
 
-    def _page(self, name: str, blob: str, changes: dict[str, tuple[str, datetime]]) -> PageText:
+    def _page(self, name: str, blob: str, changes: dict[str, tuple[Person, datetime]]
+              ) -> PageText:
         text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
         found = page_text(self.renderer, name, blob, text)
-        author, date = changes.get(name + ".md", ("", None))
-        return replace(found, author=author, date=date)
+        change = changes.get(name + ".md")
+        if change is None:
+            return found
+        return replace(found, author=change[0].name, email=change[0].email, date=change[1])
 

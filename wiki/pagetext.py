@@ -54,6 +54,7 @@ class PageText:
     languages: tuple[str, ...]
     blob: str
     author: str = ""
+    email: str = ""
     date: datetime | None = None
 
 

@@ -72,7 +72,7 @@ def test_last_changes_names_the_newest_author_of_each_path(repo: Repository) -> 
     head = repo.head()
     assert head is not None
     found = last_changes(repo, head, {"A.md", "B.md", "Gone.md"})
-    assert {path: who for path, (who, _date) in found.items()} == {
+    assert {path: who.name for path, (who, _date) in found.items()} == {
         "A.md": ANNA.name, "B.md": BRAM.name}
     assert set(last_changes(repo, head, {"A.md", "B.md"}, hide=first)) == {"B.md"}
 

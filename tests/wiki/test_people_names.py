@@ -99,3 +99,23 @@ def test_export_credits_name_the_account_not_the_newest_commit(services: Service
                     exclude=(services.repo.committer.email,),
                     names=display_names(services.accounts))
     assert sorted(c.name for c in found) == ["Bert", "Carla Git"]
+
+
+@pytest.mark.parametrize("query", ["author:bert", "author:BERT", 'author:"B. de Vries"',
+                                   "author:bert@example.org", "author:Bert@Example.org"])
+def test_author_filter_finds_every_page_of_the_person(services: Services, query: str) -> None:
+    services.indexer.catch_up()
+    found = services.indexer.search(query)
+    assert sorted(hit.path for hit in found.hits) == ["Energie", "Laptop"]
+
+
+def test_search_hit_shows_the_account_name(services: Services) -> None:
+    services.indexer.catch_up()
+    assert {hit.author for hit in services.indexer.search("laptop").hits} == {"Bert"}
+
+
+def test_author_filter_still_finds_a_person_without_account(services: Services) -> None:
+    services.indexer.catch_up()
+    assert [h.path for h in services.indexer.search("author:carla@example.org").hits] == [
+        "Carla"]
+    assert [h.path for h in services.indexer.search('author:"Carla Git"').hits] == ["Carla"]

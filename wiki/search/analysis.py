@@ -19,16 +19,36 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from whoosh.analysis import Analyzer, LanguageAnalyzer, SimpleAnalyzer, Token
+from whoosh.analysis import (
+    Analyzer,
+    LanguageAnalyzer,
+    LowercaseFilter,
+    RegexTokenizer,
+    SimpleAnalyzer,
+    StemFilter,
+    StopFilter,
+    Token,
+)
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from wiki.pagetext import LANGUAGES
+from wiki.search.dutch import root
 from wiki.search.snippets import Stemmer
 
 FIELD_BOOSTS = {"title": 5.0, "head": 2.0, "body": 1.0}
 PHRASE_KINDS = ("title", "head", "phrase")  # the fields that keep word positions
 STEM_CACHE = 200_000
-ANALYZERS = {lang: LanguageAnalyzer(lang) for lang in LANGUAGES}
+
+
+def _analyzer(lang: str) -> Analyzer:
+    """Snowball per language; Dutch words are lemmatised first (wiki/search/dutch.py)."""
+    if lang != "nl":
+        return LanguageAnalyzer(lang)
+    return (RegexTokenizer() | LowercaseFilter() | StopFilter(lang="nl")
+            | StemFilter(stemfn=root, lang=None, cachesize=50000))
+
+
+ANALYZERS = {lang: _analyzer(lang) for lang in LANGUAGES}
 _STEMS: dict[str, dict[str, str | None]] = {lang: {} for lang in LANGUAGES}
 _ANALYSED = threading.local()  # per language: the last indexed text and its tokens
 
@@ -40,6 +60,7 @@ def build_schema() -> Schema:
         "folders": KEYWORD(lowercase=True, commas=True),
         "title": STORED(),
         "author": TEXT(analyzer=SimpleAnalyzer(), stored=True, phrase=False),
+        "author_email": ID(stored=True),
         "date": STORED(),
         "blob": STORED(),
         "languages": STORED(),

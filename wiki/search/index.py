@@ -27,20 +27,21 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.collectors import TopCollector
 from whoosh.qparser import QueryParser
-from whoosh.query import QueryError
+from whoosh.query import And, QueryError, Term
 
 from wiki.errors import N_, InvalidInput
 from wiki.pagetext import LANGUAGES, PageText
 from wiki.search.analysis import build_schema, folders_of
 from wiki.search.counting import count_matches
-from wiki.search.parsing import MAX_QUERY, expand_fuzzy, make_parser, parse
+from wiki.search.parsing import MAX_QUERY, Authors, expand_fuzzy, make_parser, parse
 from wiki.search.results import IndexUnavailable, SearchResults, matched_stems, to_hit
 from wiki.search.spelling import suggest
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: Dutch lemmas, author emails
 COMMIT_FILE = "indexed_commit"
 GENERATION_PREFIX = "gen-"
 STALE = "-"  # the commit word of an index marked for rebuilding
+AUTHOR_PAGES = 200  # pages read to learn which emails a git author name was used with
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,11 @@ class _Pointer:
 class SearchIndex:
     """The Whoosh index in one directory, plus the commit it reflects."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, people: Authors | None = None) -> None:
+        """`people` gives the emails of the account a text names (for `author:`)."""
         self.directory = directory
         self.schema = build_schema()
+        self.people = people
         self._local = threading.local()
 
     # -- state ---------------------------------------------------------------
@@ -246,8 +249,25 @@ class SearchIndex:
             "parsers", {})
         parser = parsers.get(tuple(languages))
         if parser is None:
-            parser = parsers[tuple(languages)] = make_parser(self.schema, languages)
+            parser = parsers[tuple(languages)] = make_parser(self.schema, languages,
+                                                             self._author_emails)
         return parser
+
+    def _author_emails(self, who: str) -> list[str]:
+        """Emails of the person `who` names: their account's, or those of the pages whose
+        git author name has all of `who`'s words (so "B. de Vries" finds Bert's web saves).
+
+        Asked at query time, so a new or renamed account counts at once, without re-indexing.
+        """
+        found = {who.strip().casefold()} if "@" in who else set()
+        found.update(self.people(who) if self.people else ())
+        words = [token.text for token in self.schema["author"].analyzer(who)]
+        if words:
+            with self._searcher() as searcher:
+                hits = searcher.search(And([Term("author", word) for word in words]),
+                                       limit=AUTHOR_PAGES)
+                found.update(email for hit in hits if (email := hit.get("author_email")))
+        return sorted(found)
 
 
 class IndexUpdate:
@@ -262,7 +282,8 @@ class IndexUpdate:
         """Add the page, replacing any earlier version of the same path."""
         fields: dict[str, Any] = {
             "path": page.path, "folders": folders_of(page.path.lower()), "title": page.title,
-            "author": page.author, "blob": page.blob, "languages": page.languages,
+            "author": page.author, "author_email": page.email.casefold(), "blob": page.blob,
+            "languages": page.languages,
             "text": page.body,
             "date": page.date.timestamp() if page.date else None,
         }

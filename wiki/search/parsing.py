@@ -14,7 +14,7 @@ they can act on; Whoosh's own parser errors never reach them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from whoosh.fields import Schema
@@ -29,13 +29,20 @@ from wiki.search.spelling import MAX_EDITS, TermLists, near_terms
 MAX_QUERY = 500
 MAX_FUZZY = 10  # different fuzzy words (~) in one query
 FILTERS = ("title", "author", "path")
+Authors = Callable[[str], Iterable[str]]
+"""The author emails of the person a text names (account name, git name or email)."""
 
 
-def make_parser(schema: Schema, languages: Sequence[str]) -> QueryParser:
-    """A parser for the query language over the fields of `languages`."""
+def make_parser(schema: Schema, languages: Sequence[str],
+                authors: Authors | None = None) -> QueryParser:
+    """A parser for the query language over the fields of `languages`.
+
+    With `authors`, `author:X` matches the pages of every email of the person
+    X names, as well as pages whose git author name has X's words.
+    """
     parser = QueryParser(None, schema, group=AndGroup)
     parser.add_plugin(FuzzyTermPlugin())
-    parser.add_plugin(_FieldExpander(languages))
+    parser.add_plugin(_FieldExpander(languages, authors))
     return parser
 
 
@@ -70,7 +77,8 @@ class _FieldExpander(Plugin):  # type: ignore[misc]  # whoosh is untyped
     (`text:`, `date:`) is refused.
     """
 
-    def __init__(self, languages: Sequence[str]) -> None:
+    def __init__(self, languages: Sequence[str], authors: Authors | None = None) -> None:
+        self.authors = authors
         self.fields = [f"{kind}_{lang}" for kind in FIELD_BOOSTS for lang in languages]
         self.phrase_fields = [f"{kind}_{lang}" for kind in PHRASE_KINDS for lang in languages]
         self.targets: dict[str, list[str]] = {
@@ -87,12 +95,26 @@ class _FieldExpander(Plugin):  # type: ignore[misc]  # whoosh is untyped
             elif node.has_fieldname and node.fieldname is None:
                 phrase = isinstance(node, PhrasePlugin.PhraseNode)
                 group[i] = _any_of(node, self.phrase_fields if phrase else self.fields)
+            elif node.has_fieldname and node.fieldname == "author":
+                group[i] = self._person(node)
             elif node.has_fieldname and node.fieldname in self.targets:
                 group[i] = _any_of(node, self.targets[node.fieldname])
             elif node.has_fieldname:
                 raise InvalidInput(N_("'{field}:' is not a search filter; use title:, author:"
                                       " or path:."), field=node.fieldname)
         return group
+
+
+    def _person(self, node: Any) -> Any:
+        """`author:X` as X's words in the git name, or any email of the person X names."""
+        text = getattr(node, "text", None)
+        if self.authors is None or not isinstance(text, str) or not text.strip():
+            return node
+        emails = [syntax.WordNode(email) for email in sorted(set(self.authors(text)))]
+        for email in emails:
+            email.set_fieldname("author_email")
+            email.set_range(node.startchar, node.endchar)
+        return syntax.OrGroup([node, *emails]) if emails else node
 
 
 def _any_of(node: Any, fields: Sequence[str]) -> Any:

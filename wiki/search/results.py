@@ -29,6 +29,7 @@ class SearchHit:
     score: float
     author: str
     date: datetime | None
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def to_hit(hit: Any, wanted: dict[str, set[str]]) -> SearchHit:
         snippet=sanitize(snippet(text, sorted(set(spans)))),
         score=round(float(hit.score or 0.0), 4),
         author=hit.get("author") or "",
+        email=hit.get("author_email") or "",
         date=datetime.fromtimestamp(stamp, UTC) if stamp else None,
     )
 
