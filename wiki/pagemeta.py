@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 COMMIT_COLUMNS = ("c.seq, c.revision, c.author, c.email, c.date, c.committer, "
                   "c.committer_email, c.message")
 Row = sqlite3.Row
+CATCH_UP_ROUNDS = 20
+AWAIT_CATCH_UP_SECONDS = 2.0  # longer (a first build) and the reader asks git instead
 
 
 class PageMeta(History):
@@ -74,8 +76,10 @@ class PageMeta(History):
             return True
 
     def follow(self, _change: object) -> None:
-        """The change door's listener: catch up with the commit a change made."""
-        self.catch_up()
+        """The change door's listener: catch up with the commit a change made, in the
+        background, so a save never waits for `git log` (a read that comes first
+        catches up itself, or asks git)."""
+        self._rebuild_in_background()
 
     def forget(self) -> None:
         """Drop the cache file (it is rebuilt from git on the next catch-up)."""
@@ -90,6 +94,10 @@ class PageMeta(History):
             reflected = self._reflected()
             if head is None or head == reflected:
                 return head
+            self._await_background_catch_up()
+            reflected = self._reflected()
+            if head == reflected:
+                return head
             if reflected is None:
                 self._rebuild_in_background()
                 return None
@@ -101,13 +109,20 @@ class PageMeta(History):
             self._rebuild_in_background()
         return None
 
+    def _await_background_catch_up(self) -> None:
+        """Let this process's background catch-up (a few ms after a save) finish first."""
+        if self._rebuilding.acquire(timeout=AWAIT_CATCH_UP_SECONDS):
+            self._rebuilding.release()
+
     def _rebuild_in_background(self) -> None:
         if self._rebuilding.acquire(blocking=False):
             threading.Thread(target=self._rebuild, name="cowiki-pagemeta", daemon=True).start()
 
     def _rebuild(self) -> None:
         try:
-            self.catch_up()
+            for _attempt in range(CATCH_UP_ROUNDS):  # saves may land while it catches up
+                if not self.catch_up() or self._reflected() == self.repo.head():
+                    break
         except Exception:
             log.exception("page metadata rebuild failed; git answers meanwhile")
         finally:
