@@ -10,8 +10,10 @@ them in the same catalogs as the interface (translations/); no flask here.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
@@ -19,8 +21,8 @@ from babel.support import NullTranslations, Translations
 from storage.errors import N_, fill
 from wiki.db import Database
 
-__all__ = ["COMMIT_MESSAGES", "ENGLISH", "LANGUAGES", "N_", "WikiLanguage", "moment", "translate",
-           "translations"]
+__all__ = ["COMMIT_MESSAGES", "ENGLISH", "LANGUAGES", "N_", "WikiLanguage", "footnote_titles",
+           "moment", "translate", "translations"]
 
 LANGUAGES = ("en", "nl")
 CATALOGS = Path(__file__).resolve().parent.parent / "translations"
@@ -55,6 +57,20 @@ def translations(language: str) -> NullTranslations:
 def translate(language: str, text: str, **values: object) -> str:
     """`text` (an English catalog msgid with `{name}` placeholders) in `language`, filled in."""
     return fill(translations(language).gettext(text), values)
+
+
+# Python-Markdown's footnote backlinks carry an English title (its BACKLINK_TITLE); the
+# rendered HTML is cached for readers of both languages, so it is translated when shown.
+BACKLINK_TITLE = re.compile(r'title="Jump back to footnote (\d+) in the text"')
+BACKLINK_TEXT = N_("Back to footnote {number} in the text")
+
+
+def footnote_titles(html: str, language: str) -> str:
+    """`html` with its footnote backlinks' tooltips in `language`."""
+    if "footnote-backref" not in html:
+        return html
+    return BACKLINK_TITLE.sub(
+        lambda m: f'title="{escape(translate(language, BACKLINK_TEXT, number=m.group(1)))}"', html)
 
 
 def moment(timestamp: float | datetime) -> str:

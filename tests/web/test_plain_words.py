@@ -149,3 +149,19 @@ def test_times_default_to_amsterdam_for_dutch_readers_and_ignore_a_bogus_zone(
     reader.set_cookie("tz", "..%2F..%2Fetc%2Fpasswd")
     page = reader.get("/changes").text
     assert re.search(r'<time [^>]*title="[^"]*\d\d:\d\d CES?T"', page), page
+
+
+def test_a_wrong_password_is_told_in_dutch(dutch: Flask) -> None:
+    client = dutch.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "nl"
+    answer = post_form(client, "/login", name="reader", password="niet-goed-123")
+    assert answer.status_code == 401
+    assert "Onbekende naam of verkeerd wachtwoord." in answer.text
+
+
+def test_a_footnote_backlink_has_a_dutch_tooltip(dutch: Flask) -> None:
+    editor = logged_in(dutch, "participant")
+    post_form(editor, "/p/Bronnen/edit", markdown="Zie hier[^1].\n\n[^1]: Een bron.\n",
+              base_revision="")
+    page = editor.get("/p/Bronnen").text
+    assert 'title="Terug naar voetnoot 1 in de tekst"' in page and "Jump back" not in page

@@ -72,14 +72,15 @@ def render(doc: Document, repo: Repository, fmt: str) -> bytes:
 
 def export(repo: Repository, history: History, source: Source, fmt: str,
            default_title: str = "Whitepaper", progress: Progress | None = None,
-           shown: Namer = git_name) -> bytes:
+           shown: Namer = git_name, default_lang: str = "nl") -> bytes:
     """The whitepaper at `source` in format `fmt` ('pdf', 'html', 'docx', 'epub', 'md').
 
-    `shown` names the authors in the credits (wiki.people.display_names).
+    `shown` names the authors in the credits (wiki.people.display_names); an outline
+    that names no language is written in `default_lang` (the wiki's language).
     """
     check_format(fmt)
     report = progress or (lambda _f, _m: None)
-    outline = load(repo, source.commit, default_title)
+    outline = load(repo, source.commit, default_title, default_lang)
     doc = build(repo, history, Renderer(), source.commit, outline, source.version,
                 exclude=(repo.committer.email,), progress=report, shown=shown)
     report(0.65, f"writing {fmt}")

@@ -15,7 +15,7 @@ from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 
 from wiki.export.credits import Credit
 from wiki.export.document import Chapter, Document
-from wiki.wikilang import N_, translate
+from wiki.wikilang import N_, footnote_titles, translate
 
 # The whitepaper's own words, in the outline's language from the same catalogs as the
 # interface (the export runs in a worker process without flask: wiki/wikilang.py).
@@ -61,7 +61,7 @@ def compose(doc: Document, css: str, image_src: Callable[[str], str],
     """
     labels = labels_for(doc.outline.lang)
     parts = [cover(doc, labels), contents(doc, labels)] if front_matter else []
-    parts += [chapter(c, image_src) for c in doc.chapters]
+    parts += [footnote_titles(chapter(c, image_src), doc.outline.lang) for c in doc.chapters]
     parts.append(credits_section(doc, labels))
     return (f'<!doctype html>\n<html lang="{doc.outline.lang}">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{escape(doc.outline.title)}</title>\n"

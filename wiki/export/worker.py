@@ -25,6 +25,7 @@ from wiki.export.build import Source, export
 from wiki.export.jobs import Job, Jobs, Limits
 from wiki.pagemeta import PageMeta
 from wiki.people import display_names
+from wiki.wikilang import WikiLanguage
 
 
 def limit(limits: Limits) -> None:
@@ -51,9 +52,11 @@ def run(jobs: Jobs, job: Job, settings: Settings) -> Job:
     # Blame of each chapter comes from the page-metadata cache (computed once per revision).
     history = PageMeta(repo, jobs.data_dir / "pagemeta.db", jobs.data_dir / "pagemeta.lock")
     # The credits name each person as the wiki does: an account's name for its email.
-    shown = display_names(Accounts(Database(jobs.data_dir / "cowiki.db")))
+    db = Database(jobs.data_dir / "cowiki.db")
+    shown = display_names(Accounts(db))
+    language = WikiLanguage(settings.language, db).get()  # the facilitator's choice, shared
     data = export(repo, history, Source(job.commit, job.version), job.format,
-                  settings.site_name, progress, shown)
+                  settings.site_name, progress, shown, language)
     target = jobs.result_path(job)
     spare = target.with_name(f"{target.name}.{os.getpid()}.part")
     spare.write_bytes(data)

@@ -9,6 +9,7 @@ from flask_babel import gettext, lazy_gettext, refresh
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from storage.errors import N_
 from wiki import audit
 from wiki.accounts import User
 from wiki.views import me, services
@@ -16,7 +17,8 @@ from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
 from wiki.views.i18n import clear_session_keeping_language, language_arg
 
 bp = Blueprint("auth", __name__)
-FAILED = lazy_gettext("Unknown name or wrong password.")
+# N_: pybabel does not look for lazy_gettext, so the text was never in the catalogs.
+FAILED = lazy_gettext(N_("Unknown name or wrong password."))
 
 
 def begin_session(user: User) -> None:

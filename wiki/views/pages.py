@@ -17,10 +17,11 @@ from wiki.render import NOTICE, is_plain
 from wiki.views import author, origin, services
 from wiki.views.access import allow
 from wiki.views.errors import STATUS
-from wiki.views.i18n import error_text
+from wiki.views.i18n import current_language, error_text
 from wiki.views.security import rate_limited
 from wiki.views.templating import version_label
 from wiki.views.workshop import page_workshop
+from wiki.wikilang import footnote_titles
 from wiki.workshop import rank_pages
 
 bp = Blueprint("pages", __name__)
@@ -80,7 +81,8 @@ def view(path: str) -> str | Response | tuple[str, int]:
             return redirect(page_url(found))
         name = normalize_page_name(path)
         return render_template("pages/missing.html", name=name), 404
-    html = mark_missing_links(services().renderer.render_blob(page.blob, page.markdown))
+    html = footnote_titles(mark_missing_links(
+        services().renderer.render_blob(page.blob, page.markdown)), current_language())
     last = last_change_shown(services().history.last_change(f"{page.name}.md", page.revision),
                              services().accounts)
     return render_template("pages/view.html", page=page, html=html, last=last,
@@ -183,7 +185,8 @@ def save(path: str) -> str | Response | tuple[str, int]:
 def preview() -> str:
     text = request.form.get("markdown", "")
     services().pages.check_size(text)
-    html = mark_missing_links(services().renderer.render(text))
+    html = footnote_titles(mark_missing_links(services().renderer.render(text)),
+                           current_language())
     if is_plain(html):
         return f'<p class="notice">{escape(gettext(NOTICE))}</p>{html}'
     return html
