@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import format_date, format_number, format_time, gettext, ngettext
 from flask_login import current_user
 
@@ -31,6 +31,8 @@ def reader_zone() -> str:
 
     Flask-Babel asks this (timezone_selector), so every date filter shows local time.
     """
+    if not has_request_context():
+        return "UTC"
     told = unquote(request.cookies.get(ZONE_COOKIE, ""))[:64]
     if told in _zones():
         return told
