@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from wiki.config import Settings
@@ -47,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.load(config)
     services = open_data_dir(settings)
     app = Flask(__name__, template_folder="templates", static_folder="static")
+    if settings.trusted_proxies > 0:  # the client's address and scheme, as the proxies saw them
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.converters["int"] = RowId  # before any route is added
     app.config.update(
         SECRET_KEY=secret_key(settings),

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cowiki import export_cmd, ops_cmd
+from cowiki import account_cmd, export_cmd, ops_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
 from wiki import audit
@@ -60,6 +60,7 @@ def build_parser() -> Parser:
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input")
+    account_cmd.add_parsers(sub)
     token = sub.add_parser("token", help="print a new personal access token for a user")
     token.add_argument("name")
     token.add_argument("--label", default="cli")
@@ -179,6 +180,7 @@ COMMANDS: dict[str, Command] = {
     "reindex": cmd_reindex,
     "export": export_cmd.cmd_export,
     **ops_cmd.COMMANDS,
+    **account_cmd.COMMANDS,
 }
 
 

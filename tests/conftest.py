@@ -93,10 +93,12 @@ class LiveServer:
         return s
 
 
-def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `cowiki` command."""
+def cli(data_dir: Path, *args: str, stdin: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `cowiki` command (with `env` added to the environment)."""
     return subprocess.run([sys.executable, "-m", "cowiki", "--data", str(data_dir), *args],
-                          input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120)
+                          input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, **(env or {})})
 
 
 def start_server(data_dir: Path, workers: int = 2) -> LiveServer:

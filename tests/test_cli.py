@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli
+from app import create_app
+from tests.conftest import cli, post_form
 
 
 def test_init_creates_the_data_dir_with_a_bare_repo(tmp_path: Path) -> None:
@@ -35,6 +37,7 @@ def test_adduser_and_token(tmp_path: Path) -> None:
     ["adduser", "Anna", "--email", "x@example.org", "--role", "king", "--password-stdin"],
     ["adduser", "Anna", "--email", "not-an-email", "--role", "reader", "--password-stdin"],
     ["token", "nobody"],
+    ["passwd", "nobody"],
     ["import", "/nonexistent-folder", "--author", "nobody"],
     ["serve", "--port", "0"],
     ["serve", "--port", "abc"],
@@ -44,6 +47,32 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str]) -> 
     assert done.returncode == 2, done
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_passwd_sets_a_new_password_or_prints_a_one_time_link(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    cli(data, "adduser", "Anna", "--email", "anna@example.org", "--role", "participant",
+        "--password-stdin", stdin="lang-wachtwoord\n")
+    done = cli(data, "passwd", "anna", stdin="tulpen in de lente\n")
+    assert done.returncode == 0, done.stderr
+    accounts = create_app({"data_dir": str(data)}).extensions["cowiki"].accounts
+    assert accounts.authenticate("Anna", "tulpen in de lente") is not None
+    assert accounts.authenticate("Anna", "lang-wachtwoord") is None
+    for args, stdin, message in ((["passwd", "Anna"], "short\n", "8 characters"),
+                                 (["passwd", "Bert"], "tulpen in de lente\n", "no user")):
+        refused = cli(data, *args, stdin=stdin)
+        assert refused.returncode == 2 and message in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    linked = cli(data, "passwd", "Anna", "--reset-link")
+    assert linked.returncode == 0, linked.stderr
+    path = linked.stdout.strip()
+    assert re.fullmatch(r"/reset/[\w-]{40,}", path), linked.stdout
+    browser = create_app({"data_dir": str(data)}).test_client()
+    assert post_form(browser, path, new="krokussen in maart").status_code == 302
+    assert accounts.authenticate("Anna", "krokussen in maart") is not None
+    with_base = cli(data, "passwd", "Anna", "--reset-link",
+                    env={"COWIKI_BASE_URL": "https://wiki.example.org/"})
+    assert with_base.stdout.startswith("https://wiki.example.org/reset/"), with_base
 
 
 def test_short_password_is_refused(tmp_path: Path) -> None:

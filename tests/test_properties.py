@@ -99,6 +99,7 @@ FIELDS = {
     "history.changes": ["page", "limit"], "attachments.serve": ["rev"],
     "auth.login": ["name", "password", "next"], "auth.create_token": ["label"],
     "auth.change_password": ["current", "new"], "auth.change_language": ["language"],
+    "auth.reset_password": ["new"], "workshop_api.account_password": ["old", "new"],
     "api.page": ["markdown", "message", "base_revision", "rev"],
     "api.rename": ["to", "base_revision", "message"], "api.history": ["limit", "skip"],
     "api.blame": ["rev"], "api.diff": ["from", "to"], "api.changes": ["limit"],

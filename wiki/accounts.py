@@ -1,5 +1,11 @@
 """Accounts: users with roles, scrypt password hashes, hashed personal tokens, login sessions
-and the login throttle."""
+and the login throttle.
+
+The throttle locks an account, not a network: a workshop room shares one address,
+so ten wrong passwords lock only the account they were typed for (until the
+failures age out or a facilitator unlocks it); an address is stopped only at a
+ceiling no room of typing people reaches.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +20,18 @@ from dataclasses import dataclass
 
 from storage.repository import Person
 from wiki.db import Database
-from wiki.errors import N_, InvalidInput
+from wiki.errors import N_, InvalidInput, PermissionDenied, TooManyRequests
 from wiki.passwords import check_password_strength, name_key
-from wiki.ratelimit import RateLimits
+from wiki.ratelimit import Limit, RateLimits
 
 ROLES = ("reader", "participant", "facilitator")
 LANGUAGES = ("en", "nl")  # interface languages; English is the source language
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 TOKEN_PREFIX = "cw_"  # noqa: S105 (a prefix, not a secret)
 THROTTLE_WINDOW = 15 * 60
-THROTTLE_LIMIT = 10
+ACCOUNT_FAILURES = Limit(10, THROTTLE_WINDOW)  # then the account is locked
+ADDRESS_FAILURES = Limit(200, THROTTLE_WINDOW)  # against scripts; a room shares an address
+LOCK_PREFIX = "login:account:"
 TOUCH_EVERY = 60  # seconds between 'last used' updates of a token
 SESSION_SECONDS = 14 * 86400  # a login lasts this long after its last use
 SESSION_TOUCH_EVERY = 86400  # seconds between extensions of a session's expiry
@@ -84,6 +92,10 @@ def check_password(stored: str, password: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
+class LoginRefused(TooManyRequests):
+    """Too many failed logins for this account, or from this address (HTTP 429)."""
+
+
 def _token_hash(token: str) -> str:
     # Tokens are 256 random bits, so a fast hash is enough to make a stolen
     # database useless; passwords get scrypt.
@@ -120,12 +132,14 @@ class Accounts:
         return User(int(cur.lastrowid or 0), name, email, role, True)
 
     def set_password(self, user: User, password: str) -> None:
-        """Replace a user's password; this ends all of the user's sessions."""
+        """Replace a user's password; this ends all of the user's sessions and lifts a
+        lockout (the guesses were at the old password)."""
         check_password_strength(password, user.name, user.email)
         with self.db.transaction() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
                          (hash_password(password), user.id))
             _end_sessions(conn, user.id)
+        self.unlock(user)
 
     def set_role(self, user: User, role: str) -> None:
         """Change a user's role; this ends the user's sessions."""
@@ -175,12 +189,9 @@ class Accounts:
         return int(self.db.connect().execute("SELECT count(*) FROM users").fetchone()[0])
 
     def authenticate(self, name: str, password: str) -> User | None:
-        """The active user with this name and password, else None (same work either way)."""
-        row = self._row_by_name(name)
-        stored = row["password_hash"] if row else _DUMMY_HASH  # type: ignore[index]
-        ok = check_password(stored, password)
-        user = _user(row)
-        return user if ok and user is not None and user.active else None
+        """The active user with this name and password, else None (same work either way).
+        Not throttled: people logging in go through `log_in`."""
+        return _checked(self._row_by_name(name), password)
 
     def create_token(self, user: User, label: str = "token") -> str:
         """A new personal access token for `user`; the secret is returned only now."""
@@ -265,24 +276,64 @@ class Accounts:
 
     # -- login throttling ------------------------------------------------------
 
-    @staticmethod
-    def login_keys(name: str, address: str | None) -> tuple[str, str]:
-        """Throttle keys of a login attempt: the account as the wiki finds it (so ' bob'
-        and 'BOB' share a count) and the client address."""
-        return f"user:{name_key(name)}", f"ip:{address}"
+    def log_in(self, name: str, password: str, address: str | None) -> User | None:
+        """The active user with this name and password, counting a failure against the
+        account and the address; LoginRefused while either is locked (nothing is checked
+        then). A success forgets the account's failures, not the address's."""
+        row = self._row_by_name(name)
+        account, ip = _throttle_keys(row, name, address)
+        self._refuse_when_locked(account, ip)
+        user = _checked(row, password)
+        if user is None:
+            self.limits.record((account, ip), forget_before=THROTTLE_WINDOW)
+        else:
+            self.limits.clear((account,))
+        return user
 
-    def throttled(self, *keys: str) -> bool:
-        """True when any key (user name, client address) had too many recent failures."""
-        return any(self.limits.count(key.casefold(), THROTTLE_WINDOW) >= THROTTLE_LIMIT
-                   for key in keys)
+    def change_password(self, user: User, old: str, new: str, address: str | None) -> None:
+        """Set a new password after checking the old one through the login throttle
+        (PermissionDenied when wrong); ends all of the user's sessions."""
+        if self.log_in(user.name, old, address) is None:
+            raise PermissionDenied(N_("Your current password was not right; nothing changed."))
+        self.set_password(user, new)
 
-    def record_failure(self, *keys: str) -> None:
-        """Remember a failed login for each key; forget failures past the window."""
-        self.limits.record(tuple(k.casefold() for k in keys), forget_before=THROTTLE_WINDOW)
+    def locked_ids(self) -> set[int]:
+        """Ids of the accounts locked by failed logins right now."""
+        keys = self.limits.keys_at_limit(LOCK_PREFIX, ACCOUNT_FAILURES)
+        return {int(key.removeprefix(LOCK_PREFIX)) for key in keys}
 
-    def clear_failures(self, *keys: str) -> None:
-        """Forget failures after a successful login."""
-        self.limits.clear(tuple(k.casefold() for k in keys))
+    def unlock(self, user: User) -> None:
+        """Forget the account's failed logins, so that it can log in again at once."""
+        self.limits.clear((f"{LOCK_PREFIX}{user.id}",))
+
+    def _refuse_when_locked(self, account: str, ip: str) -> None:
+        wait = self.limits.wait(account, ACCOUNT_FAILURES)
+        if wait:
+            raise LoginRefused(N_("Too many failed logins for this account: it is locked. Try"
+                                  " again in {minutes} min, or ask a facilitator to unlock"
+                                  " it."),
+                               retry_after=int(wait), minutes=-(-int(wait) // 60))
+        wait = self.limits.wait(ip, ADDRESS_FAILURES)
+        if wait:
+            raise LoginRefused(N_("Too many failed logins from your network. Wait a few"
+                                  " minutes."), retry_after=int(wait))
+
+
+def _throttle_keys(row: object, name: str, address: str | None) -> tuple[str, str]:
+    # The account as the wiki finds it, so ' bob' and 'BOB' (and a look-alike name kept
+    # from before names were folded) count against the account they log in to. A name
+    # without an account counts by its folded form: it locks like a real one, so the
+    # lock tells nothing about who has an account.
+    account = (f"{LOCK_PREFIX}{row['id']}" if row is not None  # type: ignore[index]
+               else f"login:name:{name_key(name)}")
+    return account, f"login:ip:{address}"
+
+
+def _checked(row: object, password: str) -> User | None:
+    stored = row["password_hash"] if row else _DUMMY_HASH  # type: ignore[index]
+    ok = check_password(stored, password)
+    user = _user(row)
+    return user if ok and user is not None and user.active else None
 
 
 def _end_sessions(conn: sqlite3.Connection, user_id: int) -> None:

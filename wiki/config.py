@@ -39,6 +39,10 @@ class Settings:
     # links use it. Empty: taken from each request's Host header (fine behind a proxy
     # that sets Host, or on a LAN).
     base_url: str = ""
+    # Reverse proxies in front of the wiki (nginx, Caddy, a load balancer), counted in hops:
+    # their X-Forwarded-For and X-Forwarded-Proto are believed that many entries deep, so
+    # limits and the audit log see each person's address instead of the proxy's. 0: none.
+    trusted_proxies: int = 0
     # Most actions per person per minute (0: no limit); more answer 429 with Retry-After.
     rate_comments: int = 30
     rate_reactions: int = 120

@@ -27,6 +27,7 @@ from wiki.presence import Presence
 from wiki.pushlog import PushLog
 from wiki.reactions import Reactions
 from wiki.render import Renderer
+from wiki.resets import PasswordResets
 from wiki.wikilang import N_, WikiLanguage
 from wiki.wiring import wire
 
@@ -74,6 +75,7 @@ class Services:
     drafts: Drafts
     presence: Presence
     invites: Invites
+    resets: PasswordResets
     pushlog: PushLog
     phases: Phases
     language: WikiLanguage
@@ -117,6 +119,7 @@ def open_data_dir(settings: Settings) -> Services:
         drafts=Drafts(db, settings.max_page_bytes),
         presence=Presence(db),
         invites=Invites(accounts),
+        resets=PasswordResets(accounts),
         pushlog=PushLog(db),
         phases=Phases(db, repo, door),
         language=language,

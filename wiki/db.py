@@ -159,6 +159,18 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE wiki_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
     """,
+    # One-time password reset links (wiki/resets.py): only a hash of the secret is kept.
+    """
+    CREATE TABLE password_resets (
+        secret_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        used REAL
+    );
+    CREATE INDEX password_resets_user ON password_resets(user_id)
+    """,
 ]
 
 

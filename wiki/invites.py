@@ -3,7 +3,9 @@
 An invite has a role, an expiry and a number of uses. Redeeming takes one
 use atomically before the account is made (and gives it back if the name or
 email is refused), so a link for 30 people admits 30, even under load.
-Attempts are throttled per client address through the login throttle.
+Failed attempts are counted per invite and, with a far higher ceiling, per
+client address (a workshop room shares one); a successful join counts nothing,
+the invite's uses limit those.
 An invite dies with its creator's role: it admits people only while whoever
 made it is active and still holds a role at least as high as the invite's.
 """
@@ -15,12 +17,21 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+import segno
+
 from wiki.accounts import ROLES, Accounts, User
-from wiki.errors import N_, InvalidInput, PageNotFound
+from wiki.errors import N_, InvalidInput, PageNotFound, TooManyRequests
+from wiki.ratelimit import Limit
 
 DAY = 86400
 MAX_DAYS = 365
 MAX_USES = 1000
+MAX_CODE = 100
+JOIN_WINDOW = 15 * 60
+# Failed joins (a weak password, a taken name) per invite: some for each of a room of
+# 35; a script probing which emails have accounts stops here.
+INVITE_FAILURES = Limit(100, JOIN_WINDOW)
+ADDRESS_FAILURES = Limit(200, JOIN_WINDOW)  # per address: only scripts get this far
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ class Invites:
 
     def usable(self, code: str) -> Invite:
         """The invite if it still admits someone; InviteInvalid otherwise."""
-        invite = self.get(code) if isinstance(code, str) and len(code) < 100 else None
+        invite = self.get(code) if isinstance(code, str) and len(code) < MAX_CODE else None
         if invite is None or not invite.usable():
             raise InviteInvalid(N_("This invite link is unknown, expired or used up."
                                    " Ask a facilitator for a new one."))
@@ -110,8 +121,24 @@ class Invites:
         with self.db.transaction() as conn:
             conn.execute("UPDATE invites SET revoked = 1 WHERE code = ?", (code,))
 
-    def register(self, code: str, name: str, email: str, password: str) -> User:
-        """Create an account with the invite's role, using one of its uses."""
+    def register(self, code: str, name: str, email: str, password: str,
+                 address: str | None = None) -> User:
+        """Create an account with the invite's role, using one of its uses. A refused
+        attempt counts against the invite and the client's address; TooManyRequests once
+        either had too many."""
+        keys = (f"join:invite:{code[:MAX_CODE]}", f"join:ip:{address}")
+        limits = self.accounts.limits
+        wait = max(limits.wait(keys[0], INVITE_FAILURES), limits.wait(keys[1], ADDRESS_FAILURES))
+        if wait:
+            raise TooManyRequests(N_("Too many attempts. Wait a few minutes."),
+                                  retry_after=int(wait))
+        try:
+            return self._register(code, name, email, password)
+        except (InvalidInput, InviteInvalid):
+            limits.record(keys, forget_before=JOIN_WINDOW)
+            raise
+
+    def _register(self, code: str, name: str, email: str, password: str) -> User:
         invite = self.usable(code)
         with self.db.transaction() as conn:
             taken = conn.execute(
@@ -138,3 +165,11 @@ def _whole(value: object) -> bool:
 def _invite(r: sqlite3.Row) -> Invite:
     return Invite(r["code"], r["role"], r["by"], r["created"], r["expires"], r["max_uses"],
                   r["uses"], bool(r["revoked"]), bool(r["creator_may_invite"]))
+
+
+def qr_svg(text: str) -> str:
+    """`text` (an invite link) as a QR code in inline SVG that CSS can size, for a
+    projector or a phone screen; made here, so no outside service sees the link."""
+    code = segno.make(text, error="m", micro=False)
+    return code.svg_inline(border=4, omitsize=True, svgclass="qr", lineclass=None,
+                           light="#fff")

@@ -40,8 +40,9 @@ def test_invited_person_edits_and_comments_and_facilitator_hides_the_comment(
     invite_form = facilitator.locator('form[action$="/admin/invites"]')
     invite_form.locator("select[name=role]").select_option("participant")
     invite_form.locator("button").click()
-    link = facilitator.locator("table.invites tr.new input.invite-link")
+    link = facilitator.locator("#invite-url")  # the invite page, with its QR code
     expect(link).to_have_value(re.compile(r"/invite/\S+$"))
+    expect(facilitator.locator("figure.qr-code svg")).to_be_visible()
     shot(facilitator, "invite")
 
     dana.goto(link.input_value())
@@ -50,7 +51,7 @@ def test_invited_person_edits_and_comments_and_facilitator_hides_the_comment(
     join.locator("input[name=email]").fill("dana@example.org")
     join.locator("input[name=password]").fill("dana-pass-123")
     join.locator("button").click()
-    dana.wait_for_url(live_server.url + "/p/Home")
+    dana.wait_for_url(live_server.url + "/welcome")
     expect(dana.locator("header .who")).to_contain_text("Dana de Vries")
 
     dana.goto(live_server.url + "/p/Home/edit")

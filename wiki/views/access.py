@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from storage.names import whole_number
 from wiki import audit
-from wiki.accounts import ROLES, User
+from wiki.accounts import ROLES, LoginRefused, User
 from wiki.views import services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -209,13 +209,12 @@ def basic_auth_user() -> LoginUser | None:
     accounts = services().accounts
     user = accounts.user_for_token(auth.username, auth.password)
     if user is None:
-        keys = accounts.login_keys(auth.username, request.remote_addr)
-        if accounts.throttled(*keys):
+        try:
+            user = accounts.log_in(auth.username, auth.password, request.remote_addr)
+        except LoginRefused:  # answered 429 by the error handler
             g.basic_auth_refused = True
-            abort(429, description=gettext("Too many failed logins. Wait a few minutes."))
-        user = accounts.authenticate(auth.username, auth.password)
+            raise
         if user is None:
-            accounts.record_failure(*keys)
             audit.login_failure(auth.username, request.remote_addr, via="basic")
     if user is None:
         return None

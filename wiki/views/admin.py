@@ -1,21 +1,29 @@
-"""Facilitators' pages: people (roles, deactivation), invite links, reports and phases."""
+"""Facilitators' pages: people (roles, deactivation, lockouts, reset links), invite links
+with their QR code, reports and phases."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from storage.names import whole_number
+from wiki.accounts import User
 from wiki.errors import N_, InvalidInput, PageNotFound
+from wiki.invites import MAX_CODE, qr_svg
 from wiki.phases import frozen_scopes
 from wiki.views import me, services
 from wiki.views.access import allow, safe_next
 from wiki.views.i18n import LANGUAGE_NAMES, language_arg, role_name
+from wiki.views.security import external_url
 from wiki.views.workshop import comments
+from wiki.views.workshop_api import issue_reset_link, unlock_account
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 FIELD_LABELS = {"expires_days": N_("Valid for (days)"), "max_uses": N_("Uses")}
+THIS_COMPUTER = {"localhost", "127.0.0.1", "::1"}
 
 
 def form_number(field: str, default: int) -> int:
@@ -27,12 +35,21 @@ def form_number(field: str, default: int) -> int:
     return number
 
 
+def account(user_id: int) -> User:
+    """The account with this id, or PageNotFound."""
+    found = services().accounts.get(user_id)
+    if found is None:
+        raise PageNotFound(gettext("user %(id)s", id=user_id))
+    return found
+
+
 @bp.get("/users")
 @allow("facilitator")
 def users() -> str:
     return render_template("admin/users.html", people=services().accounts.all_users(),
                            invites=services().invites.all(),
                            reported=comments().reported(),
+                           locked=services().accounts.locked_ids(),
                            wiki_language=services().language.get())
 
 
@@ -49,10 +66,7 @@ def wiki_language() -> Response:
 @bp.post("/users/<int:user_id>")
 @allow("facilitator")
 def change_user(user_id: int) -> Response:
-    accounts = services().accounts
-    person = accounts.get(user_id)
-    if person is None:
-        raise PageNotFound(gettext("user %(id)s", id=user_id))
+    accounts, person = services().accounts, account(user_id)
     if person.id == me().id:
         flash(gettext("You cannot change your own role or deactivate yourself."))
         return redirect(url_for("admin.users"))
@@ -68,14 +82,44 @@ def change_user(user_id: int) -> Response:
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<int:user_id>/unlock")
+@allow("facilitator")
+def unlock_user(user_id: int) -> Response:
+    person = account(user_id)
+    unlock_account(person)
+    flash(gettext("%(name)s can log in again.", name=person.name))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password-reset")
+@allow("facilitator")
+def reset_link(user_id: int) -> str:
+    """A one-time link for someone who forgot their password, shown once to copy."""
+    person = account(user_id)
+    return render_template("admin/reset_link.html", person=person,
+                           url=issue_reset_link(person))
+
+
 @bp.post("/invites")
 @allow("facilitator")
 def create_invite() -> Response:
     invite = services().invites.create(
         me(), request.form.get("role", "participant"), form_number("expires_days", 14),
         form_number("max_uses", 30))
-    flash(gettext("Invite link created; copy it from the list below."))
-    return redirect(url_for("admin.users", new=invite.code) + "#invites")
+    return redirect(url_for("admin.invite", code=invite.code))
+
+
+@bp.get("/invites/<code>")
+@allow("facilitator")
+def invite(code: str) -> str:
+    """One invite link to copy or to show on the projector as a QR code."""
+    found = services().invites.get(code) if len(code) < MAX_CODE else None
+    if found is None:
+        raise PageNotFound(gettext("invite %(code)s", code=code))
+    url = external_url("join.invite", code=found.code)
+    return render_template("admin/invite.html", invite=found, url=url,
+                           qr=qr_svg(url) if found.usable() else None,
+                           this_computer=urlsplit(url).hostname in THIS_COMPUTER)
 
 
 @bp.post("/invites/<code>/revoke")

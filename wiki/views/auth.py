@@ -1,4 +1,4 @@
-"""Login, logout and the account page with personal access tokens."""
+"""Login, logout, password reset links and the account page with personal access tokens."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from werkzeug.wrappers import Response
 
 from storage.errors import N_
 from wiki import audit
-from wiki.accounts import User
+from wiki.accounts import LoginRefused, User
+from wiki.errors import InvalidInput, PermissionDenied
+from wiki.resets import ResetInvalid
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
-from wiki.views.i18n import clear_session_keeping_language, language_arg
+from wiki.views.i18n import clear_session_keeping_language, error_text, language_arg
 
 bp = Blueprint("auth", __name__)
 # N_: pybabel does not look for lazy_gettext, so the text was never in the catalogs.
@@ -28,6 +30,15 @@ def begin_session(user: User) -> None:
     login_user(LoginUser(user, services().accounts.start_session(user)))
 
 
+def renew_session(user: User) -> None:
+    """Log this browser in again after the account's sessions ended (its own new
+    password), keeping the CSRF token, so that an open page's scripts keep working."""
+    csrf = session.get("csrf")
+    begin_session(services().accounts.get(user.id) or user)  # the new session generation
+    if csrf:
+        session["csrf"] = csrf
+
+
 def end_session() -> None:
     """Log this browser out; a copy of its cookie is logged out too."""
     if current_user.is_authenticated and getattr(current_user, "sid", ""):
@@ -38,24 +49,22 @@ def end_session() -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow(PUBLIC)
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     accounts = services().accounts
     target = safe_next(request.values.get("next"))
     no_users = accounts.count() == 0
     if request.method == "GET":
         return render_template("auth/login.html", next=target, error=None, no_users=no_users)
     name, password = request.form.get("name", ""), request.form.get("password", "")
-    keys = accounts.login_keys(name, request.remote_addr)
-    if accounts.throttled(*keys):
+    try:
+        user = accounts.log_in(name, password, request.remote_addr)
+    except LoginRefused as exc:
         return render_template("auth/login.html", next=target, no_users=no_users,
-                               error=gettext("Too many failed logins. Wait a few minutes.")), 429
-    user = accounts.authenticate(name, password)
+                               error=error_text(exc)), 429, {"Retry-After": str(exc.retry_after)}
     if user is None:
-        accounts.record_failure(*keys)
         audit.login_failure(name, request.remote_addr, via="form")
         return render_template("auth/login.html", next=target, error=FAILED,
                                no_users=no_users), 401
-    accounts.clear_failures(*keys)
     begin_session(user)
     return redirect(target)
 
@@ -104,13 +113,36 @@ def revoke_token(token_id: int) -> Response:
 def change_password() -> Response | tuple[str, int]:
     accounts = services().accounts
     user = me()
-    if accounts.authenticate(user.name, request.form.get("current", "")) is None:
-        flash(gettext("Your current password was not right; nothing changed."))
+    try:  # ends every session of the account
+        accounts.change_password(user, request.form.get("current", ""),
+                                 request.form.get("new", ""), request.remote_addr)
+    except PermissionDenied as exc:
+        flash(error_text(exc))
         return redirect(url_for("auth.account"))
-    accounts.set_password(user, request.form.get("new", ""))  # ends every session
-    begin_session(accounts.get(user.id) or user)  # except this one
+    renew_session(user)  # except this one
     flash(gettext("Password changed. You were logged out on your other devices."))
     return redirect(url_for("auth.account"))
+
+
+@bp.route("/reset/<secret>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def reset_password(secret: str) -> str | Response | tuple[str, int]:
+    """A one-time link from a facilitator: pick a new password and land logged in."""
+    resets = services().resets
+    try:
+        person = resets.user_for(secret)
+        if request.method == "GET":
+            return render_template("auth/reset.html", person=person, secret=secret, error=None)
+        user = resets.redeem(secret, request.form.get("new", ""))
+    except ResetInvalid as exc:
+        return render_template("auth/reset_invalid.html", message=error_text(exc)), 404
+    except InvalidInput as exc:  # a weak password: the link still works
+        return render_template("auth/reset.html", person=person, secret=secret,
+                               error=error_text(exc)), 400
+    begin_session(user)  # the account's other sessions ended with the new password
+    flash(gettext("Your new password is set and you are logged in. Your other sessions"
+                  " ended."))
+    return redirect(url_for("pages.home"))
 
 
 @bp.post("/account/language")

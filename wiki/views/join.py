@@ -1,25 +1,25 @@
-"""Joining through an invite link: pick a name, email and password, land logged in."""
+"""Joining through an invite link: pick a name, email and password, land logged in on a
+welcome page that says what to do first."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from wiki.errors import InvalidInput
+from wiki.errors import InvalidInput, TooManyRequests
 from wiki.invites import InviteInvalid
 from wiki.views import services
 from wiki.views.access import PUBLIC, allow
 from wiki.views.auth import begin_session
 from wiki.views.i18n import error_text
-from wiki.views.workshop_api import register_throttled
+from wiki.views.pages import chapter_nav
 
 bp = Blueprint("join", __name__)
 
 
 @bp.route("/invite/<code>", methods=["GET", "POST"])
 @allow(PUBLIC)
-def invite(code: str) -> str | Response | tuple[str, int]:
+def invite(code: str) -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     invites = services().invites
     try:
         found = invites.usable(code)
@@ -28,14 +28,21 @@ def invite(code: str) -> str | Response | tuple[str, int]:
     form = request.form
     if request.method == "GET":
         return render_template("join/register.html", invite=found, error=None, form=form)
-    if register_throttled():
-        return render_template("join/register.html", invite=found, form=form,
-                               error=gettext("Too many attempts. Wait a few minutes.")), 429
     try:
         user = invites.register(code, form.get("name", ""), form.get("email", ""),
-                                form.get("password", ""))
+                                form.get("password", ""), request.remote_addr)
+    except TooManyRequests as exc:
+        return render_template("join/register.html", invite=found, form=form,
+                               error=error_text(exc)), 429, {"Retry-After": str(exc.retry_after)}
     except (InvalidInput, InviteInvalid) as exc:
         return render_template("join/register.html", invite=found, error=error_text(exc),
                                form=form), 400
     begin_session(user)  # a fresh session (and CSRF token) for the new account
-    return redirect(url_for("pages.home"))
+    return redirect(url_for("join.welcome"))
+
+
+@bp.get("/welcome")
+@allow("reader")
+def welcome() -> str:
+    """What a newcomer does first: read Home, pick a chapter, comment, save."""
+    return render_template("join/welcome.html", chapters=chapter_nav())

@@ -1,20 +1,24 @@
-"""JSON API for invites, registration, freezing, presence and autosaved drafts."""
+"""JSON API for invites, registration, accounts (unlock, reset links, own password),
+freezing, presence and autosaved drafts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
-from flask_babel import gettext
+from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
 
 from storage.names import whole_number
-from wiki.errors import N_, InvalidInput
+from wiki import audit
+from wiki.accounts import User
+from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.invites import Invite
 from wiki.phases import frozen_scopes
 from wiki.presence import Editor
 from wiki.views import me, services
 from wiki.views.access import PUBLIC, allow, json_without_csrf
 from wiki.views.api import body, text_field
+from wiki.views.auth import renew_session
 from wiki.views.security import external_url
 from wiki.views.workshop import drafts, presence
 
@@ -37,13 +41,25 @@ def number_field(data: dict[str, Any], key: str, default: int) -> int:
     return number
 
 
-def register_throttled() -> bool:
-    """Count this registration attempt; True when the client made too many lately."""
-    accounts, key = services().accounts, f"register-ip:{request.remote_addr}"
-    if accounts.throttled(key):
-        return True
-    accounts.record_failure(key)
-    return False
+def named_user(name: str) -> User:
+    """The account called `name` (folded like a login), or PageNotFound."""
+    person = services().accounts.by_name(name)
+    if person is None:
+        raise PageNotFound(N_("no user called {name}"), name=name)
+    return person
+
+
+def unlock_account(person: User) -> None:
+    """Lift a lockout after failed logins, on a facilitator's word."""
+    services().accounts.unlock(person)
+    audit.record("account_unlocked", user=me().name, account=person.name)
+
+
+def issue_reset_link(person: User) -> str:
+    """A new one-time password reset link for `person`, made by the facilitator."""
+    secret = services().resets.issue(person, by=me())
+    audit.record("password_reset_link", user=me().name, account=person.name)
+    return external_url("auth.reset_password", secret=secret)
 
 
 def editors_json(editors: list[Editor]) -> dict[str, Any]:
@@ -68,14 +84,39 @@ def invites() -> Response | tuple[Response, int]:
 @allow(PUBLIC)
 @json_without_csrf
 def register() -> tuple[Response, int]:
-    if register_throttled():
-        abort(429, description=gettext("Too many attempts from your address."
-                                       " Wait a few minutes."))
     data = body()
     user = services().invites.register(
         text_field(data, "invite", True), text_field(data, "name", True),
-        text_field(data, "email", True), text_field(data, "password", True))
+        text_field(data, "email", True), text_field(data, "password", True),
+        request.remote_addr)
     return jsonify(name=user.name, email=user.email, role=user.role), 201
+
+
+@bp.post("/users/<name>/unlock")
+@allow("facilitator")
+def unlock(name: str) -> Response:
+    person = named_user(name)
+    unlock_account(person)
+    return jsonify(name=person.name, locked=False)
+
+
+@bp.post("/users/<name>/password-reset")
+@allow("facilitator")
+def password_reset(name: str) -> tuple[Response, int]:
+    return jsonify(url=issue_reset_link(named_user(name))), 201
+
+
+@bp.post("/account/password")
+@allow("reader")
+def account_password() -> Response:
+    """Change one's own password: every other session of the account ends."""
+    data = body()
+    user = me()
+    services().accounts.change_password(user, text_field(data, "old", True),
+                                        text_field(data, "new", True), request.remote_addr)
+    if getattr(current_user, "sid", ""):  # a browser session (not Basic) stays logged in
+        renew_session(user)
+    return jsonify(name=user.name, changed=True)
 
 
 @bp.route("/freeze", methods=["GET", "PUT"])
