@@ -96,8 +96,9 @@ class LoginRefused(TooManyRequests):
     """Too many failed logins for this account, or from this address (HTTP 429)."""
 
 
-def _token_hash(token: str) -> str:
-    # Tokens are 256 random bits, so a fast hash is enough to make a stolen
+def secret_hash(token: str) -> str:
+    """How a random secret (token, session id, reset link) is stored."""
+    # Such secrets are 256 random bits, so a fast hash is enough to make a stolen
     # database useless; passwords get scrypt.
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -199,7 +200,7 @@ class Accounts:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO tokens (user_id, token_hash, label, created) VALUES (?, ?, ?, ?)",
-                (user.id, _token_hash(token), label.strip()[:80] or "token", time.time()),
+                (user.id, secret_hash(token), label.strip()[:80] or "token", time.time()),
             )
         return token
 
@@ -211,7 +212,7 @@ class Accounts:
         row = conn.execute(
             "SELECT users.*, tokens.id AS token_id, tokens.last_used FROM tokens JOIN users"
             " ON users.id = tokens.user_id WHERE token_hash = ?",
-            (_token_hash(token),),
+            (secret_hash(token),),
         ).fetchone()
         user = _user(row)
         if user is None or not user.active or name_key(user.name) != name_key(name):
@@ -244,7 +245,7 @@ class Accounts:
             conn.execute("DELETE FROM sessions WHERE expires < ?", (now,))
             conn.execute("INSERT INTO sessions (sid_hash, user_id, created, expires)"
                          " VALUES (?, ?, ?, ?)",
-                         (_token_hash(sid), user.id, now, now + SESSION_SECONDS))
+                         (secret_hash(sid), user.id, now, now + SESSION_SECONDS))
         return sid
 
     def session_user(self, user_id: int, generation: int, sid: str) -> User | None:
@@ -254,20 +255,20 @@ class Accounts:
         row = self.db.connect().execute(
             "SELECT users.*, sessions.expires FROM sessions JOIN users ON users.id = user_id"
             " WHERE sid_hash = ? AND user_id = ? AND session_generation = ? AND expires > ?",
-            (_token_hash(sid), user_id, generation, now)).fetchone()
+            (secret_hash(sid), user_id, generation, now)).fetchone()
         user = _user(row)
         if user is None or not user.active:
             return None
         if row["expires"] < now + SESSION_SECONDS - SESSION_TOUCH_EVERY:
             with self.db.transaction() as conn:
                 conn.execute("UPDATE sessions SET expires = ? WHERE sid_hash = ?",
-                             (now + SESSION_SECONDS, _token_hash(sid)))
+                             (now + SESSION_SECONDS, secret_hash(sid)))
         return user
 
     def end_session(self, sid: str) -> None:
         """End one session (logging out): every copy of its cookie stops working."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE sid_hash = ?", (_token_hash(sid),))
+            conn.execute("DELETE FROM sessions WHERE sid_hash = ?", (secret_hash(sid),))
 
     def end_all_sessions(self, user: User) -> None:
         """Log the user out everywhere."""

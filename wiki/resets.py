@@ -9,11 +9,10 @@ it ends every other session of the account and lifts a lockout.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 
-from wiki.accounts import Accounts, User
+from wiki.accounts import Accounts, User, secret_hash
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.passwords import check_password_strength
 
@@ -45,7 +44,7 @@ class PasswordResets:
                          (now, user.id))
             conn.execute("INSERT INTO password_resets (secret_hash, user_id, created_by, created,"
                          " expires) VALUES (?, ?, ?, ?, ?)",
-                         (_hash(secret), user.id, by.id if by else None, now,
+                         (secret_hash(secret), user.id, by.id if by else None, now,
                           now + RESET_SECONDS))
         return secret
 
@@ -55,7 +54,7 @@ class PasswordResets:
         if isinstance(secret, str) and len(secret) <= MAX_TOKEN:
             row = self.db.connect().execute(
                 "SELECT user_id, expires, used FROM password_resets WHERE secret_hash = ?",
-                (_hash(secret),)).fetchone()
+                (secret_hash(secret),)).fetchone()
         user = self.accounts.get(row["user_id"]) if row is not None else None
         if row is None or user is None or not user.active:
             raise ResetInvalid(N_("This password reset link is unknown. Check that you copied"
@@ -75,7 +74,7 @@ class PasswordResets:
         with self.db.transaction() as conn:
             claimed = conn.execute(
                 "UPDATE password_resets SET used = ? WHERE secret_hash = ? AND used IS NULL"
-                " AND expires > ?", (time.time(), _hash(secret), time.time())).rowcount
+                " AND expires > ?", (time.time(), secret_hash(secret), time.time())).rowcount
         if claimed != 1:  # a second tab was a moment faster
             raise _used()
         self.accounts.set_password(user, password)  # ends sessions, lifts a lockout
@@ -86,7 +85,3 @@ def _used() -> ResetInvalid:
     return ResetInvalid(N_("This password reset link was already used, or a newer one was"
                            " made. Ask a facilitator for a new one."))
 
-
-def _hash(secret: str) -> str:
-    # 256 random bits: a fast hash is enough to make a copied database useless.
-    return hashlib.sha256(secret.encode()).hexdigest()
