@@ -110,7 +110,7 @@ def test_rename_delete_and_revert_through_forms(editor: FlaskClient) -> None:
     assert post_form(editor, "/p/Oud/rename", to="Nieuw").location == "/p/Nieuw"
     history = editor.get("/p/Nieuw/history").text
     assert "renamed" in history and "Oud" in history
-    first = re.findall(r'name="revision" value="([0-9a-f]{40})"', history)[-1]
+    first = re.findall(r'revert\?revision=([0-9a-f]{40})"', history)[-1]
     base = base_of(editor, "Nieuw")
     assert post_form(editor, "/p/Nieuw/delete", base_revision=base).status_code == 302
     assert editor.get("/p/Nieuw").status_code == 404
