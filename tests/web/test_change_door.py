@@ -9,6 +9,7 @@ outline and links following a rename.
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from tests.conftest import LiveServer, cli, csrf, post_form
 from tests.web.git_client import GitClient
 from tests.web.test_pages_web import png
 from wiki.datadir import Services
+from wiki.export.build import export, resolve
 
 
 class AuditLines(logging.Handler):
@@ -352,3 +354,21 @@ def test_a_new_page_joins_the_end_of_the_outline(
     assert client.get("/api/v1/outline").get_json()["pages"] == ["Home", "Hoofdstuk 3/Kansen"]
     latest = client.get("/api/v1/changes?limit=1").get_json()[0]
     assert latest["author"] == "participant"
+
+
+def test_a_renamed_chapter_stays_in_the_exported_pdf_in_its_place(
+        app: Flask, client: FlaskClient, login_as: Callable[[str], FlaskClient],
+        tmp_path: Path) -> None:
+    login_as("facilitator")
+    for name, text in (("Markt", "# Markt\n\nDe grutto markt groeit.\n"),
+                       ("Slot", "# Slot\n\nTot slot de tureluur.\n")):
+        client.put(f"/api/v1/pages/{name}", json={"markdown": text})
+    client.put("/api/v1/outline", json={"title": "Wit", "pages": ["Markt", "Slot"]})
+    client.post("/api/v1/pages/Markt/rename", json={"to": "Hoofdstuk 1/Markt"})
+    services = services_of(app)
+    pdf = tmp_path / "wit.pdf"
+    pdf.write_bytes(export(services.repo, services.history, resolve(services.repo, None), "pdf"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    body = text.split("grutto", 1)
+    assert len(body) == 2 and "tureluur" in body[1]  # the chapter, before the one after it
