@@ -67,7 +67,10 @@ def full_ref_disk(app: Flask) -> Iterator[Path]:
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,nr_inodes=32", "tmpfs",
                            str(heads)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        message = f"cannot mount a tmpfs here: {done.stderr.decode().strip()}"
+        if os.environ.get("CI") == "true":  # CI runs as root: a skip there would hide the test
+            pytest.fail(message)
+        pytest.skip(message)
     try:
         (heads / "main").write_bytes(main)
         fill(heads)
