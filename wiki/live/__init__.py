@@ -1,0 +1,1 @@
+"""Live co-editing: rooms, positions, folding of live edits into per-author commits."""
