@@ -113,7 +113,7 @@ def open_data_dir(settings: Settings) -> Services:
         db=db,
         accounts=accounts,
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
-        indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts),
+        indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts, language),
         comments=Comments(db, renderer),
         reactions=Reactions(db),
         drafts=Drafts(db, settings.max_page_bytes),

@@ -36,6 +36,7 @@ from wiki.pagetext import PageText, page_text
 from wiki.people import display_names, emails_of
 from wiki.render import Renderer
 from wiki.search import IndexUnavailable, SearchIndex, SearchResults
+from wiki.wikilang import WikiLanguage
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -53,8 +54,10 @@ class Indexer:
     """The search index of one data directory and the machinery that keeps it current."""
 
     def __init__(self, repo: Repository, directory: Path, lock_path: Path,
-                 renderer: Renderer | None = None, accounts: Accounts | None = None) -> None:
+                 renderer: Renderer | None = None, accounts: Accounts | None = None,
+                 language: WikiLanguage | None = None) -> None:
         self.repo = repo
+        self.language = language  # the wiki's: pages too short to tell their own are in it
         self.accounts = accounts  # names and emails of people, for `author:` and hits
         self.index = SearchIndex(directory, partial(emails_of, accounts) if accounts else None)
         self.lock_path = lock_path
@@ -176,11 +179,11 @@ class Indexer:
         entries = [(name, entry.blob) for entry in self.repo.files(head)
                    if (name := page_name_from_file(entry.path)) is not None]
         changes = last_changes(self.repo, head, {name + ".md" for name, _ in entries})
-        total = len(entries)
+        total, fallback = len(entries), self._wiki_language()
         progress(0, total)
         with self.index.update(head, fresh=True) as batch:
             for done, (name, blob) in enumerate(entries, 1):
-                batch.put(self._page(name, blob, changes))
+                batch.put(self._page(name, blob, changes, fallback))
                 if done % PROGRESS_EVERY == 0 or done == total:
                     progress(done, total)
         log.info("search index rebuilt at %s with %d pages", head[:10], total)
@@ -196,20 +199,24 @@ class Indexer:
         pages = {path: blob for path, blob in changed.items() if page_name_from_file(path)}
         changes = last_changes(self.repo, head, set(pages), hide=indexed)
         progress(0, len(pages))
+        fallback = self._wiki_language()
         with self.index.update(head) as batch:
             for path in removed - set(pages):
                 if (name := page_name_from_file(path)) is not None:
                     batch.delete(name)
             for done, (path, blob) in enumerate(pages.items(), 1):
-                batch.put(self._page(path[:-3], blob, changes))
+                batch.put(self._page(path[:-3], blob, changes, fallback))
                 if done % PROGRESS_EVERY == 0:
                     progress(done, len(pages))
         progress(len(pages), len(pages))
 
-    def _page(self, name: str, blob: str, changes: dict[str, tuple[Person, datetime]]
-              ) -> PageText:
+    def _wiki_language(self) -> str:
+        return self.language.get() if self.language is not None else "en"
+
+    def _page(self, name: str, blob: str, changes: dict[str, tuple[Person, datetime]],
+              fallback: str) -> PageText:
         text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
-        found = page_text(self.renderer, name, blob, text)
+        found = page_text(self.renderer, name, blob, text, fallback)
         change = changes.get(name + ".md")
         if change is None:
             return found

@@ -1,10 +1,10 @@
 """The index schema and how text becomes terms: stemming per language, fields per language.
 
 Every page is indexed with the stemmer of its detected language
-(`wiki.pagetext.detect_languages`); a page whose language is unclear or mixed
-is indexed with both. Title, headings and body each have an `_nl` and `_en`
-field. Only the detected language's fields are filled, which keeps a common
-word's postings to one per page.
+(`wiki.pagelang.detect_languages`); a page in both languages is indexed
+with both, one too short to tell with the wiki's language. Title, headings
+and body each have an `_nl` and `_en` field. Only the detected language's
+fields are filled, which keeps a common word's postings to one per page.
 
 The body fields keep no word positions, so ranking and counting a word read
 small posting blocks; a copy of the body with positions (`phrase_nl`,

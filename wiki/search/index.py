@@ -37,7 +37,7 @@ from wiki.search.parsing import MAX_QUERY, Authors, expand_fuzzy, make_parser, p
 from wiki.search.results import IndexUnavailable, SearchResults, matched_stems, to_hit
 from wiki.search.spelling import suggest
 
-SCHEMA_VERSION = "3"  # 3: Dutch lemmas, author emails
+SCHEMA_VERSION = "4"  # 3: Dutch lemmas, author emails; 4: pages' languages by lingua
 COMMIT_FILE = "indexed_commit"
 GENERATION_PREFIX = "gen-"
 STALE = "-"  # the commit word of an index marked for rebuilding
