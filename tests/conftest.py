@@ -127,15 +127,25 @@ def start_server(data_dir: Path, workers: int = 2) -> LiveServer:
     raise RuntimeError((data_dir / "server.log").read_text())
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A real gunicorn server with two worker processes on a fresh data dir."""
-    data = tmp_path / "live-data"
-    data.mkdir()
-    server = start_server(data, workers=2)
-    yield server
+def stop_server(server: LiveServer) -> None:
+    """Stop `cowiki serve` as an operator would (SIGTERM), killing it if it hangs."""
     server.process.terminate()
     try:
         server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+def serve_fresh(folder: Path) -> Iterator[LiveServer]:
+    """A real gunicorn server with two workers on a new data dir in `folder`, for a fixture."""
+    data = folder / "data"
+    data.mkdir(parents=True)
+    server = start_server(data, workers=2)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real gunicorn server with two worker processes on a fresh data dir."""
+    yield from serve_fresh(tmp_path / "live")

@@ -17,6 +17,13 @@ class GitClient:
 
     home: Path
 
+    @classmethod
+    def in_folder(cls, folder: Path) -> GitClient:
+        """A client whose HOME is a new `home` folder in `folder`."""
+        home = folder / "home"
+        home.mkdir()
+        return cls(home)
+
     def env(self) -> dict[str, str]:
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -7,7 +7,6 @@ checks that main did not move and that git's stderr says why.
 from __future__ import annotations
 
 import gzip
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,34 +16,20 @@ import pygit2
 import pytest
 import requests
 
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, serve_fresh, start_server, stop_server
 from tests.web.git_client import GitClient, clone_url, server_head, server_refs
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def stop(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("git-live") / "data"
-    data.mkdir()
-    live = start_server(data, workers=2)
-    yield live
-    stop(live)
+    yield from serve_fresh(tmp_path_factory.mktemp("git-live"))
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> GitClient:
-    home = tmp_path / "home"
-    home.mkdir()
-    return GitClient(home)
+    return GitClient.in_folder(tmp_path)
 
 
 def push_refused(client: GitClient, server: LiveServer, work: Path, *args: str) -> str:
@@ -328,7 +313,7 @@ def test_public_read_lets_anonymous_clone_but_not_push(tmp_path: Path, client: G
         stderr = push_refused(client, live, work)
         assert "could not read Username" in stderr or "Authentication failed" in stderr
     finally:
-        stop(live)
+        stop_server(live)
 
 
 def test_pushed_work_counts_for_the_account_with_the_authors_email(server: LiveServer,

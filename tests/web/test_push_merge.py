@@ -14,27 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, serve_fresh
 from tests.web.git_client import GitClient, server_head
-from tests.web.test_git_http import stop
 
 MERGE_PUSH = ("push", "origin", "HEAD:refs/for/main")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("push-merge") / "data"
-    data.mkdir()
-    live = start_server(data, workers=2)
-    yield live
-    stop(live)
+    yield from serve_fresh(tmp_path_factory.mktemp("push-merge"))
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> GitClient:
-    home = tmp_path / "home"
-    home.mkdir()
-    return GitClient(home)
+    return GitClient.in_folder(tmp_path)
 
 
 def server_git(server: LiveServer, *args: str) -> str:
