@@ -59,6 +59,10 @@ class Settings:
     # welcome page, follow-up commits) and the export's default. Dutch, for a Dutch
     # workshop; a facilitator can change it on the admin page (kept in the database).
     language: str = "nl"
+    # Live co-editing: a room's edits become commits after live_idle_seconds without typing,
+    # and at least every live_max_seconds while people keep typing.
+    live_idle_seconds: float = 25.0
+    live_max_seconds: float = 300.0
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
