@@ -1,15 +1,20 @@
-"""Helpers for the operations tests: real git on a data dir, and editors saving under load."""
+"""Helpers for the operations tests and the fault suite (benchmarks/faults.py): real git on a
+data dir, editors saving under load, and a real full disk (a small tmpfs)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
+import pytest
 import requests
 
 from tests.conftest import ROOT, LiveServer, free_port
@@ -151,3 +156,66 @@ def assert_acknowledged_saves_in_git(data_dir: Path, savers: list[Saver]) -> Non
             last = int(saver.acknowledged[-1][1].rsplit(" ", 1)[1])
             now = int(final.strip().rsplit(" ", 1)[1])
             assert now >= last, f"{saver.page} went back from edit {last} to {now}"
+
+
+class CannotMount(Exception):
+    """Mounting a tmpfs is not allowed here (it needs root, or CAP_SYS_ADMIN)."""
+
+
+@contextmanager
+def small_tmpfs(folder: Path, size: str = "64k", inodes: int = 32) -> Iterator[Path]:
+    """A tmpfs of `size` bytes and `inodes` files mounted on `folder`, unmounted after.
+
+    What was in `folder` is hidden while the tmpfs is mounted; copy in what must stay.
+    """
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={inodes}",
+                           "tmpfs", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CannotMount(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:  # lazily when busy: an index reader may still hold a file open
+        if subprocess.run(["umount", str(folder)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+@contextmanager
+def small_tmpfs_for_test(folder: Path, size: str = "64k", inodes: int = 32) -> Iterator[Path]:
+    """`small_tmpfs` in a test: skipped where mounting is not allowed, failed in CI."""
+    try:
+        mounted = small_tmpfs(folder, size, inodes)
+        path = mounted.__enter__()
+    except CannotMount as error:
+        if os.environ.get("CI") == "true":  # CI runs as root: a skip there would hide the test
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    try:
+        yield path
+    finally:
+        mounted.__exit__(None, None, None)
+
+
+def fill(folder: Path) -> None:
+    """Use up every byte and inode of the file system holding `folder`."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"x" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    number = 0
+    try:
+        while True:
+            (folder / f"empty-{number}").touch()
+            number += 1
+    except OSError:
+        pass
+
+
+def free(folder: Path) -> None:
+    """Give back what `fill` took."""
+    for path in folder.glob("empty-*"):
+        path.unlink()
+    (folder / "filler").unlink(missing_ok=True)

@@ -3,14 +3,13 @@ for the lock, a repository that cannot be written.
 
 Real git and real file systems: the full disk is a tiny tmpfs mounted on
 `refs/heads` (objects still fit, the ref lock does not); tests that need a
-mount are skipped where mounting is not allowed.
+mount are skipped where mounting is not allowed, and fail in CI.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from flask.testing import FlaskClient
 
 from storage.errors import RefContention
 from storage.repository import Person, Repository
-from tests.ops_support import git
+from tests.ops_support import fill, git, small_tmpfs_for_test
 
 PARTICIPANT = ("participant", "participant-pass-1")
 ANNA = Person("Anna", "anna@example.org")
@@ -64,38 +63,10 @@ def full_ref_disk(app: Flask) -> Iterator[Path]:
     """refs/heads on a tmpfs with no inode or byte left; the repository's objects still fit."""
     heads = ref_lock(app).parent
     main = (heads / "main").read_bytes()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,nr_inodes=32", "tmpfs",
-                           str(heads)], capture_output=True)
-    if done.returncode != 0:
-        message = f"cannot mount a tmpfs here: {done.stderr.decode().strip()}"
-        if os.environ.get("CI") == "true":  # CI runs as root: a skip there would hide the test
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
+    with small_tmpfs_for_test(heads, "64k", 32):
         (heads / "main").write_bytes(main)
         fill(heads)
         yield heads
-    finally:
-        subprocess.run(["umount", str(heads)], check=True)
-
-
-def fill(folder: Path) -> None:
-    """Use up every byte and inode of the file system holding `folder`."""
-    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while os.write(fd, b"x" * 4096):
-            pass
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    number = 0
-    try:
-        while True:
-            (folder / f"empty-{number}").touch()
-            number += 1
-    except OSError:
-        pass
 
 
 def test_disk_too_full_for_the_ref_lock_answers_507_and_keeps_the_head(

@@ -1,16 +1,20 @@
-"""A failed or damaged index never leaves search silently empty. Real git, real Whoosh."""
+"""A failed or damaged index never leaves search silently empty. Real git, real Whoosh, and
+a real full disk: the index directory on a small tmpfs with no byte or inode left (skipped
+where mounting is not allowed, failed in CI)."""
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from whoosh.writing import SegmentWriter
 
 from storage.repository import Person
+from tests.ops_support import fill, free, small_tmpfs_for_test
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
 from wiki.health import check_disk, check_index
@@ -35,32 +39,42 @@ def found_paths(services: Services, query: str) -> list[str]:
     return [hit.path for hit in services.indexer.index.search(query).hits]
 
 
-def full_disk(*args: object, **kwargs: object) -> None:
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+@pytest.fixture
+def full_index_disk(services: Services, tmp_path: Path) -> Iterator[Path]:
+    """The index directory, its files copied onto a 2 MB tmpfs that is then filled up."""
+    index = services.indexer.index.directory
+    shutil.copytree(index, tmp_path / "index-copy")
+    with small_tmpfs_for_test(index, "2m", 256):
+        shutil.copytree(tmp_path / "index-copy", index, dirs_exist_ok=True)
+        fill(index)
+        yield index
 
 
-def test_a_failed_index_write_keeps_the_old_pages_searchable(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_keeps_the_old_pages_searchable_until_space_returns(
+        services: Services, full_index_disk: Path) -> None:
     services.pages.save("Weidevogels", "# Weidevogels\n\nDe grutto is terug.\n", None, ANNA)
-    with monkeypatch.context() as patched:
-        patched.setattr(SegmentWriter, "commit", full_disk)
-        with pytest.raises(OSError):
-            services.indexer.catch_up()  # the update fails, and so does the rebuild after it
-        results = services.indexer.search("roerdomp")
+    with pytest.raises(OSError) as failure:
+        services.indexer.catch_up()  # the update fails, and so does the rebuild after it
+    assert failure.value.errno == errno.ENOSPC
+    results = services.indexer.search("roerdomp")
     assert [hit.path for hit in results.hits] == ["Moerasvogels"] and not results.fresh
+    free(full_index_disk)
     services.indexer.catch_up()
     assert found_paths(services, "grutto") == ["Weidevogels"]
     assert found_paths(services, "roerdomp") == ["Moerasvogels"]
+    assert services.indexer.is_fresh()
 
 
-def test_a_failed_rebuild_keeps_the_old_pages_searchable(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as patched:
-        patched.setattr(SegmentWriter, "commit", full_disk)
-        with pytest.raises(OSError):
-            services.indexer.rebuild()
+def test_a_rebuild_on_a_full_disk_keeps_the_old_pages_searchable(
+        services: Services, full_index_disk: Path) -> None:
+    with pytest.raises(OSError) as failure:
+        services.indexer.rebuild()
+    assert failure.value.errno == errno.ENOSPC
     assert found_paths(services, "roerdomp") == ["Moerasvogels"]
     assert services.indexer.is_fresh()
+    free(full_index_disk)
+    assert services.indexer.rebuild() == 2  # Home and Moerasvogels
+    assert found_paths(services, "roerdomp") == ["Moerasvogels"]
 
 
 def damage_toc(services: Services) -> None:
