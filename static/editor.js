@@ -1,7 +1,9 @@
 // The Markdown editor, layered on a plain <textarea> (the form works without
 // JavaScript): a toolbar with shortcuts, live preview from the server's own
 // sanitising renderer, [[ page-name completion, and pasted or dropped images
-// uploaded as attachments (a commit by the uploader).
+// uploaded as attachments (a commit by the uploader). Live co-editing
+// (live.bundle.js) swaps the textarea for its own editor through
+// window.cowikiEditor.use(); the toolbar and uploads then edit that one.
 (function () {
   "use strict";
   const area = document.getElementById("markdown");
@@ -19,33 +21,46 @@
   function say(text) { if (status) status.textContent = text; }
   function changed() { area.dispatchEvent(new Event("input", { bubbles: true })); }
 
+  // The text being edited: this textarea, or the live editor in its place.
+  const textarea = {
+    live: false,
+    value: function () { return area.value; },
+    selection: function () { return { start: area.selectionStart, end: area.selectionEnd }; },
+    replace: function (text, start, end) { area.setRangeText(text, start, end, "end"); },
+    select: function (start, end) { area.selectionStart = start; area.selectionEnd = end; },
+    focus: function () { area.focus(); },
+  };
+  let surface = textarea;
+
   // -- editing helpers ------------------------------------------------------
   function wrap(before, after, placeholder) {
-    const start = area.selectionStart, end = area.selectionEnd;
-    const chosen = area.value.slice(start, end) || placeholder;
-    area.setRangeText(before + chosen + after, start, end, "select");
-    area.selectionStart = start + before.length;
-    area.selectionEnd = area.selectionStart + chosen.length;
-    area.focus();
+    const at = surface.selection();
+    const chosen = surface.value().slice(at.start, at.end) || placeholder;
+    surface.replace(before + chosen + after, at.start, at.end);
+    surface.select(at.start + before.length, at.start + before.length + chosen.length);
+    surface.focus();
     changed();
   }
 
   function prefixLines(prefix) {
-    const value = area.value;
-    const start = value.lastIndexOf("\n", area.selectionStart - 1) + 1;
-    let end = value.indexOf("\n", area.selectionEnd);
+    const value = surface.value(), at = surface.selection();
+    const start = value.lastIndexOf("\n", at.start - 1) + 1;
+    let end = value.indexOf("\n", at.end);
     if (end === -1) end = value.length;
     const lines = value.slice(start, end).split("\n").map(function (line, i) {
       return (typeof prefix === "function" ? prefix(i) : prefix) + line;
-    });
-    area.setRangeText(lines.join("\n"), start, end, "end");
-    area.focus();
+    }).join("\n");
+    surface.replace(lines, start, end);
+    surface.select(start + lines.length, start + lines.length);
+    surface.focus();
     changed();
   }
 
   function insert(text) {
-    area.setRangeText(text, area.selectionStart, area.selectionEnd, "end");
-    area.focus();
+    const at = surface.selection();
+    surface.replace(text, at.start, at.end);
+    surface.select(at.start + text.length, at.start + text.length);
+    surface.focus();
     changed();
   }
 
@@ -269,7 +284,13 @@
     }
   });
   window.addEventListener("beforeunload", function (event) {
-    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+    if (dirty && !surface.live) { event.preventDefault(); event.returnValue = ""; }
   });
+  window.cowikiEditor = {
+    use: function (other) { surface = other || textarea; },
+    act: function (name) { actions[name](); },
+    upload: upload,
+    say: say,
+  };
   render();
 })();
