@@ -194,13 +194,15 @@ def test_backup_holds_every_ref_in_one_bundle(tmp_path: Path) -> None:
         assert sorted(tar.getnames()) == ["cowiki-backup.json", "cowiki.db", "repo.bundle"]
 
 
+@pytest.mark.parametrize("short_by", ["half", "one byte"])
 def test_restore_of_a_truncated_compressed_archive_is_refused_in_one_line(
-        tmp_path: Path) -> None:
+        tmp_path: Path, short_by: str) -> None:
     source = tmp_path / "source"
     create_app({"data_dir": str(source)})
     create_backup(source, tmp_path / "b.tar.gz")
     whole = (tmp_path / "b.tar.gz").read_bytes()
-    (tmp_path / "cut.tar.gz").write_bytes(whole[:len(whole) // 2])
+    cut = len(whole) // 2 if short_by == "half" else len(whole) - 1  # one: the gzip trailer
+    (tmp_path / "cut.tar.gz").write_bytes(whole[:cut])
     target = tmp_path / "target"
     done = cli(target, "restore", str(tmp_path / "cut.tar.gz"))
     assert done.returncode == 2, done.stderr
