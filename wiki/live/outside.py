@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from storage.merge import merge_texts
 from storage.names import page_file, page_name_from_file
 from wiki.datadir import Services
+from wiki.live.rooms import edits
 
 SAME, CHANGED, DELETED, RENAMED = "same", "changed", "deleted", "renamed"
 
@@ -73,13 +74,36 @@ def account_of(services: Services, email: str) -> int:
 def merged_live_text(git_old: str, live: str, git_new: str) -> str:
     """The live text with git's change from `git_old` to `git_new` merged in.
 
-    Clean merges are git's answer; overlapping hunks keep the live version
+    A clean `git merge-file` is the answer. Where it sees an overlap (it also
+    refuses changes on neighbouring lines, which is common while people type),
+    the two sets of changed spans are merged character by character when they
+    do not touch each other; only a real overlap keeps the live version
     followed by git's, so neither side's words are lost.
     """
     result = merge_texts(git_old, live, git_new)
     if result.clean:
         return result.text
+    spans = merge_spans(git_old, live, git_new)
+    if spans is not None:
+        return spans
     return result.resolve(["both"] * len(result.conflicts))
+
+
+def merge_spans(base: str, ours: str, theirs: str) -> str | None:
+    """`base` with both sides' replaced spans applied, or None when two spans overlap.
+
+    Two insertions at one spot keep ours first.
+    """
+    both = sorted([(start, end, text, 0) for start, end, text in edits(base, ours)]
+                  + [(start, end, text, 1) for start, end, text in edits(base, theirs)],
+                  key=lambda span: (span[0], span[1], span[3]))
+    for (_s1, end1, _t1, _w1), (start2, _e2, _t2, _w2) in zip(both, both[1:], strict=False):
+        if start2 < end1:
+            return None
+    merged = base
+    for start, end, text, _who in reversed(both):
+        merged = merged[:start] + text + merged[end:]
+    return merged
 
 
 def page_text(services: Services, page: str, revision: str) -> str | None:
