@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 from pycrdt import Doc, Text
 
 from wiki.live.journal import OPENED, UPDATE, Journal, current_room, journal_path, read_records
@@ -24,12 +25,17 @@ def browser(room: LiveRoom) -> tuple[Doc[Any], Text]:
     return doc, doc.get("markdown", type=Text)
 
 
+def deliver(room: LiveRoom, update: bytes, account: int) -> None:
+    """A writer's update reaching the room (journalled, then applied)."""
+    anyio.run(room.receive, update, account)
+
+
 def type_into(room: LiveRoom, doc: Doc[Any], text: Text, at: int, words: str,
               account: int) -> None:
     """Type `words` at code point `at` in a browser and send the update to the room."""
     before = doc.get_state()
     text.insert(len(str(text)[:at].encode("utf-8")), words)
-    room.receive(doc.get_update(before), account)
+    deliver(room, doc.get_update(before), account)
 
 
 def seeded(tmp_path: Path, revision: str = "a1b2c3d4e5") -> LiveRoom:
@@ -76,7 +82,7 @@ def test_a_browser_holding_the_old_document_syncs_with_the_rebuilt_room_without_
     rebuilt = LiveRoom.rebuild(room.journal.path, lambda _page, _rev: SEED)
     assert rebuilt is not None
     # The sync a reconnecting y-websocket provider does: both sides send what the other lacks.
-    rebuilt.receive(old_doc.get_update(rebuilt.doc.get_state()), 2)
+    deliver(rebuilt, old_doc.get_update(rebuilt.doc.get_state()), 2)
     old_doc.apply_update(rebuilt.doc.get_update(old_doc.get_state()))
     assert str(old_text) == rebuilt.live == expected
     assert expected.count("Anna: één 😀 idee.") == 1 and expected.count("# Notulen") == 1

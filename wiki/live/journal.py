@@ -115,11 +115,22 @@ class Journal:
                 os.close(folder)
 
     def append(self, kind: str, update: bytes = b"", **head: Any) -> None:
-        """Write one record and fsync it; a torn tail from a crash is cut off first."""
+        """Write one record and fsync it; it is on disk when this returns."""
+        self.write(kind, update, **head)
+        self.flush()
+        os.fsync(self._file.fileno())
+
+    def write(self, kind: str, update: bytes = b"", **head: Any) -> None:
+        """Buffer one record; `flush` and `fsync` (or `append`) put it on disk."""
         head.setdefault("t", round(time.time(), 3))
-        data = encode(Record(kind, head, update))
-        self._file.write(data)
+        self._file.write(encode(Record(kind, head, update)))
+
+    def flush(self) -> None:
+        """Hand the buffered records to the operating system."""
         self._file.flush()
+
+    def fsync(self) -> None:
+        """Wait until the flushed records are on disk (safe to call from a worker thread)."""
         os.fsync(self._file.fileno())
 
     def cut_torn_tail(self) -> None:

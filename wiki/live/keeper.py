@@ -171,7 +171,8 @@ class Keeper:
                 log.exception("live edits of %s could not be committed; kept in the journal",
                               room.page)
                 return room.git_revision
-            room.folded(upto, revision)
+            async with room.lock:
+                room.folded(upto, revision)
             if folds:
                 room.git_text = folds[-1].text
             await self.sync(room)  # git may have tidied the text (final newline...)
@@ -204,12 +205,13 @@ class Keeper:
         if fate.kind == SAME:
             room.git_revision = fate.revision
         elif fate.kind == CHANGED:
-            self._take(room, fate)
+            async with room.lock:
+                self._take(room, fate)
         elif fate.kind in (DELETED, RENAMED):
             await self._page_gone(room, fate)
 
     def _take(self, room: LiveRoom, fate: PageFate) -> None:
-        # Merged and applied without yielding, so no keystroke lands in between.
+        # Merged and applied under the room's lock, so no keystroke lands in between.
         merged = merged_live_text(room.git_text, room.live, fate.text)
         room.take_from_git(merged, fate.account, fate.revision)
         room.git_text = fate.text

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 from pycrdt import Doc, Text, TextEvent
 from pycrdt.websocket import YRoom
 
@@ -93,6 +94,10 @@ class LiveRoom:
         self.git_text = seed_text         # the page's text in git at git_revision
         self.records = 0                  # update and outside records applied so far
         self.connections: set[Any] = set()
+        self._lock: anyio.Lock | None = None  # made on first use, inside the event loop
+        self._queue: list[tuple[bytes, int]] = []
+        self._next: anyio.Event | None = None
+        self._draining = False
         self.last_edit = self.last_fold = self.last_seen = self.dirty_since = time.monotonic()
         self.yroom = YRoom(ready=True, ydoc=self.doc)
         self._subscription = self.text.observe(self._observe)
@@ -130,17 +135,58 @@ class LiveRoom:
 
     # -- edits ---------------------------------------------------------------
 
-    def receive(self, update: bytes, account: int) -> None:
-        """A writer's update: on disk first, then into the document (and so to everyone)."""
+    @property
+    def lock(self) -> anyio.Lock:
+        """Held while records are written to the journal and applied, and around outside edits
+        and fold notes, so the journal's order is the order the document saw."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        return self._lock
+
+    @property
+    def _next_batch(self) -> anyio.Event:
+        if self._next is None:
+            self._next = anyio.Event()
+        return self._next
+
+    async def receive(self, update: bytes, account: int) -> None:
+        """A writer's update: on disk first, then into the document (and so to everyone).
+
+        Updates arriving together share one fsync (group commit): the first caller drains
+        the queue in batches, the others wait for their batch. Journal order is apply order.
+        """
         if update == EMPTY_UPDATE:
             return
-        self.journal.append(UPDATE, update, account=account)
-        self._apply(update, Author(account))
+        mine = self._next_batch
+        self._queue.append((update, account))
+        if self._draining:
+            await mine.wait()
+            return
+        self._draining = True
+        try:
+            with anyio.CancelScope(shield=True):  # a caller who leaves must not strand others
+                while self._queue:
+                    await self._drain()
+        finally:
+            self._draining = False
+
+    async def _drain(self) -> None:
+        async with self.lock:
+            batch, self._queue = self._queue, []
+            done, self._next = self._next_batch, anyio.Event()
+            for update, account in batch:
+                self.journal.write(UPDATE, update, account=account)
+            self.journal.flush()
+            await anyio.to_thread.run_sync(self.journal.fsync)
+            for update, account in batch:
+                self._apply(update, Author(account))
+            done.set()
 
     def take_from_git(self, new_text: str, account: int, revision: str) -> None:
         """Bring the live text to `new_text` by edits credited to `account`, already in git.
 
-        Only the changed spans are touched, so what people type meanwhile elsewhere stays.
+        Only the changed spans are touched. The caller holds `lock`, so no update is
+        written or applied between its reading the live text and this edit.
         """
         scratch: Doc[Any] = Doc(client_id=derived_client_id(self.id + "#git"))
         scratch.apply_update(self.doc.get_update())
@@ -189,7 +235,10 @@ class LiveRoom:
         return any(not step.in_git for _n, step in self.pending.steps)
 
     def folded(self, upto: int, revision: str) -> None:
-        """The steps up to record `upto` are in git at `revision`: note it in the journal."""
+        """The steps up to record `upto` are in git at `revision`: note it in the journal.
+
+        The caller holds `lock`, so the note follows exactly the records applied so far.
+        """
         self.journal.append(FOLDED, upto=upto, revision=revision)
         self.git_revision = revision
         self._folded(upto)

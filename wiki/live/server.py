@@ -83,7 +83,7 @@ class Connection:
                 continue
             if frame[0] == YMessageType.SYNC and frame[1] in WRITES:
                 if self.mode == "write":
-                    self.room.receive(read_message(frame[2:]), self.account)
+                    await self.room.receive(read_message(frame[2:]), self.account)
                 continue  # applied (and so broadcast) by the room, or a reader's: dropped
             return frame
 
