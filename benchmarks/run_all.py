@@ -15,6 +15,8 @@ wiki and server and measures the raw limit in the same run:
     export                 bench_export.py  the target (200 pages as PDF in 60 s), pro rata
     growth 500 -> 10,000   bench_scale.py   the same operation at 500 pages (target 1.5x);
                                             500 -> 2,000 only without --large, or with --quick
+    live                   bench_live.py    the target: keystroke to other screen p95 < 100 ms
+                                            (50 editors on a page, 10 live pages; --quick: 10, 3)
 
 Their own output streams through; the summary comes at the end. The load
 average is printed before and after each step, because other work may share
@@ -38,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SIZES = {"small": (500, 2_500), "large": (10_000, 50_000)}
 EXPORT_TARGET_S_PER_PAGE = 60 / 200  # the export target: 200 pages as PDF in 60 s
+LIVE_TARGET_MS = 100.0  # live editing: a keystroke on other screens within 100 ms (p95)
 Row = tuple[str, str, str, str, str]  # area, operation, cowiki, limit, ratio
 
 
@@ -137,6 +140,17 @@ def scale_rows(figures: dict[str, Any]) -> list[Row]:
             for operation, ratio in figures["growth"].items()]
 
 
+def live_rows(figures: dict[str, Any]) -> list[Row]:
+    rows = []
+    for key, title in (("one_page", "editors on one page"), ("many_pages", "live pages")):
+        scene = figures[key]
+        count = scene["editors"] if key == "one_page" else scene["pages"]
+        rows.append(("live", f"keystroke to other screen p95, {count} {title}",
+                     ms(scene["p95_ms"]), f"target {ms(LIVE_TARGET_MS)}",
+                     f"{scene['p95_ms'] / LIVE_TARGET_MS:.2f}x"))
+    return rows
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}\n")
     header = ("area", "operation", "cowiki", "raw limit (same run)", "ratio")
@@ -152,9 +166,9 @@ def main() -> int:
                         help="10,000 pages / 50,000 commits instead of 500 / 2,500")
     parser.add_argument("--quick", action="store_true",
                         help="the growth benchmark at 500 and 2,000 pages only (a smoke run)")
-    parser.add_argument("--only", default="save,search,git,export,scale",
+    parser.add_argument("--only", default="save,search,git,export,scale,live",
                         help="comma-separated benchmarks to run "
-                             "(save, search, git, export, scale)")
+                             "(save, search, git, export, scale, live)")
     args = parser.parse_args()
     size = "large" if args.large else "small"
     pages, commits = SIZES[size]
@@ -176,6 +190,7 @@ def main() -> int:
         # else (and with --quick) 500 and 2,000 only.
         "scale": ("bench_scale.py", [] if args.large and not args.quick else ["--quick"], {},
                   scale_rows),
+        "live": ("bench_live.py", ["--quick"] if args.quick else [], {}, live_rows),
     }
     print(f"cowiki benchmarks at {pages} pages / {commits} commits ({size}); "
           f"{os.cpu_count()} CPUs; load average {load()}", flush=True)
