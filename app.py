@@ -26,6 +26,7 @@ from wiki.views.export import bp as export_bp
 from wiki.views.git_http import bp as git_http_bp
 from wiki.views.history import bp as history_bp
 from wiki.views.join import bp as join_bp
+from wiki.views.live import bp as live_bp
 from wiki.views.pages import bp as pages_bp
 from wiki.views.people import bp as people_bp
 from wiki.views.room import bp as room_bp
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                       people_bp, room_bp):
         app.register_blueprint(blueprint)
     workshop.install(app)
+    app.register_blueprint(live_bp)  # live co-editing (issue 18): tickets and the socket relay
     # Catch up with (or rebuild) the index in the background; after that the
     # change door's "search index" listener wakes it (wiki/wiring.py).
     services.indexer.notify()

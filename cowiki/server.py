@@ -2,15 +2,148 @@
 
 Each worker builds its own app (no preload), so git and SQLite handles are
 never shared across a fork.
+
+Beside the workers, gunicorn's master runs the live process (`python -m
+cowiki.live`, live co-editing on DATA/run/live.sock; see wiki/live/relay.py for
+how browsers reach it through the one public port): started when gunicorn is
+ready, watched by a thread that starts it again when it dies, and stopped when
+gunicorn stops. `COWIKI_LIVE=off` leaves it out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from wiki.config import Settings
+
+log = logging.getLogger("gunicorn.error")  # the master's log: the server's own lines
+POLL_SECONDS = 0.5
+BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # pauses before each restart of a live process that
+STEADY_SECONDS = 30.0                  # keeps dying; one that ran this long starts afresh
+STOP_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1
+
+
+class LiveProcess:
+    """The live process beside gunicorn: started, watched, restarted, stopped."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.command = [sys.executable, "-m", "cowiki.live", "--data", str(data_dir)]
+        self.starts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pidfd = -1
+        self._started = 0.0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        """The running live process's pid, if one runs."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
+    def start(self) -> None:
+        """Start it, and a thread that starts it again whenever it dies."""
+        self._spawn()
+        threading.Thread(target=self._watch, name="cowiki-live-keeper", daemon=True).start()
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it is not gone after STOP_SECONDS."""
+        self._stopping.set()
+        with self._lock:
+            process = self._process
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            if not self._exited(0):
+                process.terminate()
+                if not self._exited(STOP_SECONDS):
+                    log.warning("the live process did not stop in %.0f s; killing it",
+                                STOP_SECONDS)
+                    process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
+            process.wait(STOP_SECONDS)
+        self._close_pidfd()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._close_pidfd()
+            self._process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
+                                             preexec_fn=_die_with_parent)
+            with contextlib.suppress(OSError, AttributeError):
+                self._pidfd = os.pidfd_open(self._process.pid)
+            self._started = time.monotonic()
+            self.starts += 1
+        log.info("live process started (pid %s)", self._process.pid)
+
+    def _watch(self) -> None:
+        failures = 0
+        while not self._stopping.wait(POLL_SECONDS):
+            if not self._exited(0):
+                continue
+            process = self._process
+            code = process.poll() if process is not None else None
+            ran = time.monotonic() - self._started
+            failures = 0 if ran >= STEADY_SECONDS else failures + 1
+            pause = BACKOFF[min(failures, len(BACKOFF) - 1)]
+            log.warning("the live process stopped (exit %s) after %.1f s; starting it again"
+                        " in %.1f s", code, ran, pause)
+            if self._stopping.wait(pause):
+                return
+            self._spawn()
+
+    def _exited(self, timeout: float) -> bool:
+        """True when the process has ended (waiting up to `timeout` seconds to see)."""
+        process = self._process
+        if process is None:
+            return True
+        if self._pidfd >= 0:
+            # The pidfd says so even when gunicorn's master reaped the child itself
+            # (it waits for any child), and never confuses a reused pid.
+            readable, _, _ = select.select([self._pidfd], [], [], timeout)
+            return bool(readable)
+        deadline = time.monotonic() + timeout
+        while process.poll() is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def _close_pidfd(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()  # loaded here: between fork and exec only the call itself may run
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when gunicorn's master dies without stopping it."""
+    if _LIBC is not None and hasattr(_LIBC, "prctl"):
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class WikiServer(BaseApplication):  # type: ignore[misc]
@@ -32,8 +165,9 @@ class WikiServer(BaseApplication):  # type: ignore[misc]
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Run gunicorn in the foreground until interrupted."""
-    options = {
+    """Run gunicorn (and the live process beside it) in the foreground until interrupted."""
+    live = LiveProcess(settings.data_dir) if settings.live else None
+    options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
@@ -47,4 +181,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
         # No shared control socket in $HOME: several wikis (and tests) run side by side.
         "control_socket_disable": True,
     }
+    if live is not None:
+        options["when_ready"] = lambda _arbiter: live.start()
+        options["on_exit"] = lambda _arbiter: live.stop()
     WikiServer(settings, options).run()

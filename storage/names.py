@@ -30,7 +30,7 @@ RESERVED_FIRST = frozenset({ATTACHMENT_DIR, "api", "static", "wiki", "outline"})
 RESERVED_LAST = frozenset(
     {
         "edit", "history", "diff", "blame", "rename", "delete", "revert",
-        "raw", "comments", "reactions", "new", "preview", "presence", "draft",
+        "raw", "comments", "reactions", "new", "preview", "presence", "draft", "live",
     }
 )
 

@@ -60,7 +60,9 @@ class Settings:
     # workshop; a facilitator can change it on the admin page (kept in the database).
     language: str = "nl"
     # Live co-editing: a room's edits become commits after live_idle_seconds without typing,
-    # and at least every live_max_seconds while people keep typing.
+    # and at least every live_max_seconds while people keep typing. live off (COWIKI_LIVE=off):
+    # `cowiki serve` starts no live process and the editor stays the classic one.
+    live: bool = True
     live_idle_seconds: float = 25.0
     live_max_seconds: float = 300.0
 

@@ -24,6 +24,8 @@ from storage.inspect import descends_from, fsck, head_state, is_commit
 from storage.names import page_name_from_file
 from storage.repository import MAIN_REF, Person, Repository
 from wiki.db import MIGRATIONS, Database
+from wiki.live import livesock
+from wiki.live.relay import relay
 from wiki.search import IndexUnavailable, SearchIndex
 
 STALE_LOCK_SECONDS = 60.0
@@ -80,11 +82,12 @@ class HealthReport:
         return out
 
 
-def quick_report(repo: Repository, db: Database, index: SearchIndex) -> HealthReport:
-    """The cheap checks /healthz runs on every request."""
-    return HealthReport((check_repository(repo, full=False), check_database(db, full=False),
-                         check_index(index, repo, full=False),
-                         check_disk(index.directory.parent)))
+def quick_report(repo: Repository, db: Database, index: SearchIndex,
+                 live: bool = False) -> HealthReport:
+    """The cheap checks /healthz runs on every request (with `live`, the live process too)."""
+    findings = (check_repository(repo, full=False), check_database(db, full=False),
+                check_index(index, repo, full=False), check_disk(index.directory.parent))
+    return HealthReport(findings + ((check_live(index.directory.parent),) if live else ()))
 
 
 def full_report(data_dir: Path) -> HealthReport:
@@ -113,6 +116,25 @@ def check_disk(data_dir: Path, minimum: int = MIN_FREE_BYTES) -> Finding:
     problems = () if free >= minimum else (
         f"less than {minimum // 2**20} MiB free: saves and index rebuilds will fail",)
     return Finding("disk", not problems, summary, problems=problems, facts={"free_bytes": free})
+
+
+def check_live(data_dir: Path) -> Finding:
+    """Does the live process answer on its socket? Not critical: without it pages are
+    edited in the classic editor. Also counts the sockets this web process relays."""
+    relayed = relay().connections
+    try:
+        status, answer = livesock.ask(data_dir, "GET", "/healthz", timeout=1.0)
+    except livesock.LiveUnavailable:
+        return Finding("live", False, "the live process does not answer", critical=False,
+                       problems=("pages open in the classic editor until it is back",),
+                       facts={"relayed": relayed})
+    facts = {"rooms": answer.get("rooms"), "connections": answer.get("connections"),
+             "relayed": relayed}
+    if status != 200:
+        return Finding("live", False, f"the live process answers {status}", critical=False,
+                       facts=facts)
+    return Finding("live", True, f"{answer.get('rooms', 0)} room(s) open", critical=False,
+                   facts=facts)
 
 
 # -- repository -----------------------------------------------------------------

@@ -13,6 +13,7 @@ from wiki import audit
 from wiki.changes import PAGE_EDITS, SERVER, Change, Check, Kind, Listener
 from wiki.errors import N_, PageExists, PermissionDenied
 from wiki.followups import follow_renames_and_deletes, new_pages_join_the_outline
+from wiki.live.notify import live_rooms
 from wiki.phases import guard, is_facilitator
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def wire(services: Services) -> None:
     door.add_listener("housekeeping", housekeeping(services))
     door.add_listener("page metadata", services.pagemeta.follow)
     door.add_listener("search index", lambda change: services.indexer.notify())
+    door.add_listener("live rooms", live_rooms(services.settings))
 
 
 def case_twin_guard(services: Services) -> Check:

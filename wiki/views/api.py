@@ -64,7 +64,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 @allow(PUBLIC)
 def healthz() -> tuple[Response, int]:
     s = services()
-    report = quick_report(s.repo, s.db, s.indexer.index)
+    report = quick_report(s.repo, s.db, s.indexer.index, live=s.settings.live)
     head = report.findings[0].facts.get("head")
     return jsonify(head=head, **report.to_json()), 200 if report.serving else 503
 

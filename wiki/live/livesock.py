@@ -1,0 +1,92 @@
+"""The web process's line to the live process: its unix socket, DATA/run/live.sock.
+
+The live process (`python -m cowiki.live`) serves WebSockets and a few small
+HTTP endpoints on that socket only; nothing outside the machine reaches it
+except through the web process. This module connects to it and asks it plain
+HTTP/1.1 questions with a short timeout, so a live process that is down or
+stuck costs the web a fraction of a second and a clear answer, never a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from contextlib import closing
+from http.client import HTTPConnection, HTTPException
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+RUN_DIR = "run"
+SOCKET_NAME = "live.sock"
+MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes; deep temp dirs go past it
+MAX_ANSWER = 1_000_000
+
+
+class LiveUnavailable(Exception):
+    """The live process does not answer (not running, restarting, or stuck)."""
+
+
+def socket_path(data_dir: Path) -> Path:
+    """Where the live process listens."""
+    return Path(data_dir) / RUN_DIR / SOCKET_NAME
+
+
+def connect(data_dir: Path, timeout: float) -> socket.socket:
+    """A connected unix socket to the live process; LiveUnavailable when none listens."""
+    path = socket_path(data_dir)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        if len(os.fsencode(path)) <= MAX_SUN_PATH:
+            sock.connect(str(path))
+        else:  # reach it through its folder's descriptor: a short path to the same file
+            folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                sock.connect(f"/proc/self/fd/{folder}/{path.name}")
+            finally:
+                os.close(folder)
+    except OSError as exc:
+        sock.close()
+        raise LiveUnavailable(f"the live process does not answer on {path}: {exc}") from exc
+    return sock
+
+
+def page_url(prefix: str, page: str, suffix: str = "") -> str:
+    """`prefix/<page>/suffix` with the page name percent-encoded (its slashes kept)."""
+    return f"{prefix}/{quote(page, safe='/')}{suffix}"
+
+
+class _UnixConnection(HTTPConnection):
+    def __init__(self, data_dir: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._data_dir = data_dir
+
+    def connect(self) -> None:
+        self.sock = connect(self._data_dir, self.timeout or 1.0)
+
+
+def ask(data_dir: Path, method: str, path: str, body: dict[str, Any] | None = None,
+        timeout: float = 2.0) -> tuple[int, dict[str, Any]]:
+    """Send one HTTP request to the live process: (status, its JSON answer or {}).
+
+    Raises:
+        LiveUnavailable: nothing listens, or no answer within `timeout` seconds.
+    """
+    payload = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if payload is not None else {}
+    try:
+        with closing(_UnixConnection(data_dir, timeout)) as conn:
+            conn.request(method, path, body=payload, headers=headers)
+            answer = conn.getresponse()
+            raw = answer.read(MAX_ANSWER)
+            status = answer.status
+    except (OSError, HTTPException) as exc:
+        raise LiveUnavailable(f"the live process did not answer {method} {path}: {exc}") \
+            from exc
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = {}
+    return status, data if isinstance(data, dict) else {}
