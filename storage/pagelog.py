@@ -1,4 +1,4 @@
-"""The first-parent history of `main` as plain values, read in one git call: for caches of git.
+"""The first-parent history of `main` as plain values: for caches of git.
 
 `first_parent_log` answers what `git log --first-parent --raw --numstat -M`
 says about every commit after `since` up to `head`, oldest first: author,
@@ -6,19 +6,35 @@ committer, message, the files each commit changed against its first parent
 (with git's own rename detection, the same `-M` that `git log` and `git
 diff-tree -M` use) and the lines it added and removed. A cache built from
 these answers gives the same history as git, because git computed it.
+
+`new_commits` gives the same answer in process (libgit2 tree diffs, no git
+process) when few commits are new, as after a save or a push; a long history
+(a first build) is read by one `git log`, which is faster for that.
+`logged_commit` reads one commit, comparing only the paths the caller knows
+it changed (a web save names its page). Where a commit both deletes and adds
+files, only git's own `-M` can say which adds are renames, so that one
+commit is read with `git diff-tree -M` (as is a file turned into a link:
+libgit2 counts no lines for it, git does).
 """
 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import pygit2
+
 from storage.gitcmd import GitFailed, run_git
+from storage.treediff import GitHandle
 
 RECORD = "\x1e"
 UNIT = "\x1f"
 FORMAT = f"--format={RECORD}%H %P{UNIT}%an{UNIT}%ae{UNIT}%at{UNIT}%cn{UNIT}%ce{UNIT}%B{UNIT}"
 LOG_TIMEOUT = 1800.0  # a first build reads the whole history
+IN_PROCESS_LIMIT = 1000  # more new commits than this: one `git log` reads them faster
+ZERO = "0" * 40
+TYPECHANGE = pygit2.enums.DiffOption.INCLUDE_TYPECHANGE
 
 
 @dataclass(frozen=True)
@@ -74,13 +90,121 @@ def first_parent_log(git_dir: str, head: str, since: str | None) -> list[LoggedC
     return commits
 
 
+def new_commits(source: GitHandle, head: str, since: str | None) -> list[LoggedCommit]:
+    """What `first_parent_log` answers, read in process when at most IN_PROCESS_LIMIT
+    commits are new (else by `git log`). Raises HistoryRewritten like it."""
+    chain: list[pygit2.Commit] = []
+    commit = _commit(source, head)
+    while since is None or str(commit.id) != since:
+        if len(chain) == IN_PROCESS_LIMIT:
+            return first_parent_log(source.git.path, head, since)
+        chain.append(commit)
+        if not commit.parents:
+            if since is not None:
+                raise HistoryRewritten(f"{since} is not a first-parent ancestor of {head}")
+            break
+        commit = commit.parents[0]
+    return [_logged(source, c, None) for c in reversed(chain)]
+
+
+def logged_commit(source: GitHandle, revision: str,
+                  paths: Collection[str] | None = None) -> LoggedCommit:
+    """One commit as `first_parent_log` lists it. With `paths`, the caller knows the commit
+    changed nothing else against its first parent, and only these are compared."""
+    return _logged(source, _commit(source, revision), paths)
+
+
+def _logged(source: GitHandle, commit: pygit2.Commit,
+            paths: Collection[str] | None) -> LoggedCommit:
+    parent = commit.parents[0] if commit.parents else None
+    if paths is not None:
+        changes, added, removed = _path_changes(source, parent, commit, paths)
+    else:
+        changes, added, removed = _tree_changes(source, parent, commit)
+    author, committer = commit.author, commit.committer
+    return LoggedCommit(str(commit.id), tuple(str(p) for p in commit.parent_ids), author.name,
+                        author.email, author.time, committer.name, committer.email,
+                        commit.message.strip(), changes, added, removed)
+
+
+def _tree_changes(source: GitHandle, parent: pygit2.Commit | None, commit: pygit2.Commit
+                  ) -> tuple[tuple[RawChange, ...], int, int]:
+    if parent is None:
+        diff = commit.tree.diff_to_tree(flags=TYPECHANGE, swap=True)
+    else:
+        diff = parent.tree.diff_to_tree(commit.tree, flags=TYPECHANGE)
+    deltas = list(diff.deltas)
+    statuses = {delta.status_char() for delta in deltas}
+    if parent is not None and ({"A", "D"} <= statuses or "T" in statuses):
+        return _changes_by_git(source, str(parent.id), str(commit.id))
+    changes = tuple(RawChange(d.status_char(), (d.old_file if d.status_char() == "D"
+                                                else d.new_file).path,
+                              str(d.new_file.id), f"{int(d.new_file.mode):06o}")
+                    for d in deltas)
+    stats = diff.stats
+    return changes, stats.insertions, stats.deletions
+
+
+def _path_changes(source: GitHandle, parent: pygit2.Commit | None, commit: pygit2.Commit,
+                  paths: Collection[str]) -> tuple[tuple[RawChange, ...], int, int]:
+    changes, added, removed = [], 0, 0
+    for path in sorted(paths):
+        old = _entry(parent.tree, path) if parent is not None else None
+        new = _entry(commit.tree, path)
+        if old == new:
+            continue
+        status = "A" if old is None else "D" if new is None else (
+            "M" if (old[1] ^ new[1]) & 0o170000 == 0 else "T")
+        blob, mode = new if new is not None else (ZERO, 0)
+        changes.append(RawChange(status, path, blob, f"{mode:06o}"))
+        patch = pygit2.Patch.create_from(_blob(source, old), _blob(source, new))
+        _context, plus, minus = patch.line_stats
+        added, removed = added + plus, removed + minus
+    return tuple(changes), added, removed
+
+
+def _blob(source: GitHandle, entry: tuple[str, int] | None) -> pygit2.Blob | None:
+    blob = None if entry is None else source.git[entry[0]]
+    return blob if isinstance(blob, pygit2.Blob) else None
+
+
+def _entry(tree: pygit2.Tree, path: str) -> tuple[str, int] | None:
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    return str(entry.id), int(entry.filemode)
+
+
+def _changes_by_git(source: GitHandle, parent: str, commit: str
+                    ) -> tuple[tuple[RawChange, ...], int, int]:
+    out = run_git("-c", "core.quotePath=false", "diff-tree", "-r", "-M", "--raw", "--numstat",
+                  "--no-abbrev", git_dir=source.git.path, revisions=[parent, commit]).text
+    return _raw_and_numstat(out)
+
+
+def _commit(source: GitHandle, revision: str) -> pygit2.Commit:
+    commit = source.git[revision]
+    if not isinstance(commit, pygit2.Commit):
+        raise HistoryRewritten(f"{revision} is not a commit")
+    return commit
+
+
 def _parse(record: str) -> LoggedCommit:
     parts = record.split(UNIT)
     ids, author, email, stamp, committer, committer_email = parts[:6]
     revision, *parents = ids.split()
+    changes, added, removed = _raw_and_numstat(parts[-1])
+    return LoggedCommit(revision, tuple(parents), author, email, int(stamp), committer,
+                        committer_email, UNIT.join(parts[6:-1]).strip(), changes,
+                        added, removed)
+
+
+def _raw_and_numstat(text: str) -> tuple[tuple[RawChange, ...], int, int]:
+    """git's `--raw` lines as changes, and its `--numstat` lines added up."""
     changes: list[RawChange] = []
     added = removed = 0
-    for line in parts[-1].splitlines():
+    for line in text.splitlines():
         if line.startswith(":"):
             changes.append(_raw_change(line))
             continue
@@ -88,9 +212,7 @@ def _parse(record: str) -> LoggedCommit:
         if len(fields) >= 3 and fields[0].isdigit() and fields[1].isdigit():
             added += int(fields[0])
             removed += int(fields[1])
-    return LoggedCommit(revision, tuple(parents), author, email, int(stamp), committer,
-                        committer_email, UNIT.join(parts[6:-1]).strip(), tuple(changes),
-                        added, removed)
+    return tuple(changes), added, removed
 
 
 def _raw_change(line: str) -> RawChange:

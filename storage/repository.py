@@ -1,10 +1,9 @@
 """The bare repository: read objects, build commits without a work tree, publish by CAS.
 
 Reads and writes go through libgit2 (pygit2) in-process, which keeps a save
-close to the cost of a raw commit. Publishing is a compare-and-swap of
-`refs/heads/main` (libgit2 takes the same `main.lock` file as `git update-ref`,
-so web workers and `git receive-pack` exclude each other). A lost race makes
-the caller rebuild on the new head and try again.
+close to the cost of a raw commit. Publishing is a compare-and-swap of `refs/heads/main`
+(libgit2 takes the same `main.lock` file as `git update-ref`, so web workers and `git
+receive-pack` exclude each other); a lost race rebuilds on the new head and tries again.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from storage.errors import (
     StorageError,
 )
 from storage.names import validate_revision
+from storage.objectcache import cache_large_trees
 
 MAIN_REF = "refs/heads/main"
 MAIN_LOCK = MAIN_REF + ".lock"
@@ -84,6 +84,7 @@ class Repository:
     """A bare git repository on disk with `refs/heads/main` as the only branch."""
 
     def __init__(self, path: str | os.PathLike[str], committer: Person) -> None:
+        cache_large_trees()
         self.path = Path(path)
         self.committer = committer
         self._local = threading.local()
@@ -339,10 +340,9 @@ class Repository:
     def _ref_lock_in_the_way(self, exc: OSError) -> bool:
         """Whether `main.lock` made the update fail (retry), removing it when it is stale.
 
-        Called under the writer lock, so no cowiki writer holds the lock; only a
-        `git receive-pack` may, for milliseconds. A lock older than that was left
-        by a killed writer. No lock at all and a failure other than "failed to
-        lock" means the lock file could not be written: False.
+        Under the writer lock only a `git receive-pack` may hold it, for milliseconds:
+        an older one was left by a killed writer. No lock and a failure other than
+        "failed to lock" means the lock file could not be written: False.
         """
         lock = self.path / MAIN_LOCK
         try:

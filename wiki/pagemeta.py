@@ -11,9 +11,9 @@ change through the change door (wiki/wiring.py), and on any read that finds
 when missing, damaged or when history was rewritten; deleting it loses
 nothing. Blame of a fixed revision never changes, so each is computed once.
 
-Where git's history simplification could differ from a first-parent walk (a
-path changed by a merge; recent changes and contributors once any merge is
-on the chain; revisions off the chain) git answers, as before.
+Paths a merge changed are answered from what `git log -- <path>` shows from the
+merge (storage/pathwalk.py). Left to git: recent changes and contributors once a
+merge is on the chain, revisions off it, side-branch renames, author filters.
 """
 
 from __future__ import annotations
@@ -23,21 +23,25 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 from storage.history import MAX_RENAMES, BlameLine, Contribution, FileChange, History, LogEntry
-from storage.names import page_name_from_file
-from storage.pagelog import HistoryRewritten, first_parent_log
+from storage.names import page_file, page_name_from_file
+from storage.pagelog import HistoryRewritten, logged_commit, new_commits
 from storage.repository import MAIN_REF, Repository
+from wiki.changes import PAGE_EDITS, Change
 from wiki.filelock import held
-from wiki.pagemeta_schema import SCHEMA, apply_commits
+from wiki.pagemeta_schema import SCHEMA, SCHEMA_VERSION, apply_commits
 
 log = logging.getLogger(__name__)
 COMMIT_COLUMNS = ("c.seq, c.revision, c.author, c.email, c.date, c.committer, "
                   "c.committer_email, c.message")
+HEX = frozenset("0123456789abcdef")
 Row = sqlite3.Row
 CATCH_UP_ROUNDS = 20
 AWAIT_CATCH_UP_SECONDS = 2.0  # longer (a first build) and the reader asks git instead
@@ -66,20 +70,43 @@ class PageMeta(History):
             if head is None or head == reflected:
                 return True
             try:
-                commits = first_parent_log(str(self.path), head, reflected)
+                commits = new_commits(self.repo, head, reflected)
             except HistoryRewritten:
                 log.info("page metadata: %s left the history; rebuilding", reflected)
-                reflected, commits = None, first_parent_log(str(self.path), head, None)
+                reflected, commits = None, new_commits(self.repo, head, None)
             with self._transaction() as conn:
                 apply_commits(conn, self.repo, commits, fresh=reflected is None)
                 conn.execute("INSERT OR REPLACE INTO state VALUES ('commit', ?)", (head,))
             return True
 
-    def follow(self, _change: object) -> None:
-        """The change door's listener: catch up with the commit a change made, in the
-        background, so a save never waits for `git log` (a read that comes first
-        catches up itself, or asks git)."""
+    def follow(self, change: Change) -> None:
+        """The change door's listener: a page edit's commit is recorded at once (the page is
+        known, so only it is compared); anything else, or a commit another writer
+        recorded first, is caught up with in the background."""
+        try:
+            if self._record(change) and self._reflected() == self.repo.head():
+                return
+        except (sqlite3.Error, OSError):
+            log.warning("page metadata: recording %s failed; catching up instead",
+                        change.revision, exc_info=True)
         self._rebuild_in_background()
+
+    def _record(self, change: Change) -> bool:
+        """Add a page edit's commit when the cache reflects its parent; False otherwise."""
+        if change.kind not in PAGE_EDITS or not change.details.get("changed", True):
+            return False
+        parent = self.repo.commit_info(change.revision).parent_ids
+        if len(parent) != 1 or self._reflected() != str(parent[0]):
+            return False
+        with self._lock(blocking=False) as locked:
+            if not locked or self._reflected() != str(parent[0]):
+                return False
+            commit = logged_commit(self.repo, change.revision, [page_file(change.pages[0])])
+            with self._transaction() as conn:
+                apply_commits(conn, self.repo, [commit], fresh=False)
+                conn.execute("INSERT OR REPLACE INTO state VALUES ('commit', ?)",
+                             (change.revision,))
+            return True
 
     def forget(self) -> None:
         """Drop the cache file (it is rebuilt from git on the next catch-up)."""
@@ -104,10 +131,13 @@ class PageMeta(History):
             if self.catch_up(blocking=False) and self._reflected() == head:
                 return head
         except (sqlite3.Error, OSError):
-            log.exception("page metadata unreadable; rebuilding it from git")
-            self.forget()
-            self._rebuild_in_background()
+            self._damaged()
         return None
+
+    def _damaged(self) -> None:
+        log.exception("page metadata unreadable; rebuilding it from git")
+        self.forget()
+        self._rebuild_in_background()
 
     def _await_background_catch_up(self) -> None:
         """Let this process's background catch-up (a few ms after a save) finish first."""
@@ -132,47 +162,83 @@ class PageMeta(History):
 
     def last_change(self, path: str, rev: str = MAIN_REF) -> LogEntry | None:
         """The newest commit that touched `path` at `rev`."""
-        bound = self._bound(rev)
-        if bound is None or self._tangled(path):
+        def cached() -> list[LogEntry] | None:
+            bound = self._bound(rev)
+            first = None if bound is None else next(self._shown(path, bound), None)
+            return None if bound is None else [] if first is None else [first.entry]
+        found = self._cached(cached)
+        if found is None:
             return super().last_change(path, rev)
-        row = self._conn().execute(
-            f"SELECT {COMMIT_COLUMNS} FROM touches t JOIN commits c ON c.seq = t.seq "  # noqa: S608
-            "WHERE t.path = ? AND t.seq <= ? ORDER BY t.seq DESC LIMIT 1", (path, bound)
-        ).fetchone()
-        return None if row is None else _entry(row, ())
+        return replace(found[0], changes=()) if found else None
 
     def log(self, path: str | None = None, limit: int = 100, skip: int = 0,
             rev: str = MAIN_REF, author_email: str | None = None) -> list[LogEntry]:
         """Commits newest first; for a path following its renames (see History.log)."""
-        bound = self._bound(rev)
-        if bound is not None and path is None and not self._merges():
-            return self._recent(bound, limit, skip, author_email)
-        if bound is not None and path is not None and author_email is None:
-            found = self._follow_cached(path, limit, skip, bound)
-            if found is not None:
-                return found
-        return super().log(path, limit, skip, rev, author_email)
+        def cached() -> list[LogEntry] | None:
+            if path is not None and author_email is None:
+                span = self._span(rev)
+                return None if span is None else self._follow_cached(path, limit, skip, *span)
+            bound = self._bound(rev)
+            if bound is not None and path is None and not self._merges():
+                return self._recent(bound, limit, skip, author_email)
+            return None
+        found = self._cached(cached)
+        return super().log(path, limit, skip, rev, author_email) if found is None else found
 
-    def _follow_cached(self, path: str, limit: int, skip: int, bound: int
+    def _cached(self, answer: Callable[[], list[LogEntry] | None]) -> list[LogEntry] | None:
+        """The cache's answer, or None (ask git) when it has none or turns out damaged."""
+        try:
+            return answer()
+        except sqlite3.Error:
+            self._damaged()
+            return None
+
+    def _follow_cached(self, path: str, limit: int, skip: int, bound: int, lower: int
                        ) -> list[LogEntry] | None:
-        """What `History._follow` answers, from the touches table; None if a path is tangled."""
-        conn, wanted, entries = self._conn(), skip + limit, list[LogEntry]()
+        """What `History._follow` answers, from the cache; None where git must answer (a
+        range across a merge of the path, a rename made off the first-parent chain)."""
+        wanted, entries = skip + limit, list[LogEntry]()
         for _ in range(MAX_RENAMES):
-            if self._tangled(path):
+            if lower and self._conn().execute("SELECT 1 FROM walks WHERE path = ? AND seq > ? "
+                                              "AND seq <= ?", (path, lower, bound)).fetchone():
                 return None
-            rows = conn.execute(
-                f"SELECT {COMMIT_COLUMNS}, t.status, t.old_path FROM touches t "  # noqa: S608
-                "JOIN commits c ON c.seq = t.seq WHERE t.path = ? AND t.seq <= ? "
-                "ORDER BY t.seq DESC LIMIT ?", (path, bound, wanted - len(entries))).fetchall()
-            entries += [_entry(row, (FileChange(row["status"], path),)) for row in rows]
-            if len(entries) >= wanted or not rows:
+            found = list(islice(self._shown(path, bound, lower), wanted - len(entries)))
+            entries += [shown.entry for shown in found]
+            if len(entries) >= wanted or not found:
                 break
-            oldest = rows[-1]
-            if oldest["status"] != "A" or oldest["old_path"] is None:
+            oldest = found[-1]
+            if oldest.status != "A" or oldest.old_path is None:
                 break
-            entries[-1] = _entry(oldest, (FileChange("R", path, oldest["old_path"]),))
-            path, bound = oldest["old_path"], oldest["seq"] - 1
+            if oldest.seq is None:
+                return None
+            entries[-1] = replace(oldest.entry, changes=(FileChange("R", path, oldest.old_path),))
+            # git goes on from the renaming commit's parent, with no lower end (History._follow).
+            path, bound, lower = oldest.old_path, oldest.seq - 1, 0
         return entries[skip:wanted]
+
+    def _shown(self, path: str, bound: int, lower: int = 0) -> Iterator[Shown]:
+        """What `git log -- <path>` shows from chain commit `bound` (down to `lower`),
+        newest first: the chain's own commits, and from a merge that changed the path
+        the commits its walk showed, then on from where the walk rejoined the chain."""
+        conn = self._conn()
+        while bound > lower:
+            merge = conn.execute(
+                "SELECT seq, resume FROM walks WHERE path = ? AND seq <= ? AND seq > ? "
+                "ORDER BY seq DESC LIMIT 1", (path, bound, lower)).fetchone()
+            floor = lower if merge is None else int(merge["seq"])
+            for row in conn.execute(
+                    f"SELECT {COMMIT_COLUMNS}, t.status, t.old_path FROM touches t "  # noqa: S608
+                    "JOIN commits c ON c.seq = t.seq WHERE t.path = ? AND t.seq <= ? "
+                    "AND t.seq > ? ORDER BY t.seq DESC", (path, bound, floor)):
+                yield Shown(_entry(row, (FileChange(row["status"], path),)), row["status"],
+                            row["old_path"], int(row["seq"]))
+            if merge is None:
+                return
+            for row in conn.execute("SELECT * FROM walked WHERE path = ? AND seq = ? "
+                                    "ORDER BY pos", (path, merge["seq"])):
+                changes = (FileChange(row["status"], path),) if row["status"] else ()
+                yield Shown(_entry(row, changes), row["status"], row["old_path"], None)
+            bound = int(merge["resume"])
 
     def _recent(self, bound: int, limit: int, skip: int, author_email: str | None
                 ) -> list[LogEntry]:
@@ -225,13 +291,8 @@ class PageMeta(History):
         """The commit that last changed `path` at `rev`: its blame is the same, and is shared
         by every later head until the page changes again. `rev` itself when unknown."""
         bound = self._bound(rev)
-        if bound is None or self._tangled(path):
-            return rev
-        row = self._conn().execute(
-            "SELECT c.revision FROM touches t JOIN commits c ON c.seq = t.seq "
-            "WHERE t.path = ? AND t.seq <= ? ORDER BY t.seq DESC LIMIT 1", (path, bound)
-        ).fetchone()
-        return rev if row is None else str(row["revision"])
+        first = None if bound is None else next(self._shown(path, bound), None)
+        return rev if first is None else first.entry.revision
 
     def page_titles(self) -> dict[str, tuple[str, str]] | None:
         """Every page at the head as {name: (title, blob)}, or None when git must be read."""
@@ -266,13 +327,24 @@ class PageMeta(History):
         return self._conn().execute("SELECT 1 FROM state WHERE key = 'merges'").fetchone(
             ) is not None
 
-    def _tangled(self, path: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM tangled WHERE path = ?", (path,)).fetchone(
-            ) is not None
+    def _span(self, rev: str) -> tuple[int, int] | None:
+        """`rev` or `old..new` as (bound, lower) sequence numbers, or None: ask git."""
+        old, dots, new = rev.partition("..")
+        if not dots:
+            bound = self._bound(rev)
+            return None if bound is None else (bound, 0)
+        if not (set(old) <= HEX and len(old) == 40):
+            return None
+        bound, lower = self._bound(new), self._bound(old)
+        return None if bound is None or lower is None else (bound, lower)
 
     def _reflected(self) -> str | None:
-        row = self._conn().execute("SELECT value FROM state WHERE key = 'commit'").fetchone()
-        return None if row is None else str(row["value"])
+        """The commit the cache reflects; None when empty or written by another schema."""
+        rows = dict(self._conn().execute(
+            "SELECT key, value FROM state WHERE key IN ('commit', 'schema')").fetchall())
+        if rows.get("schema") != SCHEMA_VERSION:
+            return None
+        return rows.get("commit")
 
     def _conn(self) -> sqlite3.Connection:
         """This thread's connection; a new one when the file was deleted or replaced."""
@@ -306,6 +378,17 @@ class PageMeta(History):
 
     def _lock(self, blocking: bool) -> AbstractContextManager[bool]:
         return held(self.lock_path, blocking)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A commit `git log -- <path>` shows: the entry, the path's status, the old path of a
+    rename, and the commit's place on the first-parent chain (None: off the chain)."""
+
+    entry: LogEntry
+    status: str
+    old_path: str | None
+    seq: int | None
 
 
 def _entry(row: Row, changes: tuple[FileChange, ...]) -> LogEntry:

@@ -2,12 +2,16 @@
 
 Tables (in `DATA_DIR/pagemeta.db`, a cache of git; see wiki/pagemeta.py):
 
-- `state`: the commit the cache reflects; `merges` once a merge is on the chain.
+- `state`: the commit the cache reflects, the schema version (another one rebuilds
+  the cache); `merges` once a merge is on the chain.
 - `commits`: every commit on the first-parent chain of `main`, `seq` 1 = the root.
 - `changes`: the files each commit changed, as `git log --name-status` lists them.
 - `touches`: per path, the commits that changed it, as `git log -- <path>` shows
   them (a rename is an `A` of the new path with its old path, and a `D` of the old).
-- `tangled`: paths a merge changed; their history is left to git.
+- `walks`, `walked`: for each path a merge changed (against its first parent),
+  the commits `git log -- <path>` shows from that merge (side-branch commits
+  included, storage/pathwalk.py) and the chain commit where the walk rejoins
+  the first-parent chain (`resume`; 0: the walk ended).
 - `authors`: commits and lines per author (what `git log --numstat` adds up to).
 - `pages`: every page at the head with its blob and title.
 - `blame`: the blame of a page at the commit that last changed it (never changes).
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 
 from storage.names import page_name_from_file
 from storage.pagelog import LoggedCommit
+from storage.pathwalk import walk_path
 from storage.repository import Repository
 from wiki.render import page_title
 
@@ -36,7 +41,15 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS touches (
     path TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, old_path TEXT,
     PRIMARY KEY (path, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tangled (path TEXT PRIMARY KEY) WITHOUT ROWID;
+DROP TABLE IF EXISTS tangled;
+CREATE TABLE IF NOT EXISTS walks (
+    path TEXT NOT NULL, seq INTEGER NOT NULL, resume INTEGER NOT NULL,
+    PRIMARY KEY (path, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS walked (
+    path TEXT NOT NULL, seq INTEGER NOT NULL, pos INTEGER NOT NULL, revision TEXT NOT NULL,
+    author TEXT NOT NULL, email TEXT NOT NULL, date INTEGER NOT NULL, committer TEXT NOT NULL,
+    committer_email TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL, old_path TEXT,
+    PRIMARY KEY (path, seq, pos)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS authors (
     key TEXT PRIMARY KEY, name TEXT NOT NULL, commits INTEGER NOT NULL,
     added INTEGER NOT NULL, removed INTEGER NOT NULL);
@@ -46,7 +59,8 @@ CREATE TABLE IF NOT EXISTS blame (
     PRIMARY KEY (revision, path)) WITHOUT ROWID;
 """
 REGULAR = "100644"
-DERIVED = ("commits", "changes", "touches", "tangled", "authors", "pages")
+DERIVED = ("commits", "changes", "touches", "walks", "walked", "authors", "pages")
+SCHEMA_VERSION = "2"  # 2: merges' paths answered from walks (1 left them to git)
 
 
 def apply_commits(conn: sqlite3.Connection, repo: Repository,
@@ -60,14 +74,19 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
         for table in DERIVED:
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
         conn.execute("DELETE FROM state WHERE key = 'merges'")
+        conn.execute("INSERT OR REPLACE INTO state VALUES ('schema', ?)", (SCHEMA_VERSION,))
     seq = int(conn.execute("SELECT max(seq) FROM commits").fetchone()[0] or 0)
     files: dict[str, str | None] = {}  # each changed path's blob at the end, None: gone
     authors: dict[str, list[str | int]] = {}
     rows: dict[str, list[tuple[object, ...]]] = {"commits": [], "changes": [], "touches": []}
-    tangled: set[str] = set()
+    merges: list[tuple[int, LoggedCommit]] = []
+    seqs: dict[str, int] = {}
     for commit in commits:
         seq += 1
+        seqs[commit.revision] = seq
         merge = len(commit.parents) > 1
+        if merge:
+            merges.append((seq, commit))
         rows["commits"].append((seq, commit.revision, commit.author, commit.email, commit.time,
                                 commit.committer, commit.committer_email, commit.message,
                                 int(merge)))
@@ -79,8 +98,8 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
             if change.old_path is not None and change.status == "R":
                 files[change.old_path] = None
             if merge:
-                tangled.update(p for p in (change.path, change.old_path) if p)
-            elif change.status == "R" and change.old_path is not None:
+                continue
+            if change.status == "R" and change.old_path is not None:
                 rows["touches"].append((change.path, seq, "A", change.old_path))
                 rows["touches"].append((change.old_path, seq, "D", None))
             else:
@@ -98,13 +117,37 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
     conn.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["commits"])
     conn.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?)", rows["changes"])
     conn.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?)", rows["touches"])
-    conn.executemany("INSERT OR IGNORE INTO tangled VALUES (?)", [(p,) for p in tangled])
+    _write_walks(conn, repo, merges, seqs)
     conn.executemany(
         "INSERT INTO authors VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
         "name = excluded.name, commits = commits + excluded.commits, "
         "added = added + excluded.added, removed = removed + excluded.removed",
         [(key, *totals) for key, totals in authors.items()])
     _update_pages(conn, repo, files)
+
+
+def _write_walks(conn: sqlite3.Connection, repo: Repository,
+                 merges: list[tuple[int, LoggedCommit]], batch: dict[str, int]) -> None:
+    """For every path each merge changed, what `git log -- <path>` shows from the merge."""
+
+    def seq_of(revision: str) -> int | None:
+        if revision in batch:
+            return batch[revision]
+        row = conn.execute("SELECT seq FROM commits WHERE revision = ?", (revision,)).fetchone()
+        return None if row is None else int(row[0])
+
+    for seq, merge in merges:
+        paths = {p for change in merge.changes for p in (change.path, change.old_path) if p}
+        for path in sorted(paths):
+            walk = walk_path(repo, merge.revision, path, lambda rev: seq_of(rev) is not None)
+            resume = 0 if walk.resume is None else seq_of(walk.resume) or 0
+            conn.execute("INSERT OR REPLACE INTO walks VALUES (?, ?, ?)", (path, seq, resume))
+            conn.execute("DELETE FROM walked WHERE path = ? AND seq = ?", (path, seq))
+            conn.executemany(
+                "INSERT INTO walked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(path, seq, pos, c.revision, c.author, c.email, c.time, c.committer,
+                  c.committer_email, c.message, c.status, c.old_path)
+                 for pos, c in enumerate(walk.shown)])
 
 
 def _update_pages(conn: sqlite3.Connection, repo: Repository,

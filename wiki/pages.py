@@ -18,6 +18,7 @@ from storage.errors import InvalidPageName
 from storage.history import History
 from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
+from storage.optimistic import commit_reading
 from storage.repository import Person, Repository
 from wiki import audit
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
@@ -195,7 +196,10 @@ class PageStore:
         default = message if kind is Kind.REVERTED else self.language.commit_message(
             "create" if base_text is None else "update", name=name)
         try:
-            commit = self.repo.commit(build, author, clean_message(message, default))
+            # The merge and the look-up of whose edits it merged run outside the writer
+            # lock; under it only the commit on the head and the swap of the ref.
+            commit = commit_reading(self.repo, build, (path,), author,
+                                    clean_message(message, default))
         except EditConflict as conflict:
             audit.save_conflict(author.name, name, base, conflict.head, via=origin.via)
             raise

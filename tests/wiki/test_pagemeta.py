@@ -191,3 +191,79 @@ def test_old_revisions_answer_as_git_does_at_that_revision(services: Services) -
         assert services.pagemeta.last_change("Plan.md", rev) == plain.last_change("Plan.md", rev)
         assert services.pagemeta.log("Plan.md", rev=rev) == plain.log("Plan.md", rev=rev)
         assert services.pagemeta.blame(rev, "Plan.md") == plain.blame(rev, "Plan.md")
+
+
+def test_a_web_save_is_recorded_at_once_without_a_catch_up(services: Services) -> None:
+    wiki = services.pages
+    wiki.save("Plan", text("Plan", "a"), None, ANNA)
+    services.pagemeta._await_background_catch_up()
+    for line in ("b", "c"):
+        saved = wiki.save("Plan", text("Plan", "a", line), wiki.get("Plan").revision, BOB)
+        assert services.pagemeta._reflected() == saved.revision == wiki.head()
+    assert_same_as_git(services)
+
+
+def test_commits_made_outside_are_read_in_process(services: Services, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    services.pages.save("Plan", text("Plan", "a"), None, ANNA)
+    assert services.pagemeta.catch_up()
+    commit_outside(services, {"Plan.md": text("Plan", "a", "b").encode()}, BOB)
+    commit_outside(services, {"Notes.md": text("Notes").encode(),
+                              "files/x.png": b"\x89PNG\x00"}, CAROL)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git program to run
+    assert services.pagemeta.catch_up()
+    answers = [services.pagemeta.last_change("Plan.md"), services.pagemeta.log("Notes.md")]
+    monkeypatch.undo()
+    plain = History(services.repo.path)
+    assert answers == [plain.last_change("Plan.md"), plain.log("Notes.md")]
+    assert_same_as_git(services)
+
+
+def side_commit(services: Services, parent: str, changes: dict[str, bytes | None],
+                who: Person = CAROL, merged: str | None = None) -> str:
+    made = services.repo.write_commit(parent, changes, who, "Side work", merged=merged)
+    assert made is not None
+    return made
+
+
+def land(services: Services, merge: str) -> None:
+    services.repo.git.references[MAIN_REF].set_target(merge)
+
+
+def test_pages_touched_by_merges_are_answered_by_the_cache(services: Services,
+                                                           tmp_path: Path) -> None:
+    wiki = services.pages
+    base = wiki.save("Plan", text("Plan", "a", "b", "c"), None, ANNA).revision
+    wiki.save("Side", text("Side", "x"), None, ANNA)
+    fork = wiki.head()
+    assert fork is not None
+    wiki.save("Plan", text("Plan", "a!", "b", "c"), wiki.get("Plan").revision, BOB)
+    one = side_commit(services, fork, {"Side.md": text("Side", "y").encode()})
+    two = side_commit(services, one, {"Plan.md": text("Plan", "a", "b", "c!").encode(),
+                                      "New.md": text("New").encode()}, BOB)
+    head = wiki.head()
+    assert head is not None
+    land(services, services.repo.write_commit(head, {
+        "Side.md": text("Side", "y").encode(), "New.md": text("New").encode(),
+        "Plan.md": text("Plan", "a!", "b", "c!").encode()}, ANNA, "Merge", merged=two) or "")
+    wiki.save("Side", text("Side", "y", "z"), wiki.get("Side").revision, ANNA)
+    again = side_commit(services, wiki.head() or "", {
+        "Plan.md": text("Plan", "a!", "b!", "c!").encode()})
+    land(services, services.repo.write_commit(wiki.head(), {}, BOB, "Merge again",
+                                              merged=again) or "")
+    land(services, side_commit(services, wiki.head() or "", {
+        "Other.md": text("Other").encode()}, ANNA,
+        merged=side_commit(services, base, {"Other.md": text("Other").encode()})))
+    wiki.save("Plan", text("Plan", "a!", "b!", "c!", "d"), wiki.get("Plan").revision, CAROL)
+    meta, plain = services.pagemeta, History(services.repo.path)
+    assert meta.catch_up()
+    paths = ("Plan.md", "Side.md", "New.md", "Other.md")
+    blames = {path: meta._blame_revision(MAIN_REF, path) for path in paths}
+    meta.path = tmp_path / "no-repository"  # whatever the cache cannot answer now fails
+    answers = [(meta.last_change(p), meta.log(p), meta.log(p, 2, 1)) for p in paths]
+    meta.path = services.repo.path
+    assert answers == [(plain.last_change(p), plain.log(p), plain.log(p, 2, 1)) for p in paths]
+    assert blames == {p: plain.last_change(p).revision for p in paths}  # type: ignore[union-attr]
+    assert len(plain.log("Plan.md")) > 4 and len(plain.log("Side.md")) >= 3
+    assert meta._conn().execute("SELECT count(*) FROM walked").fetchone()[0] >= 6
+    assert_same_as_git(services)

@@ -1,0 +1,110 @@
+"""A stale save merges outside the writer lock; only the commit on the head and the ref swap wait.
+
+The merge (`git merge-file`) and the look-up of whose edits were merged take
+milliseconds; under the lock every other save of the wiki would wait for them.
+These tests slow a real merge down on purpose and watch what other saves do
+meanwhile, and change the page under a running merge to see it redone.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from storage import optimistic
+from storage.merge import MergeResult, merge_texts
+from storage.repository import Person
+from wiki import pages
+from wiki.config import Settings
+from wiki.datadir import open_data_dir
+from wiki.pages import PageStore
+
+ANNA = Person("Anna", "anna@example.org")
+BOB = Person("Bob", "bob@example.org")
+CAROL = Person("Carol", "carol@example.org")
+TEXT = "# Plan\n\nFirst paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n"
+WAIT = 10.0
+
+
+@pytest.fixture
+def wiki(tmp_path: Path) -> PageStore:
+    return open_data_dir(Settings.load({"data_dir": str(tmp_path / "data")})).pages
+
+
+def test_a_slow_merge_does_not_hold_up_a_save_of_another_page(
+        wiki: PageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Plan", TEXT, None, ANNA).revision
+    wiki.save("Plan", TEXT.replace("First", "Anna's first"), base, ANNA)
+    merging, other_saved = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    def slow_merge(base_text: str, ours: str, theirs: str) -> MergeResult:
+        merging.set()
+        waited.append(other_saved.wait(WAIT))  # False: the other save could not get through
+        return merge_texts(base_text, ours, theirs)
+
+    monkeypatch.setattr(pages, "merge_texts", slow_merge)
+    results: list[object] = []
+    stale = threading.Thread(target=lambda: results.append(wiki.save(
+        "Plan", TEXT.replace("Third", "Bob's third"), base, BOB)))
+    stale.start()
+    assert merging.wait(WAIT)
+    other = wiki.save("Notes", "# Notes\n", None, CAROL)  # would block if the merge held the lock
+    other_saved.set()
+    stale.join(WAIT * 2)
+    assert waited == [True]
+    merged = results[0]
+    assert isinstance(merged, pages.SaveResult) and merged.merged_with == ("Anna",)
+    text = wiki.get("Plan").markdown
+    assert "Anna's first" in text and "Bob's third" in text
+    assert wiki.get("Notes").revision in (other.revision, merged.revision)
+    assert wiki.history.last_change("Notes.md").author == "Carol"  # type: ignore[union-attr]
+
+
+def test_a_merge_is_redone_when_the_page_changes_while_it_runs(
+        wiki: PageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Plan", TEXT, None, ANNA).revision
+    wiki.save("Plan", TEXT.replace("First", "Anna's first"), base, ANNA)
+    calls: list[str] = []
+
+    def merge_then_edit(base_text: str, ours: str, theirs: str) -> MergeResult:
+        calls.append(theirs)
+        result = merge_texts(base_text, ours, theirs)
+        if len(calls) == 1:  # Carol saves the page while Bob's merge runs
+            page = wiki.get("Plan")
+            wiki.save("Plan", page.markdown.replace("Second", "Carol's second"),
+                      page.revision, CAROL)
+        return result
+
+    monkeypatch.setattr(pages, "merge_texts", merge_then_edit)
+    saved = wiki.save("Plan", TEXT.replace("Third", "Bob's third"), base, BOB)
+    assert len(calls) == 2 and "Carol's second" in calls[1]
+    assert saved.merged_with == ("Carol", "Anna")
+    text = wiki.get("Plan").markdown
+    assert all(edit in text for edit in ("Anna's first", "Carol's second", "Bob's third"))
+
+
+def test_a_page_that_keeps_changing_is_merged_under_the_lock_in_the_end(
+        wiki: PageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Plan", TEXT + "\nCount: 0\n", None, ANNA).revision
+    wiki.save("Plan", TEXT.replace("First", "Anna's first") + "\nCount: 0\n", base, ANNA)
+    held: list[bool] = []
+
+    def merge_then_edit(base_text: str, ours: str, theirs: str) -> MergeResult:
+        held.append(wiki.repo._lock_depth > 0)
+        result = merge_texts(base_text, ours, theirs)
+        if len(held) <= optimistic.MAX_REBUILDS:  # someone else saves each time
+            page = wiki.get("Plan")
+            wiki.save("Plan", page.markdown.replace(f"Count: {len(held) - 1}",
+                                                    f"Count: {len(held)}"),
+                      page.revision, CAROL)
+        return result
+
+    monkeypatch.setattr(pages, "merge_texts", merge_then_edit)
+    wiki.save("Plan", TEXT.replace("Third", "Bob's third") + "\nCount: 0\n", base, BOB)
+    assert held == [False] * optimistic.MAX_REBUILDS + [True]
+    text = wiki.get("Plan").markdown
+    assert f"Count: {optimistic.MAX_REBUILDS}" in text
+    assert "Anna's first" in text and "Bob's third" in text
