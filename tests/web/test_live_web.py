@@ -417,3 +417,34 @@ def test_serve_restarts_a_killed_live_process_and_stops_it_on_exit(tmp_path: Pat
         stop_server(server)
     assert server.process.returncode is not None
     wait_until(lambda: live_pids(data) == [], timeout=10)
+
+
+def test_a_live_process_does_not_outlive_a_killed_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    server = start_server(data, workers=1)
+    try:
+        wait_until(lambda: len(live_pids(data)) == 1)
+        server.process.kill()  # no on_exit hook runs: the kernel tells the live process
+        server.process.wait(10)
+        wait_until(lambda: live_pids(data) == [], timeout=10)
+    finally:
+        stop_server(server)
+
+
+def test_with_live_editing_off_serve_starts_no_live_process(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.setenv("COWIKI_LIVE", "off")
+    data = tmp_path / "data"
+    data.mkdir()
+    server = start_server(data, workers=1)
+    try:
+        time.sleep(1.5)
+        assert live_pids(data) == []
+        assert "live" not in requests.get(server.url + "/healthz", timeout=10).json()
+        answer = browser(server, "participant").get(server.url + "/api/v1/pages/Home/live",
+                                                    timeout=10)
+        assert answer.status_code == 404 and answer.json()["error"] == "live_off"
+    finally:
+        stop_server(server)

@@ -137,6 +137,10 @@ def take_over(gunicorn_socket: socket.socket) -> socket.socket:
     gone.close()
     os.dup2(spare.fileno(), number, inheritable=False)
     spare.close()
+    if mine.family in (socket.AF_INET, socket.AF_INET6):
+        # Keystrokes are tiny frames: send each at once (no Nagle), and notice dead peers.
+        mine.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        mine.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     return mine
 
 
@@ -199,10 +203,12 @@ class Relay:
                         self._read(side)
                     if mask & selectors.EVENT_WRITE:
                         self._write(side)
+                    self._settle(side)
                 except OSError:  # reset or refused: nothing more can pass
                     self._close(side)
-                    continue
-                self._settle(side)
+                except Exception:  # a bug must not stop every other live socket
+                    log.exception("live relay failed on one connection; closing it")
+                    self._close(side)
 
     def _accept_new(self) -> None:
         try:
@@ -216,9 +222,12 @@ class Relay:
         for client, upstream, early in new:
             browser, live = _Side(client, bytearray(early)), _Side(upstream)
             browser.peer, live.peer = live, browser
-            client.setblocking(False)
-            upstream.setblocking(False)
-            self._settle(browser)
+            try:
+                client.setblocking(False)
+                upstream.setblocking(False)
+                self._settle(browser)
+            except (OSError, ValueError):  # gone before the relay saw it
+                self._close(browser)
 
     def _read(self, side: _Side) -> None:
         assert side.peer is not None
@@ -268,9 +277,12 @@ class Relay:
 
     def _close(self, side: _Side) -> None:
         assert side.peer is not None
+        if side.closed:
+            return
         for one in (side, side.peer):
             if one.mask:
-                self._selector.unregister(one.sock)
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(one.sock)
             one.mask = 0
             one.closed = True
             one.sock.close()
