@@ -94,8 +94,10 @@ def ticket(data_dir: Path, page: str, account: int, mode: str = "write") -> str:
 class YClient:
     """A Yjs client (what y-websocket's provider does) with its own pycrdt document."""
 
-    def __init__(self, connection: ClientConnection, doc: Doc[Any] | None = None) -> None:
+    def __init__(self, connection: ClientConnection, doc: Doc[Any] | None = None,
+                 follow: bool = True) -> None:
         self.ws = connection
+        self.follow = follow  # False: after the first sync, others' updates are read, not applied
         self.doc: Doc[Any] = doc if doc is not None else Doc()
         self.text = self.doc.get("markdown", type=Text)
         self.synced = asyncio.Event()
@@ -108,7 +110,7 @@ class YClient:
 
     @classmethod
     async def connect(cls, data_dir: Path, page: str, token: str, origin: str = ORIGIN,
-                      doc: Doc[Any] | None = None) -> YClient:
+                      doc: Doc[Any] | None = None, follow: bool = True) -> YClient:
         """Open the page's socket (through the run folder: deep temp paths are too long)."""
         folder = os.open(socket_path(data_dir).parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -118,7 +120,7 @@ class YClient:
                 origin=origin, compression=None, max_size=None)  # type: ignore[arg-type]
         finally:
             os.close(folder)
-        client = cls(ws, doc)
+        client = cls(ws, doc, follow)
         with contextlib.suppress(ConnectionClosed):  # a refused socket closes at once
             await client.ws.send(create_sync_message(client.doc))
         return client
@@ -148,7 +150,8 @@ class YClient:
         try:
             async for message in self.ws:
                 assert isinstance(message, bytes)
-                if message[0] != YMessageType.SYNC:
+                if message[0] != YMessageType.SYNC or (
+                        not self.follow and message[1] == YSyncMessageType.SYNC_UPDATE):
                     continue
                 self._remote = True
                 try:

@@ -23,6 +23,7 @@ from storage.names import page_file
 from tests.live_support import LiveProcess, YClient, start_live, ticket
 from wiki.datadir import Services
 from wiki.live.journal import journal_path
+from wiki.live.livesock import ask
 
 FAST = {"COWIKI_LIVE_IDLE_SECONDS": "1", "COWIKI_LIVE_MAX_SECONDS": "30"}
 PAGE = "Werkplan"
@@ -206,3 +207,70 @@ def test_refused_sockets(services: Services, live: LiveProcess) -> None:
         await writer.close()
 
     run(session)
+
+
+def test_save_version_commits_at_once(services: Services) -> None:
+    live = start_live(Path(services.settings.data_dir), {"COWIKI_LIVE_IDLE_SECONDS": "60"})
+
+    async def session() -> None:
+        anna = await join(services, "anna")
+        await anna.type(len(START), "Nu bewaren: ✓.\n")
+        await until(lambda: live.health()["connections"] == 1)
+        await asyncio.sleep(0.3)  # the keystroke crossed the socket
+        status, answer = ask(Path(services.settings.data_dir), "POST", f"/rooms/{PAGE}/save")
+        assert status == 200 and answer["revision"] == services.repo.head()
+        assert git_text(services) == START + "Nu bewaren: ✓.\n"
+        await anna.close()
+
+    try:
+        run(session)
+        assert services.history.log(page_file(PAGE), limit=1)[0].author == "anna"
+    finally:
+        live.stop()
+
+
+def test_a_renamed_page_sends_people_to_its_new_name_with_their_edits(
+        services: Services, live: LiveProcess) -> None:
+    async def session() -> None:
+        anna = await join(services, "anna")
+        await anna.type(len(START), "Nog niet bewaard.\n")
+        await until(lambda: live.health()["rooms"] == 1)
+        facilitator = services.accounts.by_name("facilitator")
+        assert facilitator is not None
+        services.pages.rename(PAGE, "Plan", facilitator.person)
+        assert await anna.wait_closed() == 4301
+
+    run(session)
+    assert git_text(services, "Plan") == START + "Nog niet bewaard.\n"
+
+
+def test_a_deleted_page_closes_its_room(services: Services, live: LiveProcess) -> None:
+    async def session() -> None:
+        anna = await join(services, "anna")
+        facilitator = services.accounts.by_name("facilitator")
+        assert facilitator is not None
+        services.pages.delete(PAGE, services.pages.get(PAGE).revision, facilitator.person)
+        assert await anna.wait_closed() == 4404
+
+    run(session)
+
+
+def test_a_frozen_page_is_read_only_for_everyone(services: Services, live: LiveProcess) -> None:
+    facilitator = services.accounts.by_name("facilitator")
+    assert facilitator is not None
+    services.phases.set_frozen(PAGE, True, facilitator)
+
+    async def session() -> None:
+        anna = await join(services, "anna")
+        watcher = await join(services, "facilitator")
+        await anna.type(0, "Bevroren? ")
+        await watcher.type(0, "Ook niet. ")
+        await asyncio.sleep(1.0)
+        assert str(watcher.text) == "Ook niet. " + START  # its own screen only
+        fresh = await join(services, "bram")
+        assert str(fresh.text) == START
+        for client in (anna, watcher, fresh):
+            await client.close()
+
+    run(session)
+    assert git_text(services) == START

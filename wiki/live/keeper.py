@@ -131,6 +131,7 @@ class Keeper:
     async def _start(self, room: LiveRoom, git_text: str) -> LiveRoom:
         assert self._tasks is not None, "the keeper is not running"
         room.git_text = git_text
+        room.spawn = self._tasks.start_soon
         await self._tasks.start(room.yroom.start)
         self.rooms[room.page] = room
         self._folding[room.page] = anyio.Lock()
@@ -164,7 +165,8 @@ class Keeper:
             base, steps, upto = room.to_fold()
             if self.rooms.get(room.page) is not room or not room.has_unfolded():
                 return room.git_revision
-            folds = fold(base, room.git_text, steps)
+            # Pure but not free with many people's steps: off the event loop.
+            folds = await anyio.to_thread.run_sync(fold, base, room.git_text, steps)
             try:
                 revision = await self.blocking(self._commit, room, folds)
             except WikiError:

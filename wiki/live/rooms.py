@@ -18,13 +18,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import anyio
-from pycrdt import Doc, Text, TextEvent
+from pycrdt import Doc, Text, TextEvent, create_update_message, merge_updates
 from pycrdt.websocket import YRoom
 
 from wiki.live.folding import Step
@@ -99,7 +99,11 @@ class LiveRoom:
         self._next: anyio.Event | None = None
         self._draining = False
         self.last_edit = self.last_fold = self.last_seen = self.dirty_since = time.monotonic()
-        self.yroom = YRoom(ready=True, ydoc=self.doc)
+        # Not "ready": YRoom would send every single update to every client by itself. The
+        # room sends one merged update per journal batch instead (`_broadcast`), so fifty
+        # people typing cost fifty sends per fsync, not per keystroke.
+        self.yroom = YRoom(ready=False, ydoc=self.doc)
+        self.spawn: Callable[..., object] | None = None  # starts a task; set by the keeper
         self._subscription = self.text.observe(self._observe)
 
     @classmethod
@@ -180,7 +184,16 @@ class LiveRoom:
             await anyio.to_thread.run_sync(self.journal.fsync)
             for update, account in batch:
                 self._apply(update, Author(account))
+            self._broadcast([update for update, _account in batch])
             done.set()
+
+    def _broadcast(self, updates: list[bytes]) -> None:
+        if not updates or self.spawn is None:
+            return
+        message = create_update_message(updates[0] if len(updates) == 1
+                                        else merge_updates(*updates))
+        for connection in list(self.connections):
+            self.spawn(connection.send, message)
 
     def take_from_git(self, new_text: str, account: int, revision: str) -> None:
         """Bring the live text to `new_text` by edits credited to `account`, already in git.
@@ -205,6 +218,7 @@ class LiveRoom:
             return
         self.journal.append(OUTSIDE, update, account=account, revision=revision)
         self._apply(update, Author(account, in_git=True))
+        self._broadcast([update])
 
     def _apply(self, update: bytes, author: Author) -> None:
         self.records += 1
