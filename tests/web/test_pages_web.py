@@ -127,6 +127,9 @@ def test_history_diff_and_blame_pages(editor: FlaskClient) -> None:
     assert side.status_code == 200 and "<ins>" in side.text and 'class="diff side"' in side.text
     inline = editor.get("/p/Home/diff?mode=inline")
     assert 'class="diff inline"' in inline.text
+    post_form(editor, "/p/Elders/edit", markdown="# Elders\n\nAnder werk.\n")
+    own = editor.get("/p/Home/diff")  # the page's own last change, not the wiki's last commit
+    assert "<ins>zin</ins>" in own.text and "Ander" not in own.text
     blame = editor.get("/p/Home/blame")
     assert "Een nieuwe zin." in blame.text and "participant" in blame.text
     assert editor.get("/changes").status_code == 200

@@ -42,8 +42,13 @@ def page_history(path: str) -> str:
 def diff(path: str) -> str:
     wiki = services().pages
     name = normalize_page_name(path)
-    to_rev = validate_revision(request.args.get("to") or wiki.head() or "")
-    raw_from = request.args.get("from")
+    raw_from, raw_to = request.args.get("from"), request.args.get("to")
+    if not raw_from and not raw_to:
+        # Without versions: the page's own last change, not the wiki's last commit.
+        last = [e.revision for e in revisions.history(wiki, name, limit=2)]
+        raw_to = last[0] if last else None
+        raw_from = last[1] if len(last) > 1 else None
+    to_rev = validate_revision(raw_to or wiki.head() or "")
     from_rev = validate_revision(raw_from) if raw_from else revisions.parent_of(wiki, to_rev)
     old, new = revisions.texts(wiki, name, from_rev, to_rev) if from_rev else (
         "", revisions.texts(wiki, name, to_rev, to_rev)[1])
