@@ -26,6 +26,7 @@ from wiki.datadir import Services
 from wiki.errors import N_, PageNotFound, WikiError
 from wiki.live.folding import Folded, fold
 from wiki.live.journal import journal_path, journals
+from wiki.live.messages import live_commit_message
 from wiki.live.outside import (
     CHANGED,
     DELETED,
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 POLL_SECONDS = 1.0
 CLOSE_DELETED, CLOSE_RENAMED = 4404, 4301
-TOGETHER_NOTE = N_("Written together live: these edits were too interleaved to split by person.")
 
 
 class Connection(Protocol):
@@ -186,11 +186,9 @@ class Keeper:
         for folded in folds:
             user = self.services.accounts.get(folded.author)
             author = user.person if user else self.services.server
-            message = language.commit_message("update", name=room.page)
-            if folded.coauthors:
-                message += "\n\n" + language.text(TOGETHER_NOTE) + "\n\n" + "\n".join(
-                    f"Co-authored-by: {co.name} <{co.email}>" for co in
-                    (self.services.accounts.get(a) for a in folded.coauthors) if co)
+            coauthors = [co.person for co in
+                         (self.services.accounts.get(a) for a in folded.coauthors) if co]
+            message = live_commit_message(language, room.page, author, coauthors)
             saved = self.services.pages.save(room.page, folded.text, revision, author, message,
                                              Origin(folded.author if user else None, "live"))
             revision = saved.revision
