@@ -180,7 +180,6 @@ def test_a_step_outside_the_text_is_refused() -> None:
 def test_five_people_typing_for_five_minutes_fold_fast() -> None:
     paragraph = "Een alinea met tekst, één zin, ç en 👍🏽. " * 30 + "\n\n"
     base = paragraph * 25  # about 30 KB
-    room = Room("")
     cursors = [i * len(paragraph) + 40 for i in range(5)]
     steps, length = [], len(base)
     for key in range(10_000):  # keystrokes of five people in turn, each in their paragraph
@@ -204,8 +203,7 @@ def test_five_people_typing_for_five_minutes_fold_fast() -> None:
     for step in steps:
         live = live[:step.start] + step.insert + live[step.end:]
     assert commits[-1].text == live and len(live) == length
-    assert took < 3, f"fold took {took:.2f} s"
-    del room
+    assert took < 3, f"fold took {took:.2f} s"  # about 0.1 s; generous for a busy CI machine
 
 
 AUTHORS = st.integers(1, 5)
@@ -232,3 +230,9 @@ def test_random_interleaved_steps_fold_into_faithful_commits(
         else:
             room.edit(author, at, upto, ALPHABETS[author][:typing])
     check(room, fold(base, room.head(), room.steps, max_commits), max_commits)
+
+
+def test_without_live_steps_nothing_is_committed_even_when_head_moved_on() -> None:
+    room = Room("Een.\n")
+    room.edit(OUTSIDER, 0, 0, "VW", in_git=True)
+    assert fold(room.base, "VWEen.\nXYZ\n", room.steps) == []  # git is ahead of the room

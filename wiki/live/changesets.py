@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-__all__ = ["Edit", "apply", "changed", "compose", "swap"]
+__all__ = ["Edit", "apply", "compose", "swap"]
 
 Edit = tuple[int, int, str]
 
@@ -30,11 +30,6 @@ def apply(text: str, edits: Sequence[Edit]) -> str:
         done = end
     pieces.append(text[done:])
     return "".join(pieces)
-
-
-def changed(edits: Sequence[Edit]) -> int:
-    """How many characters `edits` delete and insert."""
-    return sum(end - start + len(new) for start, end, new in edits)
 
 
 def _spans(edits: Sequence[Edit]) -> Iterator[tuple[int, int, int, int, str]]:
@@ -51,6 +46,15 @@ def compose(first: Sequence[Edit], second: Sequence[Edit]) -> list[Edit]:
     Edits that meet or overlap in the middle text become one edit; its new text is
     made of `second`'s texts and the parts of `first`'s texts that `second` kept.
     """
+    if not first or not second:
+        return list(first or second)
+    if len(second) == 1:
+        return _compose_one(first, *second[0])
+    return _compose_all(first, second)
+
+
+def _compose_all(first: Sequence[Edit], second: Sequence[Edit]) -> list[Edit]:
+    """compose() the long way: a sweep through both in the middle text."""
     made = list(_spans(first))
     out: list[Edit] = []
     i = j = 0
@@ -74,6 +78,10 @@ def compose(first: Sequence[Edit], second: Sequence[Edit]) -> list[Edit]:
             else:
                 break
         old_start = low - shift
+        if not seconds and len(firsts) == 1:  # untouched by `second`: kept as it was
+            out.append(firsts[0][2:])
+            shift += firsts[0][1] - firsts[0][0] - (firsts[0][3] - firsts[0][2])
+            continue
         shift += sum(len(new) - (end - start) for _, _, start, end, new in firsts)
         pieces: list[str] = []
         done = low
@@ -85,6 +93,25 @@ def compose(first: Sequence[Edit], second: Sequence[Edit]) -> list[Edit]:
         if top - shift > old_start or text:
             out.append((old_start, top - shift, text))
     return out
+
+
+def _compose_one(first: Sequence[Edit], start: int, end: int, text: str) -> list[Edit]:
+    """compose(first, [(start, end, text)]): only the edits it meets are rebuilt (a keystroke)."""
+    shift = 0
+    at = 0
+    while at < len(first) and first[at][0] + shift + len(first[at][2]) < start:
+        shift += len(first[at][2]) - (first[at][1] - first[at][0])
+        at += 1
+    upto, top, passed = at, end, shift
+    while upto < len(first) and first[upto][0] + passed <= top:
+        top = max(top, first[upto][0] + passed + len(first[upto][2]))
+        passed += len(first[upto][2]) - (first[upto][1] - first[upto][0])
+        upto += 1
+    if upto == at:
+        met = [(start - shift, end - shift, text)] if end > start or text else []
+    else:
+        met = _compose_all(first[at:upto], [(start - shift, end - shift, text)])
+    return [*first[:at], *met, *first[upto:]]
 
 
 def _middle(firsts: Sequence[tuple[int, int, int, int, str]], start: int, end: int) -> str:

@@ -30,8 +30,11 @@ from wiki.live.changesets import Edit, apply, compose, swap
 
 __all__ = ["Folded", "Step", "fold"]
 
-# Groups kept while folding; above it the smallest merge, so that moving a run back
-# past the groups in between stays cheap whatever the typing pattern.
+# Bounds that keep a fold fast whatever the typing pattern: a group (and a run) holds
+# at most MAX_EDITS separate spans, a run moves back past at most MAX_PASSED spans of
+# other groups, and above WORKING_GROUPS times max_commits groups the smallest merge.
+MAX_EDITS = 64
+MAX_PASSED = 128
 WORKING_GROUPS = 4
 
 
@@ -93,22 +96,29 @@ def fold(base: str, head: str, steps: Sequence[Step], max_commits: int = 12) -> 
     text equals base with every step applied (the live text). Empty when the live
     text equals head.
 
+    Without live steps there is nothing to commit: a head that differs from the
+    steps' text then holds outside changes the room has not seen yet, which no commit
+    may undo.
+
     Raises:
         ValueError: a step lies outside the text it applies to, or max_commits < 1.
     """
     if max_commits < 1:
         raise ValueError("max_commits must be at least 1")
+    if all(step.in_git for step in steps):
+        return []
     front = _Front()
     groups: list[_Group] = []
-    live = base
     for author, outside, edits, size in _runs(base, steps):
-        live = apply(live, edits)
         if outside:
             _move_to_front(base, front, groups, author, edits)
         else:
             _place(groups, author, edits, size)
             if len(groups) > WORKING_GROUPS * max_commits:
                 groups = _merge_smallest(groups, max_commits)
+    live = apply(base, front.outside) if front.text is None else front.text
+    for group in groups:
+        live = apply(live, group.edits)
     if live == head:
         return []
     if front.text is None and apply(base, front.outside) != head:
@@ -139,7 +149,9 @@ def _runs(base: str, steps: Sequence[Step]) -> Iterator[tuple[int, bool, list[Ed
     for step in steps:
         if not 0 <= step.start <= step.end <= length:
             raise ValueError(f"step {step.start}-{step.end} outside a text of {length}")
-        if (step.author, step.in_git) != who:
+        if step.start == step.end and not step.insert:
+            continue
+        if (step.author, step.in_git) != who or len(run) >= MAX_EDITS:
             if who is not None:
                 yield who[0], who[1], run, size
             who, run, size = (step.author, step.in_git), [], 0
@@ -156,6 +168,10 @@ def _place(groups: list[_Group], author: int, edits: list[Edit], size: int) -> N
         if author in groups[back].chars:
             break
     else:
+        groups.append(_Group(edits, Counter({author: size})))
+        return
+    if (len(groups[back].edits) + len(edits) > MAX_EDITS
+            or sum(len(group.edits) for group in groups[back + 1:]) > MAX_PASSED):
         groups.append(_Group(edits, Counter({author: size})))
         return
     moved, passed = edits, []
@@ -200,32 +216,59 @@ def _move_to_front(base: str, front: _Front, groups: list[_Group], author: int,
 
 
 def _merge_smallest(groups: list[_Group], limit: int) -> list[_Group]:
-    """At most `limit` groups, made by merging the neighbours that changed least together."""
+    """At most `limit` groups, made by merging neighbours: first those by the same people,
+    then those that add the fewest co-authors and changed least together."""
     if len(groups) <= limit:
         return groups
     alive: list[_Group | None] = list(groups)
     after = list(range(1, len(groups) + 1))
     before = list(range(-1, len(groups) - 1))
-    sizes = [sum(group.chars.values()) for group in groups]
-    pairs = [(sizes[i] + sizes[i + 1], i, i + 1) for i in range(len(groups) - 1)]
-    heapq.heapify(pairs)
+    versions = [0] * len(groups)
+    pairs: list[tuple[int, int, int, int, int, int]] = []
+
+    def pair(left: int, right: int) -> None:
+        one, two = alive[left], alive[right]
+        assert one is not None and two is not None
+        people = len(one.chars.keys() ^ two.chars.keys())
+        size = one.chars.total() + two.chars.total()
+        heapq.heappush(pairs, (people, size, left, right, versions[left], versions[right]))
+
+    for i in range(len(groups) - 1):
+        pair(i, i + 1)
     count = len(groups)
     while count > limit:
-        size, left, right = heapq.heappop(pairs)
-        one, two = alive[left], alive[right] if right < len(alive) else None
-        if one is None or two is None or after[left] != right or sizes[left] + sizes[right] != size:
+        _, _, left, right, left_version, right_version = heapq.heappop(pairs)
+        if (versions[left], versions[right]) != (left_version, right_version) \
+                or alive[left] is None or alive[right] is None:
             continue
+        one, two = alive[left], alive[right]
+        assert one is not None and two is not None
         alive[left] = _Group(compose(one.edits, two.edits), one.chars + two.chars)
         alive[right] = None
-        sizes[left] = size
+        versions[left] += 1
         after[left] = after[right]
-        if after[right] < len(alive):
-            before[after[right]] = left
-            heapq.heappush(pairs, (size + sizes[after[right]], left, after[right]))
+        if after[left] < len(alive):
+            before[after[left]] = left
+            pair(left, after[left])
         if before[left] >= 0:
-            heapq.heappush(pairs, (sizes[before[left]] + size, before[left], left))
+            pair(before[left], left)
         count -= 1
-    return [group for group in alive if group is not None]
+    return _absorb_shared([group for group in alive if group is not None])
+
+
+def _absorb_shared(groups: list[_Group]) -> list[_Group]:
+    """Merge a group into a shared neighbour that already names all its people: a shared
+    commit then takes the small alternating ones around it instead of leaving them apart."""
+    merged: list[_Group] = []
+    for group in groups:
+        if merged:
+            last, people = merged[-1].chars.keys(), group.chars.keys()
+            if (len(last) > 1 and people <= last) or (len(people) > 1 and last <= people):
+                merged[-1] = _Group(compose(merged[-1].edits, group.edits),
+                                    merged[-1].chars + group.chars)
+                continue
+        merged.append(group)
+    return merged
 
 
 def _commits(head: str, front: _Front, groups: Sequence[_Group]) -> list[Folded]:
