@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("storage", "wiki", "cowiki")
 MAX_LINES = 400
 # Modules that start programs other than git (pandoc, export workers).
-OTHER_PROGRAMS = {"wiki/export/pandoc.py", "wiki/export/jobs.py"}
+# pandoc for exports, and `cowiki serve` starting its live-editing process (Python, not git).
+OTHER_PROGRAMS = {"wiki/export/pandoc.py", "wiki/export/jobs.py", "cowiki/server.py"}
 
 
 def app_modules() -> list[str]:
