@@ -25,6 +25,7 @@ from wiki.views.export import api as export_api_bp
 from wiki.views.export import bp as export_bp
 from wiki.views.git_http import bp as git_http_bp
 from wiki.views.history import bp as history_bp
+from wiki.views.images import bp as images_bp
 from wiki.views.join import bp as join_bp
 from wiki.views.live import bp as live_bp
 from wiki.views.pages import bp as pages_bp
@@ -74,8 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.install(app)  # CSP and framing headers, bounded JSON
     i18n.install(app)  # Dutch and English; catalogs in translations/ like templates/
     install_templating(app)
-    for blueprint in (pages_bp, history_bp, attachments_bp, auth_bp, api_bp, health_bp,
-                      i18n.bp):
+    for blueprint in (pages_bp, history_bp, attachments_bp, images_bp, auth_bp, api_bp,
+                      health_bp, i18n.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(git_http_bp)
     app.register_blueprint(search_bp)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "COWIKI_"
+REMOTE_IMAGES = ("off", "allowed", "proxied")
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,18 @@ class Settings:
     rate_reactions: int = 120
     rate_saves: int = 60
     rate_exports: int = 10
+    rate_image_fetches: int = 60  # remote images fetched (not already cached) for one person
     # Formatting one page or comment may take render_seconds of wall time (texts over 5,000
     # characters format in one of render_workers processes, killed past it); past it the
-    # text is shown as is. Remote images: "off" shows them as links, so outside sites do
-    # not see who reads; "allowed" shows them.
+    # text is shown as is. Remote images (REMOTE_IMAGES): "off" shows them as links, so
+    # outside sites do not see who reads; "allowed" lets browsers load them; "proxied"
+    # shows them fetched by the wiki (wiki/imageproxy.py), each at most image_max_bytes,
+    # kept in DATA/cache/images/ up to image_cache_bytes.
     render_seconds: float = 1.0
     render_workers: int = 2
     remote_images: str = "off"
+    image_max_bytes: int = 5_000_000
+    image_cache_bytes: int = 200_000_000
     # The wiki's language (nl or en): what the wiki itself writes (commit messages, the
     # welcome page, follow-up commits) and the export's default. Dutch, for a Dutch
     # workshop; a facilitator can change it on the admin page (kept in the database).
@@ -65,6 +71,14 @@ class Settings:
     live: bool = True
     live_idle_seconds: float = 25.0
     live_max_seconds: float = 300.0
+
+    def remote_image_policy(self) -> str:
+        """`remote_images` as one of REMOTE_IMAGES; ValueError for anything else."""
+        policy = self.remote_images.strip().lower()
+        if policy not in REMOTE_IMAGES:
+            raise ValueError(f"COWIKI_REMOTE_IMAGES must be {', '.join(REMOTE_IMAGES[:-1])} or"
+                             f" {REMOTE_IMAGES[-1]}, not {policy!r}")
+        return policy
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,

@@ -17,6 +17,8 @@ from wiki.config import Settings
 from wiki.db import Database
 from wiki.drafts import Drafts
 from wiki.githooks import install_hooks
+from wiki.imagefetch import Fetcher
+from wiki.imageproxy import ImageProxy
 from wiki.indexer import Indexer
 from wiki.invites import Invites
 from wiki.maintenance import Housekeeper
@@ -79,6 +81,7 @@ class Services:
     pushlog: PushLog
     phases: Phases
     language: WikiLanguage
+    images: ImageProxy | None  # when COWIKI_REMOTE_IMAGES=proxied
 
     @property
     def server(self) -> Person:
@@ -99,7 +102,9 @@ def open_data_dir(settings: Settings) -> Services:
     history = PageMeta(repo, root / "pagemeta.db", root / "pagemeta.lock")
     db = Database(root / "cowiki.db")
     db.migrate()
-    door, renderer, accounts = ChangeDoor(), Renderer.for_settings(settings), Accounts(db)
+    images = open_image_proxy(settings)
+    door, accounts = ChangeDoor(), Accounts(db)
+    renderer = Renderer.for_settings(settings, proxy=images.token if images else None)
     language = WikiLanguage(settings.language, db)
     services = Services(
         settings=settings,
@@ -123,12 +128,21 @@ def open_data_dir(settings: Settings) -> Services:
         pushlog=PushLog(db),
         phases=Phases(db, repo, door),
         language=language,
+        images=images,
     )
     wire(services)
     if repo.head() is None:
         services.pages.save("Home", welcome(language), None, committer,
                             language.commit_message("init"), SERVER)
     return services
+
+
+def open_image_proxy(settings: Settings) -> ImageProxy | None:
+    """The image proxy, when the wiki shows remote images through itself."""
+    if settings.remote_image_policy() != "proxied":
+        return None
+    return ImageProxy(secret_key(settings), Path(settings.data_dir) / "cache" / "images",
+                      Fetcher(max_bytes=settings.image_max_bytes), settings.image_cache_bytes)
 
 
 def secret_key(settings: Settings) -> str:

@@ -7,7 +7,8 @@ past the budget (wiki.processpool); and a text over its budget is shown as is
 (`plain_html`), with NOTICE. Results are cached by git blob id (a text's own
 blob id when it comes without one), so the page view, the preview, comments and
 the search index share them, and concurrent requests for one text share one
-render. Remote images in the HTML become links unless the wiki allows them.
+render. Remote images in the HTML become links unless the wiki allows them or
+proxies them (then they load from `<base>img/<token>`, wiki.imageproxy).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -84,8 +86,12 @@ def blob_id(text: str) -> str:
     return digest.hexdigest()
 
 
-def remote_images_as_links(html: str) -> str:
-    """Images from other sites become links to them (inside a link: their alt text)."""
+def remote_images_as_links(html: str, proxy: Callable[[str], str | None] | None = None) -> str:
+    """Images from other sites become links to them (inside a link: their alt text).
+
+    With `proxy`, they stay images loaded from the address it gives for their
+    URL; those it gives none for become links all the same.
+    """
     if "<img" not in html:
         return html
     depth = 0
@@ -96,10 +102,15 @@ def remote_images_as_links(html: str) -> str:
         if not tag.startswith("<img"):
             depth += 1 if tag != "</a>" else -1
             return tag
-        attrs = {k: htmllib.unescape(v) for k, v in _ATTR.findall(tag)}
+        raw = dict(_ATTR.findall(tag))
+        attrs = {k: htmllib.unescape(v) for k, v in raw.items()}
         src = attrs.get("src", "")
         if _is_local(src):
             return tag
+        local = proxy(src) if proxy is not None else None
+        if local is not None:
+            raw["src"] = htmllib.escape(local, quote=True)
+            return "<img" + "".join(f' {k}="{v}"' for k, v in raw.items()) + ">"
         label = _escape(attrs.get("alt") or src)
         if depth > 0:
             return f"<span>{label}</span>"
@@ -124,23 +135,30 @@ class Renderer:
     """
 
     def __init__(self, base: str = "/", budget: Budget | None = None,
-                 remote_images: bool = False) -> None:
+                 remote_images: bool = False,
+                 proxy: Callable[[str], str | None] | None = None) -> None:
+        """`remote_images` shows images from other sites; `proxy` instead gives the
+        token that loads one through this site (`<base>img/<token>`), or None."""
         self.base = base
         self.budget = budget or Budget()
         self.remote_images = remote_images
+        self.proxy = proxy
         self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._chars = 0
         self._running: dict[str, Future[str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def for_settings(cls, settings: Settings, base: str = "/") -> Renderer:
-        """A renderer with the settings' budget and remote-image policy."""
-        policy = settings.remote_images.strip().lower()
-        if policy not in ("off", "allowed"):
-            raise ValueError(f"COWIKI_REMOTE_IMAGES must be off or allowed, not {policy!r}")
+    def for_settings(cls, settings: Settings, base: str = "/",
+                     proxy: Callable[[str], str | None] | None = None) -> Renderer:
+        """A renderer with the settings' budget and remote-image policy (`proxy`: the
+        image proxy's signer, which the policy "proxied" needs)."""
+        policy = settings.remote_image_policy()
+        if policy == "proxied" and proxy is None:
+            raise ValueError("COWIKI_REMOTE_IMAGES=proxied needs the image proxy")
         return cls(base, Budget(settings.render_seconds, settings.render_workers),
-                   remote_images=policy == "allowed")
+                   remote_images=policy == "allowed",
+                   proxy=proxy if policy == "proxied" else None)
 
     def render(self, text: str) -> str:
         """Markdown to sanitised HTML (previews, comments, the index), cached by content."""
@@ -179,16 +197,30 @@ class Renderer:
         """The HTML and until when to keep it (0: not at all)."""
         from wiki.render import format_html  # here: wiki.render imports this module
 
-        job = (text, self.base, self.remote_images)
+        # Proxied images are signed here, not in a worker: the key stays in this process.
+        job = (text, self.base, self.remote_images or self.proxy is not None)
         if len(text) <= INLINE_CHARS:
-            return format_html(job), float("inf")
+            return self._proxied(format_html(job)), float("inf")
         pool = shared_pool(self.budget.workers, preload=["wiki.render"])
         try:
-            return pool.run(format_html, job, self.budget.seconds, self.budget.wait), float("inf")
+            html = pool.run(format_html, job, self.budget.seconds, self.budget.wait)
+            return self._proxied(html), float("inf")
         except (OverBudget, JobFailed):
             return plain_html(text), time.monotonic() + RETRY_SECONDS
         except PoolBusy:
             return plain_html(text), 0.0
+
+    def _proxied(self, html: str) -> str:
+        """Remote images in `html` loaded through this site (when the wiki proxies them)."""
+        proxy = self.proxy
+        if proxy is None:
+            return html
+
+        def local(src: str) -> str | None:
+            token = proxy(src)
+            return None if token is None else f"{self.base}img/{token}"
+
+        return remote_images_as_links(html, local)
 
     def _remember(self, key: str, html: str, until: float) -> None:
         with self._lock:

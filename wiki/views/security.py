@@ -37,12 +37,14 @@ def csp_nonce() -> str:
 
 
 def content_security_policy() -> str:
-    """Scripts only from our static files (or with this response's nonce), no framing."""
+    """Scripts only from our static files (or with this response's nonce), no framing;
+    images from other sites only when the wiki lets browsers load them."""
+    remote = services().settings.remote_image_policy() == "allowed"
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{csp_nonce()}'",
         "style-src 'self' 'unsafe-inline'",  # style="" attributes (avatar hues) stay
-        "img-src 'self' data:",
+        "img-src 'self' data:" + (" https: http:" if remote else ""),
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
@@ -97,10 +99,7 @@ def rate_limited(action: str) -> Callable[[F], F]:
         @wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
             if request.method not in SAFE_METHODS:
-                who = (f"user:{current_user.user.id}" if current_user.is_authenticated
-                       else f"ip:{request.remote_addr}")
-                limit = Limit(getattr(services().settings, f"rate_{action}"))
-                wait = services().accounts.limits.take(f"{action}:{who}", limit)
+                wait = take_limit(action)
                 if wait:
                     return too_many(wait)
             return view(*args, **kwargs)
@@ -108,6 +107,15 @@ def rate_limited(action: str) -> Callable[[F], F]:
         return limited  # type: ignore[return-value]
 
     return decorate
+
+
+def take_limit(action: str) -> float:
+    """Count one `action` for this person (or address, when anonymous) against the
+    `rate_<action>` setting per minute: 0 when counted, else the seconds to wait."""
+    who = (f"user:{current_user.user.id}" if current_user.is_authenticated
+           else f"ip:{request.remote_addr}")
+    limit = Limit(getattr(services().settings, f"rate_{action}"))
+    return services().accounts.limits.take(f"{action}:{who}", limit)
 
 
 def too_many(wait: float) -> tuple[Response | str, int]:
