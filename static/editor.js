@@ -85,7 +85,7 @@
     button.addEventListener("click", function () { actions[button.dataset.action](); });
   });
   const toolbar = document.getElementById("toolbar");
-  if (toolbar) toolbar.hidden = false;
+  if (toolbar && !area.readOnly) toolbar.hidden = false;  // readOnly: a reader watching
 
   area.addEventListener("keydown", function (event) {
     if (completion.open && completion.key(event)) return;
@@ -288,6 +288,7 @@
   });
   window.cowikiEditor = {
     use: function (other) { surface = other || textarea; },
+    isLive: function () { return surface.live; },
     act: function (name) { actions[name](); },
     upload: upload,
     say: say,

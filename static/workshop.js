@@ -101,7 +101,9 @@
 
     async function heartbeat() {
       try {
-        const response = await send(api(path, "presence"), "POST", { dirty: area.value !== initial });
+        const live = window.cowikiEditor && window.cowikiEditor.isLive();  // shared as typed
+        const response = await send(api(path, "presence"), "POST",
+                                    { dirty: !live && area.value !== initial });
         if (response.ok) showEditors(box, (await response.json()).editors, true);
       } catch (err) { /* offline: try again next beat */ }
     }

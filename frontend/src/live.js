@@ -93,13 +93,17 @@ function lockReason(ticket) {
 
 const theme = EditorView.theme({
   "&": {
-    minHeight: "62vh", border: "1px solid var(--line)", borderRadius: "6px",
+    border: "1px solid var(--line)", borderRadius: "6px",
     background: "var(--panel)", color: "var(--fg)", fontSize: ".95rem",
   },
   "&.cm-focused": { outline: "3px solid var(--focus)", outlineOffset: "2px" },
-  ".cm-scroller": { fontFamily: "var(--mono)", lineHeight: "1.5", maxHeight: "75vh" },
+  ".cm-scroller": {
+    fontFamily: "var(--mono)", lineHeight: "1.5", minHeight: "62vh", maxHeight: "75vh",
+  },
   ".cm-content": { padding: "1.3em 0 .5rem" },
   ".cm-cursor, .cm-dropCursor": { borderLeftColor: "var(--fg)" },
+  // On a phone the preview stacks below: leave it room on the first screen.
+  "@media (max-width: 800px)": { ".cm-scroller": { minHeight: "40vh", maxHeight: "55vh" } },
   // Names always beside the other people's cursors, not only on hover.
   "& .cm-ySelectionInfo": {
     opacity: 1, top: "-1.25em", fontFamily: "var(--sans)", fontSize: ".75rem",
@@ -114,8 +118,6 @@ async function start() {
   const path = form && form.dataset.page;
   if (!area || !editor || !path || !window.WebSocket || !form.elements.base_revision.value) return;
   const status = document.getElementById("live-status");
-  const saveButton = document.getElementById("live-save");
-  const saved = document.getElementById("live-saved");
   const token = document.querySelector('meta[name="csrf-token"]').content;
   const typedBefore = area.value;
 
@@ -142,7 +144,8 @@ async function start() {
     // No live room in time, or the person started typing meanwhile: stay classic.
     provider.destroy();
     doc.destroy();
-    show(t("Live editing is not available right now: you edit on your own, and saving merges your text with other changes."));
+    show(area.readOnly ? t("Live editing is not available right now. This is the page as last saved.")
+      : t("Live editing is not available right now: you edit on your own, and saving merges your text with other changes."));
     return;
   }
   if (!room) {
@@ -249,12 +252,21 @@ async function start() {
     focus: function () { view.focus(); },
   });
 
-  const classicSave = form.querySelectorAll(".save-row > :not(#live-save):not(#live-saved):not(a)");
-  const toolbar = document.getElementById("toolbar");
-  const leave = form.querySelector(".save-row > a");
+  // The save row: "Save version" and its answer in place of the summary and Save.
+  const row = form.querySelector(".save-row");
+  const classicSave = row.querySelectorAll(":scope > :not(a)");
+  const saveButton = document.createElement("button");
+  saveButton.type = "button"; saveButton.className = "button"; saveButton.id = "live-save";
+  saveButton.textContent = t("Save version");
+  const saved = document.createElement("span");
+  saved.className = "editor-status"; saved.id = "live-saved";
+  saved.setAttribute("role", "status"); saved.setAttribute("aria-live", "polite");
+  const leave = row.querySelector(":scope > a");
   const cancelText = leave ? leave.textContent : "";
+  row.insertBefore(saved, leave); row.insertBefore(saveButton, saved);
+  const toolbar = document.getElementById("toolbar");
   area.hidden = true;
-  classicSave.forEach(function (el) { el.hidden = true; });
+  classicSave.forEach(function (el) { el.style.display = "none"; });
   if (leave) leave.textContent = t("Close");  // nothing to cancel: the text is shared already
   mirror();
   applyLock(ticket);
@@ -262,36 +274,41 @@ async function start() {
   function applyLock(current) {
     const reason = lockReason(current);
     view.dispatch({ effects: locked.reconfigure(lock(reason)) });
-    if (toolbar) toolbar.hidden = !!reason;
-    saveButton.hidden = !!reason;
+    if (toolbar) toolbar.style.display = reason ? "none" : "";  // (its CSS outranks [hidden])
+    saveButton.style.display = reason ? "none" : "";
     show(reason || t("Live: everyone editing this page sees your changes as you type."));
   }
 
   // -- the classic editor back, with the text ---------------------------------------
   let stopped = false;
-  function toClassic(note) {
+  function stop() {  // no more live connection from this page
+    if (!stopped) provider.destroy();
     stopped = true;
-    provider.destroy();
+  }
+
+  function toClassic(note) {
+    stop();
     const kept = view.state.doc.toString();
     view.destroy();
     editor.use(null);
     area.value = kept;
     area.hidden = false;
-    classicSave.forEach(function (el) { el.hidden = false; });
-    saveButton.hidden = true;
-    saved.textContent = "";
+    classicSave.forEach(function (el) { el.style.display = ""; });
+    saveButton.remove();
+    saved.remove();
     if (leave) leave.textContent = cancelText;
-    if (toolbar) toolbar.hidden = false;
+    if (toolbar) toolbar.style.display = "";
     show(note);
   }
 
   async function mergeClassically() {
+    stop();
     const mine = view.state.doc.toString();
-    toClassic(t("The live session was restarted. Your text is being saved and merged with the saved page…"));
     try {  // everything already saved: a fresh live session instead of a save
       const response = await fetch("/api/v1/pages/" + encodePath(path), { credentials: "same-origin" });
       if (response.ok && (await response.json()).markdown === mine) { location.reload(); return; }
     } catch (err) { /* save below: the classic form keeps the text if that fails too */ }
+    toClassic(t("The live session was restarted. Your text is being saved and merged with the saved page…"));
     form.elements.base_revision.value = base;
     form.requestSubmit();
   }
@@ -309,7 +326,8 @@ async function start() {
     if (event.code === CLOSE.deleted) {
       toClassic(t("This page was deleted while you were editing. Your text is still here; saving it makes the page again."));
     } else if (event.code === CLOSE.renamed && event.reason) {
-      toClassic(t("This page was renamed to %(name)s. Opening it there…", { name: event.reason }));
+      stop();  // the room saved everything before it closed
+      show(t("This page was renamed to %(name)s. Opening it there…", { name: event.reason }));
       location.assign("/p/" + encodePath(event.reason) + "/edit");
     } else if (event.code === CLOSE.refused) {
       toClassic(t("Live editing is not allowed for your account."));
@@ -346,7 +364,7 @@ async function start() {
 
   // -- "Save version": fold the session into commits now -----------------------------
   async function saveVersion() {
-    if (saveButton.hidden || saveButton.disabled) return;
+    if (stopped || saveButton.style.display === "none" || saveButton.disabled) return;
     saveButton.disabled = true;
     saved.textContent = t("Saving…");
     try {

@@ -20,6 +20,13 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+@pytest.fixture(autouse=True)
+def classic_editor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers started in browser tests offer the classic textarea editor (the fallback
+    of live editing); tests/e2e/test_live_editing.py overrides this to test live editing."""
+    monkeypatch.setenv("COWIKI_LIVE", "off")
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():

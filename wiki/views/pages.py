@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_login import current_user
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
@@ -14,8 +15,8 @@ from wiki.missing_links import mark_missing
 from wiki.pages import SaveResult
 from wiki.people import last_change_shown
 from wiki.render import NOTICE, is_plain
-from wiki.views import author, origin, services
-from wiki.views.access import allow
+from wiki.views import author, me, origin, services
+from wiki.views.access import allow, login_required_response
 from wiki.views.errors import STATUS
 from wiki.views.i18n import current_language, error_text
 from wiki.views.security import rate_limited
@@ -140,13 +141,20 @@ def only_signs_differ(raw: str, suggestion: str) -> bool:
 
 
 @bp.get("/p/<path:path>/edit")
-@allow("participant")
-def edit(path: str) -> str:
+@allow("reader")  # a reader may watch a live page being written, read-only
+def edit(path: str) -> str | Response:
+    if not current_user.is_authenticated:  # public reading: watching live needs an account
+        return login_required_response()
     wiki = services().pages
+    watching = not me().can("participant")
+    if watching and not services().settings.live:
+        abort(403)
     try:
         page = wiki.get(path)
         text, base = page.markdown, page.revision
     except PageNotFound:
+        if watching:
+            abort(403)
         name = normalize_page_name(path)
         title = " ".join(request.args.get("title", "").split())[:MAX_TITLE]
         text, base = f"# {title or name.rsplit('/', 1)[-1]}\n\n", ""
