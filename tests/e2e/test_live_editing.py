@@ -323,6 +323,25 @@ def test_the_live_editor_on_a_390px_phone_stacks_editor_and_preview(
     phone.context.close()
 
 
+def test_the_live_editor_has_no_serious_accessibility_violations(
+        room: dict[str, Page], browser: Browser, live_server: LiveServer) -> None:
+    # axe is injected as an inline script, which the wiki's CSP rightly refuses.
+    watcher = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 860},
+                                  bypass_csp=True).new_page()
+    log_in(watcher, live_server, "Anna")
+    open_live(watcher, live_server)
+    for name in ("Bert", "Chris"):
+        go_to_line(room[name], 2 * PEOPLE.index(name), end=True)
+        room[name].keyboard.type(f" {name} was hier.")
+    expect(watcher.locator(".cm-ySelectionInfo")).to_have_count(2, timeout=WAIT)
+    watcher.add_script_tag(path=str(Path(__file__).resolve().parent / "vendor" / "axe.min.js"))
+    result = watcher.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []
+    watcher.context.close()
+
+
 @pytest.fixture
 def classic_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
     """A wiki with live editing switched off."""
