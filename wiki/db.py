@@ -171,6 +171,69 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     );
     CREATE INDEX password_resets_user ON password_resets(user_id)
     """,
+    # Comments on a passage (issue 19, wiki/passages.py): the anchor (quote, revision,
+    # code-point start and end, context) and resolving; where each anchor sits in a
+    # page blob is a cache of git, one row per comment for the blob it last met.
+    """
+    ALTER TABLE comments ADD COLUMN anchor_quote TEXT;
+    ALTER TABLE comments ADD COLUMN anchor_revision TEXT;
+    ALTER TABLE comments ADD COLUMN anchor_start INTEGER;
+    ALTER TABLE comments ADD COLUMN anchor_end INTEGER;
+    ALTER TABLE comments ADD COLUMN anchor_before TEXT;
+    ALTER TABLE comments ADD COLUMN anchor_after TEXT;
+    ALTER TABLE comments ADD COLUMN resolved_at REAL;
+    ALTER TABLE comments ADD COLUMN resolved_by INTEGER REFERENCES users(id);
+    CREATE TABLE passage_places (
+        comment_id INTEGER PRIMARY KEY REFERENCES comments(id) ON DELETE CASCADE,
+        blob TEXT NOT NULL,
+        start INTEGER,
+        end INTEGER
+    )
+    """,
+    # Notifications (issue 19, wiki/notifications.py): one row per recipient, a partial
+    # index so the bell's unread count is one cheap query, followed pages, the e-mail
+    # choice per person, and the outbox wiki/mailer.py sends from (kept until sent).
+    """
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        page TEXT NOT NULL COLLATE NOCASE,
+        actor_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        link TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        read REAL,
+        mail INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX notifications_user ON notifications(user_id, created);
+    CREATE INDEX notifications_unread ON notifications(user_id) WHERE read IS NULL;
+    CREATE INDEX notifications_mail ON notifications(user_id) WHERE mail = 1;
+    CREATE TABLE page_follows (
+        page TEXT NOT NULL COLLATE NOCASE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created REAL NOT NULL,
+        PRIMARY KEY (page, user_id)
+    );
+    CREATE TABLE notify_settings (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        email TEXT NOT NULL CHECK (email IN ('none', 'immediate', 'digest'))
+    );
+    CREATE TABLE mail_outbox (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        html TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try REAL NOT NULL,
+        sent REAL,
+        error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX mail_outbox_due ON mail_outbox(next_try) WHERE sent IS NULL
+    """,
 ]
 
 
