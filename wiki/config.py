@@ -71,6 +71,15 @@ class Settings:
     live: bool = True
     live_idle_seconds: float = 25.0
     live_max_seconds: float = 300.0
+    # E-mail of notifications (wiki/mailer.py), off while smtp_host is empty. Each person
+    # chooses none, immediate or a digest; a digest collects digest_minutes of them.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    digest_minutes: int = 60
 
     def remote_image_policy(self) -> str:
         """`remote_images` as one of REMOTE_IMAGES; ValueError for anything else."""

@@ -22,6 +22,7 @@ from wiki.imageproxy import ImageProxy
 from wiki.indexer import Indexer
 from wiki.invites import Invites
 from wiki.maintenance import Housekeeper
+from wiki.notifications import Notifications
 from wiki.pagemeta import PageMeta
 from wiki.pages import PageStore
 from wiki.phases import Phases
@@ -82,6 +83,7 @@ class Services:
     phases: Phases
     language: WikiLanguage
     images: ImageProxy | None  # when COWIKI_REMOTE_IMAGES=proxied
+    notifications: Notifications
 
     @property
     def server(self) -> Person:
@@ -106,6 +108,7 @@ def open_data_dir(settings: Settings) -> Services:
     door, accounts = ChangeDoor(), Accounts(db)
     renderer = Renderer.for_settings(settings, proxy=images.token if images else None)
     language = WikiLanguage(settings.language, db)
+    notifications = Notifications(db, mail_enabled=bool(settings.smtp_host))
     services = Services(
         settings=settings,
         repo=repo,
@@ -129,6 +132,7 @@ def open_data_dir(settings: Settings) -> Services:
         phases=Phases(db, repo, door),
         language=language,
         images=images,
+        notifications=notifications,
     )
     wire(services)
     if repo.head() is None:
