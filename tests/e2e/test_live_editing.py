@@ -27,6 +27,8 @@ PAGE = "Plan"
 START = "# Plan\n\nEerste alinea.\n\nTweede alinea.\n\nDerde alinea.\n"
 PEOPLE = ("Anna", "Bert", "Chris")
 LIVE = "Live: everyone editing this page sees your changes as you type."
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAE"
+       "lFTkSuQmCC")
 WAIT = 20_000  # ms: a keystroke reaches the other screens in well under a second
 
 
@@ -321,6 +323,38 @@ def test_the_live_editor_on_a_390px_phone_stacks_editor_and_preview(
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "phone-live-editing")
     phone.context.close()
+
+
+def test_toolbar_completion_and_a_pasted_image_work_in_the_live_editor(
+        room: dict[str, Page]) -> None:
+    anna, bert = room["Anna"], room["Bert"]
+    go_to_line(bert, 2, end=True)
+    bert.keyboard.type(" Bert blijft.")
+    go_to_line(anna, 6, end=True)
+    anna.keyboard.type("\n\n")
+    anna.click("[data-action=bold]")
+    anna.keyboard.type("kern")
+    anna.keyboard.press("End")
+    anna.keyboard.type(" Zie [[Ho")
+    expect(anna.locator(".cm-tooltip-autocomplete")).to_contain_text("Home")
+    anna.wait_for_timeout(200)  # the list takes keys 75 ms after it opens, as a person would
+    anna.keyboard.press("Enter")
+    anna.evaluate(
+        """async (b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const file = new File([bytes], "schets.png", {type: "image/png"});
+            const data = new DataTransfer(); data.items.add(file);
+            document.querySelector("#live-editor .cm-content").dispatchEvent(
+                new ClipboardEvent("paste", {clipboardData: data, bubbles: true}));
+        }""", PNG)
+    expect(anna.locator("#editor-status")).to_contain_text("Uploaded schets.png", timeout=WAIT)
+    text = same_everywhere(list(room.values()), "**kern** Zie [[Home]]", "schets.png")
+    expect(bert.locator("#preview img")).to_have_attribute("src", "/attachments/schets.png")
+    assert text.count("**kern**") == 1
+    anna.keyboard.press("Control+z")  # undo takes back Anna's own typing, not Bert's
+    expect(bert.locator("#preview img")).to_have_count(0, timeout=WAIT)
+    assert same_everywhere(list(room.values()), "Bert blijft.") == START.replace(
+        "Eerste alinea.", "Eerste alinea. Bert blijft.")
 
 
 def test_the_live_editor_has_no_serious_accessibility_violations(
