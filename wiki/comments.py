@@ -17,16 +17,18 @@ from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.db import Database
 from wiki.errors import N_, InvalidInput, PageNotFound, PermissionDenied
+from wiki.passages import Anchor
 from wiki.render import Renderer
 
 REPORT_REASONS = ("offensive", "self-promotion", "off-topic", "other")
 MAX_BODY = 10_000
 MAX_REASON = 500
 _SELECT = (
-    "SELECT c.*, u.name AS author, h.name AS hider,"
+    "SELECT c.*, u.name AS author, h.name AS hider, v.name AS resolver,"
     " (SELECT count(*) FROM comment_reports r WHERE r.comment_id = c.id) AS reports"
     " FROM comments c JOIN users u ON u.id = c.user_id"
     " LEFT JOIN users h ON h.id = c.hidden_by"
+    " LEFT JOIN users v ON v.id = c.resolved_by"
 )
 
 
@@ -49,6 +51,9 @@ class Comment:
     reports: int
     replies: tuple[Comment, ...] = ()
     withheld: bool = False  # hidden, shown to a participant only as a place for its replies
+    anchor: Anchor | None = None  # a comment on a passage (wiki/passages.py)
+    resolved_at: float | None = None
+    resolved_by: str | None = None
 
     @property
     def hidden(self) -> bool:
@@ -164,9 +169,13 @@ class Comments:
 
     # -- writing -------------------------------------------------------------
 
-    def add(self, page: str, author: User, body: str, parent: int | None = None) -> Comment:
-        """A new comment on `page`; a reply to a reply joins its parent's thread."""
+    def add(self, page: str, author: User, body: str, parent: int | None = None,
+            anchor: Anchor | None = None) -> Comment:
+        """A new comment on `page`, or on a passage of it; a reply to a reply joins its
+        parent's thread (replies have no passage of their own)."""
         page, text = normalize_page_name(page), clean_body(body)
+        if parent is not None and anchor is not None:
+            raise InvalidInput(N_("a reply belongs to its comment's passage"))
         if parent is not None:
             above = self.get(parent)
             if above.page.casefold() != page.casefold() or above.deleted:
@@ -174,8 +183,12 @@ class Comments:
             parent = above.parent or above.id  # one level of replies
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO comments (page, parent, user_id, body, created)"
-                " VALUES (?, ?, ?, ?, ?)", (page, parent, author.id, text, time.time()))
+                "INSERT INTO comments (page, parent, user_id, body, created, anchor_quote,"
+                " anchor_revision, anchor_start, anchor_end, anchor_before, anchor_after)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (page, parent, author.id, text, time.time(),
+                 *((anchor.quote, anchor.revision, anchor.start, anchor.end, anchor.before,
+                    anchor.after) if anchor else (None,) * 6)))
         return self.get(int(cur.lastrowid or 0))
 
     def edit(self, comment_id: int, user: User, body: str) -> Comment:
@@ -192,6 +205,17 @@ class Comments:
         with self.db.transaction() as conn:
             conn.execute("UPDATE comments SET deleted = 1, body = '' WHERE id = ?", (comment.id,))
         return comment
+
+    def resolve(self, comment_id: int, user: User, resolved: bool = True) -> Comment:
+        """Mark a thread done (or open it again); anyone who may comment may do either."""
+        comment = self.get(comment_id)
+        if comment.deleted or comment.parent is not None:
+            raise InvalidInput(N_("only a thread that is there can be resolved"))
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE comments SET resolved_at = ?, resolved_by = ? WHERE id = ?",
+                         (time.time(), user.id, comment.id) if resolved
+                         else (None, None, comment.id))
+        return self.get(comment.id)
 
     def hide(self, comment_id: int, moderator: User, reason: str) -> Comment:
         """Hide a comment from everyone but facilitators, giving a reason."""
@@ -256,6 +280,7 @@ class Comments:
             html="" if deleted else self.renderer.render(r["body"]),
             created=r["created"], edited=r["edited"], deleted=deleted,
             hidden_reason=r["hidden_reason"], hidden_by=r["hider"], reports=r["reports"],
+            anchor=_anchor(r), resolved_at=r["resolved_at"], resolved_by=r["resolver"],
         )
 
 
@@ -264,7 +289,14 @@ def _withheld(r: sqlite3.Row) -> Comment:
     return Comment(id=r["id"], page=r["page"], parent=r["parent"], author="",
                    author_id=0, body="", html="", created=r["created"], edited=None,
                    deleted=bool(r["deleted"]), hidden_reason=None, hidden_by=None, reports=0,
-                   withheld=True)
+                   withheld=True, anchor=_anchor(r), resolved_at=r["resolved_at"])
+
+
+def _anchor(r: sqlite3.Row) -> Anchor | None:
+    if r["anchor_quote"] is None:
+        return None
+    return Anchor(r["anchor_quote"], r["anchor_revision"], r["anchor_start"], r["anchor_end"],
+                  r["anchor_before"] or "", r["anchor_after"] or "")
 
 
 def _with_replies(comment: Comment, replies: tuple[Comment, ...]) -> Comment:

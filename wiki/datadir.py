@@ -25,6 +25,7 @@ from wiki.maintenance import Housekeeper
 from wiki.notifications import Notifications
 from wiki.pagemeta import PageMeta
 from wiki.pages import PageStore
+from wiki.passages import PassagePlaces
 from wiki.phases import Phases
 from wiki.presence import Presence
 from wiki.pushlog import PushLog
@@ -74,6 +75,7 @@ class Services:
     housekeeper: Housekeeper
     indexer: Indexer
     comments: Comments
+    passages: PassagePlaces  # where passage comments sit in the current text
     reactions: Reactions
     drafts: Drafts
     presence: Presence
@@ -123,6 +125,7 @@ def open_data_dir(settings: Settings) -> Services:
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
         indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts, language),
         comments=Comments(db, renderer),
+        passages=PassagePlaces(db),
         reactions=Reactions(db),
         drafts=Drafts(db, settings.max_page_bytes),
         presence=Presence(db),
