@@ -12,11 +12,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass, replace
+from urllib.parse import quote
 
 from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.db import Database
 from wiki.errors import N_, InvalidInput, PageNotFound, PermissionDenied
+from wiki.mentions import MentionIndex, mentioned
+from wiki.notifications import Notifications
 from wiki.passages import Anchor
 from wiki.render import Renderer
 
@@ -84,9 +87,13 @@ def clean_reason(reason: object) -> str:
 class Comments:
     """Comments, their moderation and reports, in SQLite."""
 
-    def __init__(self, db: Database, renderer: Renderer) -> None:
+    def __init__(self, db: Database, renderer: Renderer,
+                 notifications: Notifications | None = None,
+                 names: MentionIndex | None = None) -> None:
         self.db = db
         self.renderer = renderer
+        self.notifications = notifications  # told of mentions, replies and reports
+        self.names = names  # @mentions become links to people's pages
 
     # -- reading -------------------------------------------------------------
 
@@ -181,6 +188,7 @@ class Comments:
             if above.page.casefold() != page.casefold() or above.deleted:
                 raise InvalidInput(N_("you can only reply to a comment on the same page"))
             parent = above.parent or above.id  # one level of replies
+        answered = [above.author_id, self.get(parent).author_id] if parent is not None else []
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO comments (page, parent, user_id, body, created, anchor_quote,"
@@ -189,7 +197,9 @@ class Comments:
                 (page, parent, author.id, text, time.time(),
                  *((anchor.quote, anchor.revision, anchor.start, anchor.end, anchor.before,
                     anchor.after) if anchor else (None,) * 6)))
-        return self.get(int(cur.lastrowid or 0))
+        made = self.get(int(cur.lastrowid or 0))
+        self._tell(made, answered)
+        return made
 
     def edit(self, comment_id: int, user: User, body: str) -> Comment:
         """Change the text of your own comment."""
@@ -197,7 +207,9 @@ class Comments:
         with self.db.transaction() as conn:
             conn.execute("UPDATE comments SET body = ?, edited = ? WHERE id = ?",
                          (clean_body(body), time.time(), comment.id))
-        return self.get(comment.id)
+        edited = self.get(comment.id)
+        self._tell(edited, [])  # someone newly mentioned hears of it
+        return edited
 
     def delete(self, comment_id: int, user: User) -> Comment:
         """Delete your own comment, or any as a facilitator (replies stay readable)."""
@@ -251,6 +263,9 @@ class Comments:
             conn.execute("INSERT OR REPLACE INTO comment_reports"
                          " (comment_id, user_id, reason, created) VALUES (?, ?, ?, ?)",
                          (comment.id, user.id, reason, time.time()))
+        if self.notifications is not None:
+            self.notifications.notify(self.notifications.facilitators(), "report", comment.page,
+                                      user.id, reason, _link(comment))
 
     def move(self, old: str, new: str) -> None:
         """Follow a page rename: the comments now belong to `new`."""
@@ -258,6 +273,17 @@ class Comments:
             conn.execute("UPDATE comments SET page = ? WHERE page = ?", (new, old))
 
     # -- helpers -------------------------------------------------------------
+
+    def _tell(self, comment: Comment, answered: list[int]) -> None:
+        """Notify the people `comment` mentions, and the authors of the comments it answers."""
+        if self.notifications is None:
+            return
+        named = mentioned(self.names.accounts, comment.body) if self.names is not None else []
+        link = _link(comment)
+        self.notifications.notify(named, "mention", comment.page, comment.author_id,
+                                  comment.body, link)
+        self.notifications.notify(set(answered) - set(named), "reply", comment.page,
+                                  comment.author_id, comment.body, link)
 
     def _own(self, comment_id: int, user: User, moderator_may: bool) -> Comment:
         comment = self.get(comment_id)
@@ -272,16 +298,24 @@ class Comments:
         if not user.can("facilitator"):
             raise PermissionDenied(N_("only facilitators moderate comments"))
 
+    def _linked(self, body: str) -> str:
+        return body if self.names is None else self.names.link(body, self.renderer.base)
+
     def _comment(self, r: sqlite3.Row) -> Comment:
         deleted = bool(r["deleted"])
         return Comment(
             id=r["id"], page=r["page"], parent=r["parent"], author=r["author"],
             author_id=r["user_id"], body=r["body"],
-            html="" if deleted else self.renderer.render(r["body"]),
+            html="" if deleted else self.renderer.render(self._linked(r["body"])),
             created=r["created"], edited=r["edited"], deleted=deleted,
             hidden_reason=r["hidden_reason"], hidden_by=r["hider"], reports=r["reports"],
             anchor=_anchor(r), resolved_at=r["resolved_at"], resolved_by=r["resolver"],
         )
+
+
+def _link(comment: Comment) -> str:
+    """Where a comment is shown: on its page, at its anchor."""
+    return f"/p/{quote(comment.page)}#comment-{comment.id}"
 
 
 def _withheld(r: sqlite3.Row) -> Comment:

@@ -22,6 +22,7 @@ from wiki.imageproxy import ImageProxy
 from wiki.indexer import Indexer
 from wiki.invites import Invites
 from wiki.maintenance import Housekeeper
+from wiki.mentions import MentionIndex
 from wiki.notifications import Notifications
 from wiki.pagemeta import PageMeta
 from wiki.pages import PageStore
@@ -124,7 +125,7 @@ def open_data_dir(settings: Settings) -> Services:
         accounts=accounts,
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
         indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts, language),
-        comments=Comments(db, renderer),
+        comments=Comments(db, renderer, notifications, MentionIndex(accounts)),
         passages=PassagePlaces(db),
         reactions=Reactions(db),
         drafts=Drafts(db, settings.max_page_bytes),
