@@ -234,6 +234,29 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     );
     CREATE INDEX mail_outbox_due ON mail_outbox(next_try) WHERE sent IS NULL
     """,
+    # Suggested changes (issue 19, wiki/suggestions.py): the text is a commit on
+    # refs/suggestions/<id>; here who made it on which base, why, its discussion (a
+    # page comment) and the decision.
+    """
+    CREATE TABLE suggestions (
+        id INTEGER PRIMARY KEY,
+        page TEXT NOT NULL COLLATE NOCASE,
+        base TEXT NOT NULL,
+        commit_id TEXT NOT NULL DEFAULT '',
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        note TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL DEFAULT 'open'
+            CHECK (state IN ('open', 'accepted', 'rejected', 'conflict')),
+        comment_id INTEGER REFERENCES comments(id) ON DELETE SET NULL,
+        decided_by INTEGER REFERENCES users(id),
+        reason TEXT NOT NULL DEFAULT '',
+        revision TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        decided REAL
+    );
+    CREATE INDEX suggestions_page ON suggestions(page, state)
+    """,
 ]
 
 
