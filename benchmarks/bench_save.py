@@ -53,7 +53,8 @@ PEERS = {  # An Otter Wiki 2.26 at 500 pages / 2,500 commits, milliseconds
 }
 TARGET_SPEEDUP = 10.0
 TARGET_API_SAVE_RATIO = 8.0  # issue 3: an HTTP save costs at most 8 raw commits
-TARGET_SAVES_PER_SECOND = 100.0
+TARGET_SAVES_PER_SECOND = 150.0  # 8 clients on different pages (issue 17)
+TARGET_SHARED_SAVES_PER_SECOND = 60.0  # 8 clients on one shared page
 
 
 # -- building the wiki ---------------------------------------------------------------------
@@ -294,9 +295,16 @@ def measure_limits(services: Services, count: int) -> list[Row]:
     return [measure_raw(services, count), *measure_raw_reads(services, count)]
 
 
-def measure_storage_save(services: Services, count: int) -> Row:
+def measure_storage_save(services: Services, count: int, label: str = "",
+                         without: tuple[str, ...] | None = None) -> Row:
+    """PageStore.save in process; `without` leaves those change-door listeners out
+    (None: all of them; ("*",): none), to show where a save's time goes."""
     wiki, author = services.pages, AUTHORS[1]
     bases: dict[int, str] = {}
+    listeners = services.changes.listeners
+    if without is not None:
+        services.changes.listeners = [(n, f) for n, f in listeners
+                                      if "*" not in without and n not in without]
 
     def name(i: int) -> str:
         return page_name((i + 10) * 11 % 500)
@@ -305,9 +313,20 @@ def measure_storage_save(services: Services, count: int) -> Row:
         bases[i] = wiki.get(name(i)).revision
 
     def save(i: int) -> None:
-        wiki.save(name(i), page_text(name(i), 2000 + i), bases[i], author, "bench")
+        wiki.save(name(i), page_text(name(i), 2000 + i + 1000 * len(label)), bases[i], author,
+                  "bench")
 
-    return timed("storage save (PageStore.save)", count, save, prepare, RAW_COMMIT)
+    try:
+        return timed(f"storage save (PageStore.save){label}", count, save, prepare, RAW_COMMIT)
+    finally:
+        services.changes.listeners = listeners
+
+
+def measure_storage_saves(services: Services, count: int) -> list[Row]:
+    """A save with every listener, with all but the page metadata cache, and with none."""
+    return [measure_storage_save(services, count),
+            measure_storage_save(services, count, ", no page cache", ("page metadata",)),
+            measure_storage_save(services, count, ", no listeners", ("*",))]
 
 
 def measure_http(services: Services, url: str, count: int) -> list[Row]:
@@ -537,9 +556,13 @@ def verdicts(rows: dict[str, Row], loads: list[tuple[float, bool]]) -> None:
         limit = PEERS[peer_key][0] / TARGET_SPEEDUP
         print(f"  {peer_key} p95 <= {limit:.1f} ms (10x under the peer's {PEERS[peer_key][0]} ms):"
               f" {p95:.1f} ms {'ok' if p95 <= limit else 'MISSED'}")
-    rate, clean = loads[0]
-    print(f"  8 clients >= {TARGET_SAVES_PER_SECOND:.0f} saves/s, zero errors: {rate:.0f}/s "
-          f"{'ok' if rate >= TARGET_SAVES_PER_SECOND and clean else 'MISSED'}")
+    raw_rate = 1000 / statistics.median(rows["raw"].samples)
+    for (rate, clean), target, label in zip(loads, (TARGET_SAVES_PER_SECOND,
+                                                    TARGET_SHARED_SAVES_PER_SECOND),
+                                            ("different pages", "one shared page"), strict=True):
+        print(f"  8 clients, {label}, >= {target:.0f} saves/s, zero errors: {rate:.0f}/s "
+              f"({rate / raw_rate:.2f}x one raw writer's {raw_rate:.0f}/s in this run) "
+              f"{'ok' if rate >= target and clean else 'MISSED'}")
     print(f"  every acknowledged save in git: {'ok' if all(ok for _, ok in loads) else 'MISSED'}")
 
 
@@ -562,7 +585,7 @@ def main() -> int:
               f"{time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs, load average "
               f"{os.getloadavg()[0]:.1f}; {args.workers} gunicorn workers")
         limits = measure_limits(services, args.samples)
-        rows = [measure_storage_save(services, args.samples)]
+        rows = measure_storage_saves(services, args.samples)
         with running_server(data_dir, args.workers) as (url, pid):
             rows += measure_http(services, url, args.samples)
             # The limits again after the server's runs; the faster of the two counts, so that

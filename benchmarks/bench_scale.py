@@ -9,15 +9,20 @@ process with the Flask test client, logged in, the median of several runs:
   the page list, and a save (an edit with its base revision);
 - the same questions asked of git alone (`git log -1`, the history walk,
   `git blame`: what every request cost before the page-metadata cache);
-- the one-off costs: fast-import, the commit-graph, the cache's first build.
+- the one-off costs: fast-import, the commit-graph, the cache's first build;
+- memory: `cowiki serve` (2 gunicorn workers) on the wiki, with its search
+  index, after page views, history, blame, searches, the page list, recent
+  changes and contributors; each worker's resident memory (VmRSS, target
+  under 300 MB at 10,000 pages).
 
 It prints the growth ratio 10,000/500 of each operation against the target
 (at most 1.5x). `--quick` builds 500 and 2,000 pages only (a smoke run; the
-ratio is then 2,000/500). The search indexer is not woken during the run: a
-save only wakes it, and its catch-up would compete for the CPU being measured
-(bench_search.py measures the index).
+ratio is then 2,000/500). The search indexer is not woken during the timed
+runs: a save only wakes it, and its catch-up would compete for the CPU being
+measured (bench_search.py measures the index). `--keep DIR` builds each wiki
+in DIR once and reuses it in later runs (the 10,000-page build takes minutes).
 
-    .venv/bin/python benchmarks/bench_scale.py [--quick] [--runs N] [--json FILE]
+    .venv/bin/python benchmarks/bench_scale.py [--quick] [--runs N] [--json FILE] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
+from bench_save import running_server  # noqa: E402
+
 from app import create_app  # noqa: E402
 from storage.gitcmd import run_git  # noqa: E402
 from storage.history import History  # noqa: E402
@@ -47,6 +55,8 @@ SIZES = [(500, 2_500), (2_000, 10_000), (10_000, 50_000)]
 HISTORY_PAGE = "History-301"
 HISTORY_REVISIONS = 301
 TARGET_GROWTH = 1.5
+TARGET_WORKER_MB = 300
+SEARCHES = ["whitepaper", "workshop notes", "revision 3", "Page-00042", "zzzunknown"]
 AUTHORS = [(f"Author {i}", f"author{i}@example.org") for i in range(12)]
 PASSWORD = "facilitator-pass-1"
 OPERATIONS = ["view", "history", "blame", "recent changes", "contributors", "page list", "save"]
@@ -107,6 +117,50 @@ def build(data_dir: Path, pages: int, commits: int) -> dict[str, float]:
     return {"fast-import s": imported - started, "commit-graph s": time.perf_counter() - imported}
 
 
+def measure_memory(data_dir: Path, pages: int) -> dict[str, float]:
+    """Resident memory of each gunicorn worker after a round of every kind of read."""
+    app = create_app({"data_dir": str(data_dir)})
+    services = app.extensions["cowiki"]
+    services.indexer.rebuild()  # a serving wiki has its search index
+    user = services.accounts.by_name("bench")
+    assert user is not None
+    http = requests.Session()
+    http.auth = ("bench", services.accounts.create_token(user, "memory"))
+    rng = random.Random(5)
+    with running_server(data_dir, 2) as (url, pid):
+        def get(path: str) -> None:
+            response = http.get(url + path, timeout=120)
+            assert response.status_code == 200, (path, response.status_code)
+        for _round in range(3):
+            for _view in range(100):
+                get(f"/p/{page_name(rng.randrange(1, pages))}")
+            for path in (f"/p/{HISTORY_PAGE}/history", f"/p/{HISTORY_PAGE}/blame", "/pages",
+                         "/changes", "/contributors", "/api/v1/pages"):
+                get(path)
+            for query in SEARCHES:
+                get(f"/search?q={query}")
+        sizes = worker_rss_mb(pid)
+    return {"worker RSS MB (max)": max(sizes), "workers": float(len(sizes))}
+
+
+def worker_rss_mb(master: int) -> list[float]:
+    """VmRSS of the gunicorn workers: the master's children running the master's command."""
+    command = Path(f"/proc/{master}/cmdline").read_bytes()
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    sizes = []
+    for child in children:
+        try:
+            if Path(f"/proc/{child}/cmdline").read_bytes() != command:
+                continue  # the live-editing process, not a worker
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        kb = next(int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmRSS:"))
+        sizes.append(kb / 1024)
+    return sizes
+
+
 def median_ms(runs: int, action: Callable[[int], object],
               prepare: Callable[[int], None] | None = None) -> float:
     """Median wall time of `action(i)` over `runs` runs, after one warm-up."""
@@ -130,7 +184,8 @@ def measure(data_dir: Path, pages: int, runs: int) -> dict[str, float]:
     started = time.perf_counter()
     services.pagemeta.catch_up()
     figures["cache build s"] = time.perf_counter() - started
-    services.accounts.add_user("bench", "bench@example.org", "facilitator", PASSWORD)
+    if services.accounts.by_name("bench") is None:  # a kept wiki has it from a run before
+        services.accounts.add_user("bench", "bench@example.org", "facilitator", PASSWORD)
     client = app.test_client()
     with client.session_transaction() as session:
         session["csrf"] = "bench-csrf"
@@ -188,15 +243,19 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 and 2,000 pages only")
     parser.add_argument("--runs", type=int, default=15, help="runs per operation (median)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build the wikis in DIR and reuse them when they are there")
     args = parser.parse_args()
     sizes = SIZES[:2] if args.quick else SIZES
     print(f"bench_scale: {os.cpu_count()} CPUs, load average {load()}", flush=True)
     results: dict[int, dict[str, float]] = {}
     for pages, commits in sizes:
         with tempfile.TemporaryDirectory(prefix="cowiki-scale-") as tmp:
-            data_dir = Path(tmp) / "data"
-            figures = build(data_dir, pages, commits)
+            data_dir = (args.keep or Path(tmp)) / f"{pages}-pages" / "data"
+            built = (data_dir / "repo.git" / "HEAD").exists()
+            figures = {} if built else build(data_dir, pages, commits)
             figures |= measure(data_dir, pages, args.runs)
+            figures |= measure_memory(data_dir, pages)
         results[pages] = figures
         print(f"\n{pages} pages / {commits} commits (load average {load()}):", flush=True)
         for key, value in figures.items():
@@ -222,6 +281,10 @@ def print_growth(results: dict[int, dict[str, float]]) -> dict[str, float]:
         verdict = "" if key in GIT_ALONE else ("  ok" if ratio <= TARGET_GROWTH else "  MISSED")
         print(key.ljust(20) + "".join(f"{results[s][key]:10.1f}" for s in sizes)
               + f"{ratio:9.2f}x{verdict}")
+    rss = results[large]["worker RSS MB (max)"]
+    print("worker RSS MB".ljust(20) + "".join(f"{results[s]['worker RSS MB (max)']:10.0f}"
+                                              for s in sizes)
+          + f"   {'ok' if rss < TARGET_WORKER_MB else 'MISSED'} (target < {TARGET_WORKER_MB} MB)")
     print(f"\nload average at the end: {load()}")
     return growth
 

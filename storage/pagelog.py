@@ -8,8 +8,8 @@ diff-tree -M` use) and the lines it added and removed. A cache built from
 these answers gives the same history as git, because git computed it.
 
 `new_commits` gives the same answer in process (libgit2 tree diffs, no git
-process) when few commits are new, as after a save or a push; a long history
-(a first build) is read by one `git log`, which is faster for that.
+process) when a few commits are new (a follow-up commit, a small push); more
+(a first build, a large push) are read by one `git log`, faster per commit.
 `logged_commit` reads one commit, comparing only the paths the caller knows
 it changed (a web save names its page). Where a commit both deletes and adds
 files, only git's own `-M` can say which adds are renames, so that one
@@ -32,7 +32,7 @@ RECORD = "\x1e"
 UNIT = "\x1f"
 FORMAT = f"--format={RECORD}%H %P{UNIT}%an{UNIT}%ae{UNIT}%at{UNIT}%cn{UNIT}%ce{UNIT}%B{UNIT}"
 LOG_TIMEOUT = 1800.0  # a first build reads the whole history
-IN_PROCESS_LIMIT = 1000  # more new commits than this: one `git log` reads them faster
+IN_PROCESS_LIMIT = 20  # more new commits than this: one `git log` reads them faster
 ZERO = "0" * 40
 TYPECHANGE = pygit2.enums.DiffOption.INCLUDE_TYPECHANGE
 

@@ -23,6 +23,7 @@ from storage.repository import Person, Repository
 from wiki import audit
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
+from wiki.pagemeta import PageMeta
 from wiki.render import page_title
 from wiki.wikilang import ENGLISH, WikiLanguage, moment
 
@@ -116,16 +117,17 @@ class PageStore:
         cached_head, cached = self._list_cache
         if head == cached_head and head is not None:
             return cached
-        pages = []
-        for entry in self.repo.files(head):
-            name = page_name_from_file(entry.path)
-            if name is None:
-                continue
-            title = self._titles.get(entry.blob)
-            if title is None:
-                text = self.repo.read_blob(entry.blob).decode("utf-8", errors="replace")
-                title = self._title(entry.blob, text, name)
-            pages.append(PageSummary(name, title, entry.blob))
+        # The page cache holds every title: reading 10,000 blobs for them cost a worker
+        # 140 MB of memory (pack pages, libgit2's caches) and seconds on its first view.
+        cached_titles = (self.history.page_titles() if isinstance(self.history, PageMeta)
+                         else None)
+        if cached_titles is not None:
+            pages = [PageSummary(name, title, blob)
+                     for name, (title, blob) in cached_titles.items()]
+        else:
+            pages = [PageSummary(name, self._title_of(entry.blob, name), entry.blob)
+                     for entry in self.repo.files(head)
+                     if (name := page_name_from_file(entry.path)) is not None]
         pages.sort(key=lambda p: p.name.casefold())
         self._list_cache = (head, pages)
         return pages
@@ -141,6 +143,13 @@ class PageStore:
         folded = wanted.casefold()
         return next((p.name for p in self.all_pages() if p.name.casefold() == folded), None)
 
+    def _title_of(self, blob: str, name: str) -> str:
+        title = self._titles.get(blob)
+        if title is None:
+            text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
+            title = self._title(blob, text, name)
+        return title
+
     def _title(self, blob: str, text: str, name: str) -> str:
         title = self._titles.get(blob)
         if title is None:
@@ -154,15 +163,19 @@ class PageStore:
     # -- writing -------------------------------------------------------------
 
     def save(self, name: str, text: str, base_revision: str | None, author: Person,
-             message: str = "", origin: Origin = SERVER) -> SaveResult:
+             message: str = "", origin: Origin = SERVER,
+             committer: Person | None = None) -> SaveResult:
         """Save `text` as page `name`, edited from `base_revision` (None: a new page).
 
         Raises EditConflict when someone else changed the same lines since the base.
+        `committer` (default: the server) is who put someone else's text in: the
+        accepter of a suggestion.
         """
-        return self._save(name, text, base_revision, author, message, origin, None)
+        return self._save(name, text, base_revision, author, message, origin, None, committer)
 
     def _save(self, name: str, text: str, base_revision: str | None, author: Person,
-              message: str, origin: Origin, kind: Kind | None) -> SaveResult:
+              message: str, origin: Origin, kind: Kind | None,
+              committer: Person | None = None) -> SaveResult:
         name = normalize_page_name(name)
         text = clean_text(text)
         self.check_size(text)
@@ -199,7 +212,7 @@ class PageStore:
             # The merge and the look-up of whose edits it merged run outside the writer
             # lock; under it only the commit on the head and the swap of the ref.
             commit = commit_reading(self.repo, build, (path,), author,
-                                    clean_message(message, default))
+                                    clean_message(message, default), committer)
         except EditConflict as conflict:
             audit.save_conflict(author.name, name, base, conflict.head, via=origin.via)
             raise

@@ -18,6 +18,7 @@ from storage.history import History
 from storage.repository import MAIN_REF, Person
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
+from wiki.pages import PageStore
 
 ANNA = Person("Anna", "anna@example.org")
 BOB = Person("Bob", "Bob@Example.org")
@@ -72,8 +73,10 @@ def assert_same_as_git(services: Services, cached: bool = True) -> None:
     assert meta.contributions() == plain.contributions()
     titles = meta.page_titles()
     assert titles is not None
+    from_git = PageStore(services.repo, plain, services.pages.max_page_bytes)  # reads blobs
     assert {n: t for n, (t, _blob) in titles.items()} == {
-        p.name: p.title for p in services.pages.all_pages()}
+        p.name: p.title for p in from_git.all_pages()}
+    assert services.pages.all_pages() == from_git.all_pages()
 
 
 def test_web_saves_renames_deletes_and_reverts_match_git(services: Services) -> None:
