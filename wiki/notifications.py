@@ -14,7 +14,9 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from wiki.changes import PAGE_EDITS, Change, Kind, Listener
 from wiki.db import Database
 from wiki.errors import N_, InvalidInput
 
@@ -34,7 +36,11 @@ _SELECT = (
 
 @dataclass(frozen=True)
 class Notification:
-    """One notification as its recipient sees it. `link` is a path inside the wiki."""
+    """One notification as its recipient sees it.
+
+    `link` is a path inside the wiki starting with "/" ("/p/Home#comment-3"); the
+    web prefixes the app's root, e-mail the configured base URL.
+    """
 
     id: int
     user_id: int
@@ -103,6 +109,12 @@ class Notifications:
             f"SELECT user_id FROM notify_settings WHERE email != 'none'"  # noqa: S608 (only ?s)
             f" AND user_id IN ({marks})", people).fetchall()
         return {int(r[0]) for r in rows}
+
+    def facilitators(self) -> list[int]:
+        """The active facilitators' account ids (who hears of reports)."""
+        rows = self.db.connect().execute(
+            "SELECT id FROM users WHERE role = 'facilitator' AND active = 1").fetchall()
+        return [int(r[0]) for r in rows]
 
     # -- the bell and the list -----------------------------------------------
 
@@ -196,6 +208,27 @@ class Notifications:
             if choice == "none":  # what waited to be mailed is not mailed any more
                 conn.execute("UPDATE notifications SET mail = 0 WHERE user_id = ? AND mail = 1",
                              (user_id,))
+
+
+def followed_pages(notifications: Notifications) -> Listener:
+    """The change-door listener: followers of a page hear of its saves, deletes and renames.
+
+    A rename first moves the follows to the new name. Pushes name no pages in their
+    change, so they notify nobody (the page list and feed show them).
+    """
+
+    def listener(change: Change) -> None:
+        if change.kind is Kind.RENAMED:
+            notifications.move(*change.pages)
+            page = change.pages[1]
+        elif change.kind in PAGE_EDITS | {Kind.DELETED} and change.details.get("changed", True):
+            page = change.pages[0]
+        else:
+            return
+        notifications.notify(notifications.followers(page), "followed_change", page,
+                             change.account or 0, change.kind.value, f"/p/{quote(page)}")
+
+    return listener
 
 
 def _notification(r: sqlite3.Row) -> Notification:

@@ -14,6 +14,7 @@ from wiki.changes import PAGE_EDITS, SERVER, Change, Check, Kind, Listener
 from wiki.errors import N_, PageExists, PermissionDenied
 from wiki.followups import follow_renames_and_deletes, new_pages_join_the_outline
 from wiki.live.notify import live_rooms
+from wiki.notifications import followed_pages
 from wiki.phases import guard, is_facilitator
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def wire(services: Services) -> None:
     door.add_listener("new pages in the outline", new_pages_join_the_outline(services.repo,
                                                                           services.language))
     door.add_listener("comments and reactions", comments_follow(services))
+    door.add_listener("followed pages", followed_pages(services.notifications))
     door.add_listener("drafts", forget_drafts(services))
     door.add_listener("audit", audit.change)
     door.add_listener("housekeeping", housekeeping(services))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from wiki.accounts import User
+from wiki.changes import Origin
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
 from wiki.mentions import Person, find, link_mentions, mentioned
@@ -126,3 +127,16 @@ def test_follows_move_with_a_rename(wiki: Services) -> None:
     wiki.notifications.move("Intro", "Inleiding")
     assert wiki.notifications.followers("Inleiding") == [anna.id, bram.id]
     assert wiki.notifications.followers("Intro") == []
+
+
+def test_followers_hear_of_saves_and_renames_but_not_of_their_own(wiki: Services) -> None:
+    anna, bram = people(wiki, "Anna", "Bram")
+    wiki.notifications.follow(anna.id, "Intro")
+    wiki.notifications.follow(bram.id, "Intro")
+    saved = wiki.pages.save("Intro", "# Intro\n", None, bram.person, origin=Origin(bram.id))
+    wiki.pages.rename("Intro", "Inleiding", bram.person, origin=Origin(bram.id))
+    notes = wiki.notifications.recent(anna.id)
+    assert [(n.page, n.summary, n.link) for n in notes] == [
+        ("Inleiding", "renamed", "/p/Inleiding"), ("Intro", "created", "/p/Intro")]
+    assert wiki.notifications.recent(bram.id) == []
+    assert saved.revision
