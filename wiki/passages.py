@@ -35,6 +35,7 @@ from wiki.errors import N_, InvalidInput
 CONTEXT = 40  # code points of context kept on each side of a quote
 MAX_QUOTE = 2000  # code points a passage may span
 SHORT_QUOTE = 20  # a quote shorter than this needs its context to re-anchor in changed lines
+_EMPHASIS = "*_`~"
 _MARKUP = r"(?:[*_`~]|\]\([^)\n]*\)|\[)*"
 _GAP = _MARKUP + r"\s+(?:(?:[-+*>#]+|\d+[.)])\s+)*" + _MARKUP
 
@@ -88,7 +89,12 @@ def locate(text: str, selected: str, occurrence: int = 0) -> tuple[int, int]:
     found = [m.span() for m in re.finditer(pattern, text)]
     if not found:
         raise InvalidInput(N_("the selected text is not in this version of the page"))
-    return found[min(occurrence, len(found) - 1)]
+    start, end = found[min(occurrence, len(found) - 1)]
+    while start > 0 and text[start - 1] in _EMPHASIS:  # "**begin" rather than "begin**"
+        start -= 1
+    while end < len(text) and text[end] in _EMPHASIS:
+        end += 1
+    return start, end
 
 
 def occurrence_of(text: str, quote: str, start: int) -> int:

@@ -8,14 +8,14 @@ import pytest
 
 from wiki.db import Database
 from wiki.errors import InvalidInput
-from wiki.passages import PassagePlaces, anchor_at, locate, occurrence_of, plain, reanchor
+from wiki.passages import Anchor, PassagePlaces, anchor_at, locate, occurrence_of, plain, reanchor
 
 TEXT = ("# Hoofdstuk één\n\nDe eerste alinea gaat over het probleem.\n\n"
         "Wij stellen voor dat de café-eigenaren 👍🏽 meedoen. Dat is één idee.\n")
 SENTENCE = "Wij stellen voor dat de café-eigenaren 👍🏽 meedoen."
 
 
-def anchor_on(text: str, quote: str, revision: str = "a" * 40, nth: int = 0):  # type: ignore[no-untyped-def]
+def anchor_on(text: str, quote: str, revision: str = "a" * 40, nth: int = 0) -> Anchor:
     start = -1
     for _ in range(nth + 1):
         start = text.index(quote, start + 1)
@@ -96,7 +96,8 @@ def test_places_are_cached_per_comment_and_blob(tmp_path: Path) -> None:
     conn = db.connect()
     conn.execute("INSERT INTO users (id, name, email, role, password_hash, created)"
                  " VALUES (1, 'ann', 'a@x', 'participant', '', 0)")
-    conn.execute("INSERT INTO comments (id, page, user_id, body, created) VALUES (7, 'P', 1, 'x', 0)")
+    conn.execute("INSERT INTO comments (id, page, user_id, body, created)"
+                 " VALUES (7, 'P', 1, 'x', 0)")
     anchor = anchor_on(TEXT, SENTENCE)
     new = "Boven.\n\n" + TEXT
     reads: list[str] = []

@@ -12,7 +12,7 @@ from wiki.errors import InvalidInput
 from wiki.reactions import comment_target, page_target
 from wiki.views import me, services
 from wiki.views.access import allow
-from wiki.views.discussion_api import existing_page
+from wiki.views.discussion_api import existing_page, passage_anchor
 from wiki.views.security import rate_limited
 from wiki.views.workshop import comments, page_workshop, reactions
 
@@ -44,8 +44,11 @@ def form_parent() -> int | None:
 @rate_limited("comments")
 def page_comments(path: str) -> str | Response:
     if request.method == "POST":
-        made = comments().add(existing_page(path), me(), request.form.get("body", ""),
-                              form_parent())
+        name = existing_page(path)
+        fields = {key[len("anchor_"):]: value for key, value in request.form.items()
+                  if key.startswith("anchor_")}
+        made = comments().add(name, me(), request.form.get("body", ""), form_parent(),
+                              passage_anchor(name, fields) if fields else None)
         return back_to(made)
     name = normalize_page_name(path)
     return render_template("discussion/comments.html", name=name, w=page_workshop(name),
@@ -70,6 +73,12 @@ def delete(comment_id: int) -> Response:
     gone = comments().delete(comment_id, me())
     flash(gettext("Comment deleted."))
     return back_to(gone)
+
+
+@bp.post("/comments/<int:comment_id>/resolve")
+@allow("participant")
+def resolve(comment_id: int) -> Response:
+    return back_to(comments().resolve(comment_id, me(), request.form.get("reopen") != "1"))
 
 
 @bp.post("/comments/<int:comment_id>/hide")

@@ -18,6 +18,8 @@ from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.comments import REPORT_REASONS, Comment, Comments
 from wiki.drafts import Drafts
+from wiki.errors import PageNotFound
+from wiki.passages import Place, plain
 from wiki.phases import WIKI, FrozenScope, frozen_scopes, is_frozen
 from wiki.presence import Editor, Presence
 from wiki.reactions import KINDS, Reactions, Tally, comment_target, page_target
@@ -35,6 +37,7 @@ class PageWorkshop:
     comment_reactions: dict[str, Tally]
     editors: list[Editor]
     frozen: FrozenScope | None
+    passages: dict[int, Place]  # where each passage comment sits now (by comment id)
 
 
 def viewer() -> User | None:
@@ -70,6 +73,27 @@ def comment_ids(threads: list[Comment]) -> list[int]:
     return [c.id for t in threads for c in (t, *t.replies)]
 
 
+def passage_places(name: str, threads: list[Comment]) -> dict[int, Place]:
+    """Where the passage comments among `threads` sit in the page's current text (a page
+    that is gone has them all on an earlier version)."""
+    anchors = {c.id: c.anchor for c in threads if c.anchor is not None}
+    if not anchors:
+        return {}
+    pages = services().pages
+    try:
+        page = pages.get(name)
+    except PageNotFound:
+        return {i: Place(None, None) for i in anchors}
+
+    def text_at(revision: str) -> str | None:
+        try:
+            return pages.get(page.name, revision).markdown
+        except PageNotFound:
+            return None
+
+    return services().passages.places(page.markdown, page.blob, anchors, text_at)
+
+
 def page_workshop(name: str) -> PageWorkshop:
     """Comments, reactions, editors and freeze state of page `name` for the viewer."""
     who = viewer()
@@ -82,6 +106,7 @@ def page_workshop(name: str) -> PageWorkshop:
         comment_reactions={k: v for k, v in tallies.items() if k.startswith("comment:")},
         editors=presence().editors(name, besides=who),
         frozen=is_frozen(services().db, name),
+        passages=passage_places(name, threads),
     )
 
 
@@ -108,4 +133,5 @@ def install(app: Flask) -> None:
         may_edit = user is not None and user.can("participant") and (
             frozen is None or user.can("facilitator"))
         return {"frozen_banner": frozen, "may_edit": may_edit, "REACTION_KINDS": KINDS,
-                "REPORT_REASONS": REPORT_REASONS, "comment_target": comment_target}
+                "REPORT_REASONS": REPORT_REASONS, "comment_target": comment_target,
+                "passage_text": plain}
