@@ -21,6 +21,7 @@ from wiki.imagefetch import Fetcher
 from wiki.imageproxy import ImageProxy
 from wiki.indexer import Indexer
 from wiki.invites import Invites
+from wiki.mailer import Mailer
 from wiki.maintenance import Housekeeper
 from wiki.mentions import MentionIndex
 from wiki.notifications import Notifications
@@ -87,6 +88,7 @@ class Services:
     language: WikiLanguage
     images: ImageProxy | None  # when COWIKI_REMOTE_IMAGES=proxied
     notifications: Notifications
+    mailer: Mailer | None  # when COWIKI_SMTP_HOST is set; app.py starts its thread
 
     @property
     def server(self) -> Person:
@@ -137,6 +139,7 @@ def open_data_dir(settings: Settings) -> Services:
         language=language,
         images=images,
         notifications=notifications,
+        mailer=Mailer(db, settings, language, notifications) if settings.smtp_host else None,
     )
     wire(services)
     if repo.head() is None:

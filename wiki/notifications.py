@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from urllib.parse import quote
 from wiki.changes import PAGE_EDITS, Change, Kind, Listener
 from wiki.db import Database
 from wiki.errors import N_, InvalidInput
+from wiki.wikilang import translate
 
 KINDS = ("mention", "reply", "suggestion", "suggestion_decided", "report", "followed_change")
 EMAIL_CHOICES = ("none", "immediate", "digest")
@@ -27,6 +29,17 @@ MAX_LINK = 500
 LIST_LIMIT = 100
 
 log = logging.getLogger("cowiki.notifications")
+
+# What happened, as the list and e-mail say it (catalog msgids; {actor} and {page}).
+SENTENCES = {
+    "mention": N_("{actor} mentioned you on {page}"),
+    "reply": N_("{actor} replied to your comment on {page}"),
+    "suggestion": N_("{actor} suggested a change to {page}"),
+    "suggestion_decided": N_("{actor} decided on your suggestion for {page}"),
+    "report": N_("{actor} reported a comment on {page}"),
+    "followed_change": N_("{actor} changed {page}, which you follow"),
+}
+SOMEONE = N_("Someone")
 
 _SELECT = (
     "SELECT n.*, a.name AS actor FROM notifications n"
@@ -59,6 +72,7 @@ class Notifications:
     def __init__(self, db: Database, mail_enabled: bool = False) -> None:
         self.db = db
         self.mail_enabled = mail_enabled  # an SMTP server is configured
+        self.mail_waiting = threading.Event()  # wakes this process's mailer (wiki/mailer.py)
 
     # -- telling people ------------------------------------------------------
 
@@ -99,6 +113,8 @@ class Notifications:
                     " WHERE id = ? AND active = 1",
                     (kind, page, actor if actor > 0 else None, summary, link, now,
                      int(person in mailed), person))
+        if mailed:
+            self.mail_waiting.set()
 
     def _mailed(self, conn: sqlite3.Connection, people: list[int]) -> set[int]:
         """Who of `people` gets notifications by e-mail (nobody while mail is off)."""
@@ -208,6 +224,12 @@ class Notifications:
             if choice == "none":  # what waited to be mailed is not mailed any more
                 conn.execute("UPDATE notifications SET mail = 0 WHERE user_id = ? AND mail = 1",
                              (user_id,))
+
+
+def sentence(language: str, kind: str, actor: str, page: str) -> str:
+    """What a notification says happened, in `language`."""
+    who = actor or translate(language, SOMEONE)
+    return translate(language, SENTENCES.get(kind, SENTENCES["mention"]), actor=who, page=page)
 
 
 def followed_pages(notifications: Notifications) -> Listener:
