@@ -119,6 +119,8 @@
       main.appendChild(margin);
     }
     main.classList.toggle("has-passages", WIDE.matches);
+    const note = document.getElementById("passage-note");
+    if (note) note.hidden = false;
     article.querySelectorAll(".passage-inline").forEach(function (box) { box.remove(); });
     if (WIDE.matches) {
       placed.forEach(function (note) { margin.appendChild(note); });
