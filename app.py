@@ -32,6 +32,8 @@ from wiki.views.pages import bp as pages_bp
 from wiki.views.people import bp as people_bp
 from wiki.views.room import bp as room_bp
 from wiki.views.search import bp as search_bp
+from wiki.views.suggestions import api as suggestions_api_bp
+from wiki.views.suggestions import bp as suggestions_bp
 from wiki.views.templating import install as install_templating
 from wiki.views.workshop_api import bp as workshop_api_bp
 
@@ -88,6 +90,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     workshop.install(app)
     app.register_blueprint(live_bp)  # live co-editing (issue 18): tickets and the socket relay
+    # Suggested changes (issue 19): proposed texts on refs/suggestions/<id>, decided in the wiki.
+    app.register_blueprint(suggestions_bp)
+    app.register_blueprint(suggestions_api_bp)
     # Catch up with (or rebuild) the index in the background; after that the
     # change door's "search index" listener wakes it (wiki/wiring.py).
     services.indexer.notify()

@@ -31,6 +31,7 @@ RESERVED_LAST = frozenset(
     {
         "edit", "history", "diff", "blame", "rename", "delete", "revert",
         "raw", "comments", "reactions", "new", "preview", "presence", "draft", "live",
+        "suggestions",
     }
 )
 

@@ -22,7 +22,8 @@ class _ReadsMoved(Exception):
 
 
 def commit_reading(repo: Repository, build: Callable[[str | None], Changes | None],
-                   reads: Collection[str], author: Person, message: str) -> str | None:
+                   reads: Collection[str], author: Person, message: str,
+                   committer: Person | None = None) -> str | None:
     """`Repository.commit`, with `build(head)` run outside the writer lock.
 
     `build` may read only the paths `reads` at `head`. Under the lock, if main
@@ -30,7 +31,8 @@ def commit_reading(repo: Repository, build: Callable[[str | None], Changes | Non
     new head as they are; if one of them changed, `build` runs again outside the
     lock on the new head. After MAX_REBUILDS tries it runs under the lock, as
     `Repository.commit` does, so a busy page cannot starve a save. Returns the
-    new commit, or None when there was nothing to change.
+    new commit, or None when there was nothing to change. `committer` as in
+    `Repository.commit`.
     """
     for _attempt in range(MAX_REBUILDS):
         built_on = repo.head()
@@ -43,10 +45,10 @@ def commit_reading(repo: Repository, build: Callable[[str | None], Changes | Non
             if head != built_on and any(repo.blob_id(head, path) != repo.blob_id(built_on, path)
                                         for path in reads):
                 raise _ReadsMoved
-            return repo.write_commit(head, changes, author, message)
+            return repo.write_commit(head, changes, author, message, committer=committer)
 
         try:
             return repo.advance(step)
         except _ReadsMoved:
             continue
-    return repo.commit(build, author, message)
+    return repo.commit(build, author, message, committer)

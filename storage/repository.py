@@ -191,27 +191,28 @@ class Repository:
     # -- writing -------------------------------------------------------------
 
     def commit(self, build: Callable[[str | None], Changes | None], author: Person,
-               message: str) -> str | None:
+               message: str, committer: Person | None = None) -> str | None:
         """Build a commit on the current head and publish it; retry on a lost race.
 
-        `build(head)` returns the changes to apply on top of `head`; it is called
-        again with the new head whenever another writer moved `main` first, so
-        merges are always computed against what will really be the parent.
-        Returns the new commit id, or None when `build` had nothing to change.
+        `build(head)` returns the changes to apply on top of `head`; it is called again
+        with the new head whenever another writer moved `main` first, so merges are always
+        computed against what will really be the parent. Returns the new commit id, or None
+        when `build` had nothing to change. `committer` defaults to the server.
         """
         def step(head: str | None) -> str | None:
-            changes = build(head)
-            return self.write_commit(head, changes, author, message) if changes else None
+            if not (changes := build(head)):
+                return None
+            return self.write_commit(head, changes, author, message, None, committer)
         return self.advance(step)
 
     def write_commit(self, head: str | None, changes: Changes, author: Person, message: str,
-                     merged: str | None = None) -> str | None:
+                     merged: str | None = None, committer: Person | None = None) -> str | None:
         """An unpublished commit of `changes` on `head` (and `merged`, a second parent);
         None when the tree would not change, unless it is a merge (which records history)."""
         tree = self._write_tree(head, changes)
         if merged is None and head is not None and self.commit_info(head).tree_id == tree:
             return None
-        return self._write_commit(tree, head, author, message, merged)
+        return self._write_commit(tree, head, author, message, merged, committer)
 
     def advance(self, step: Callable[[str | None], str | None]) -> str | None:
         """Move `main` to the commit `step(head)` names (None: leave it); retry on a lost race.
@@ -304,12 +305,11 @@ class Repository:
         sub = self.git[entry.id]
         return sub if isinstance(sub, pygit2.Tree) else None
 
-    def _write_commit(self, tree: pygit2.Oid, parent: str | None, author: Person,
-                      message: str, merged: str | None = None) -> str:
-        now = int(time.time())
-        offset = _utc_offset_minutes()
+    def _write_commit(self, tree: pygit2.Oid, parent: str | None, author: Person, message: str,
+                      merged: str | None = None, committer: Person | None = None) -> str:
+        now, offset, by = int(time.time()), _utc_offset_minutes(), committer or self.committer
         who = pygit2.Signature(author.name, author.email, now, offset)
-        server = pygit2.Signature(self.committer.name, self.committer.email, now, offset)
+        server = pygit2.Signature(by.name, by.email, now, offset)
         parents = [p for p in (parent, merged) if p is not None]
         text = message.strip() + "\n" if message.strip() else "Edit\n"
         return str(self.git.create_commit(None, who, server, text, tree, parents))

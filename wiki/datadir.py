@@ -34,6 +34,7 @@ from wiki.pushlog import PushLog
 from wiki.reactions import Reactions
 from wiki.render import Renderer
 from wiki.resets import PasswordResets
+from wiki.suggestions import Suggestions
 from wiki.wikilang import N_, WikiLanguage
 from wiki.wiring import wire
 
@@ -88,6 +89,7 @@ class Services:
     language: WikiLanguage
     images: ImageProxy | None  # when COWIKI_REMOTE_IMAGES=proxied
     notifications: Notifications
+    suggestions: Suggestions
     mailer: Mailer | None  # when COWIKI_SMTP_HOST is set; app.py starts its thread
 
     @property
@@ -114,20 +116,22 @@ def open_data_dir(settings: Settings) -> Services:
     renderer = Renderer.for_settings(settings, proxy=images.token if images else None)
     language = WikiLanguage(settings.language, db)
     notifications = Notifications(db, mail_enabled=bool(settings.smtp_host))
+    pages = PageStore(repo, history, settings.max_page_bytes, door, language)
+    comments = Comments(db, renderer, notifications, MentionIndex(accounts))
     services = Services(
         settings=settings,
         repo=repo,
         history=history,
         pagemeta=history,
         changes=door,
-        pages=PageStore(repo, history, settings.max_page_bytes, door, language),
+        pages=pages,
         attachments=Attachments(repo, settings.max_attachment_bytes, door, language),
         renderer=renderer,
         db=db,
         accounts=accounts,
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
         indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts, language),
-        comments=Comments(db, renderer, notifications, MentionIndex(accounts)),
+        comments=comments,
         passages=PassagePlaces(db),
         reactions=Reactions(db),
         drafts=Drafts(db, settings.max_page_bytes),
@@ -140,6 +144,7 @@ def open_data_dir(settings: Settings) -> Services:
         images=images,
         notifications=notifications,
         mailer=Mailer(db, settings, language, notifications) if settings.smtp_host else None,
+        suggestions=Suggestions(db, pages, comments, accounts, language, notifications.notify),
     )
     wire(services)
     if repo.head() is None:

@@ -163,15 +163,19 @@ class PageStore:
     # -- writing -------------------------------------------------------------
 
     def save(self, name: str, text: str, base_revision: str | None, author: Person,
-             message: str = "", origin: Origin = SERVER) -> SaveResult:
+             message: str = "", origin: Origin = SERVER,
+             committer: Person | None = None) -> SaveResult:
         """Save `text` as page `name`, edited from `base_revision` (None: a new page).
 
         Raises EditConflict when someone else changed the same lines since the base.
+        `committer` (default: the server) is who put someone else's text in: the
+        accepter of a suggestion.
         """
-        return self._save(name, text, base_revision, author, message, origin, None)
+        return self._save(name, text, base_revision, author, message, origin, None, committer)
 
     def _save(self, name: str, text: str, base_revision: str | None, author: Person,
-              message: str, origin: Origin, kind: Kind | None) -> SaveResult:
+              message: str, origin: Origin, kind: Kind | None,
+              committer: Person | None = None) -> SaveResult:
         name = normalize_page_name(name)
         text = clean_text(text)
         self.check_size(text)
@@ -208,7 +212,7 @@ class PageStore:
             # The merge and the look-up of whose edits it merged run outside the writer
             # lock; under it only the commit on the head and the swap of the ref.
             commit = commit_reading(self.repo, build, (path,), author,
-                                    clean_message(message, default))
+                                    clean_message(message, default), committer)
         except EditConflict as conflict:
             audit.save_conflict(author.name, name, base, conflict.head, via=origin.via)
             raise

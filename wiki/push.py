@@ -47,6 +47,7 @@ FETCH_FIRST = "fetch first (git pull), then push again"
 # Pushed here, the wiki merges the push with main (wiki/pushmerge.py).
 PUSH_MERGE_REF = "refs/for/main"
 MERGE_HINT = f"or push with `git push origin HEAD:{PUSH_MERGE_REF}` and the wiki merges it"
+SUGGESTION_REFS = "refs/suggestions/"  # written by the wiki only (wiki/suggestions.py)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ def check_ref(repo: IncomingRepo, update: RefUpdate, current_main: str | None,
             return [f"{PUSH_MERGE_REF}: your history has nothing in common with the wiki's;"
                     " clone the wiki again and copy your changes over"]
         return []
+    if update.ref.startswith(SUGGESTION_REFS):
+        return [f"{update.ref}: suggestions are made in the wiki (Suggest in the editor, or"
+                " the API); pushes cannot create, change or delete them"]
     if update.ref != MAIN_REF:
         return [f"{update.ref}: only refs/heads/main can be pushed to this wiki"
                 f" ({PUSH_MERGE_REF} to have it merged)"]
