@@ -26,6 +26,7 @@ from wiki.views.export import bp as export_bp
 from wiki.views.git_http import bp as git_http_bp
 from wiki.views.history import bp as history_bp
 from wiki.views.images import bp as images_bp
+from wiki.views.imports import bp as imports_bp
 from wiki.views.join import bp as join_bp
 from wiki.views.live import bp as live_bp
 from wiki.views.pages import bp as pages_bp
@@ -34,6 +35,8 @@ from wiki.views.room import bp as room_bp
 from wiki.views.search import bp as search_bp
 from wiki.views.suggestions import api as suggestions_api_bp
 from wiki.views.suggestions import bp as suggestions_bp
+from wiki.views.templates_admin import api as templates_api_bp
+from wiki.views.templates_admin import bp as templates_admin_bp
 from wiki.views.templating import install as install_templating
 from wiki.views.workshop_api import bp as workshop_api_bp
 
@@ -90,6 +93,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     workshop.install(app)
     app.register_blueprint(live_bp)  # live co-editing (issue 18): tickets and the socket relay
+    # Chapter templates and Word import (issue 19): how a new page can start.
+    for blueprint in (templates_admin_bp, templates_api_bp, imports_bp):
+        app.register_blueprint(blueprint)
     # Suggested changes (issue 19): proposed texts on refs/suggestions/<id>, decided in the wiki.
     app.register_blueprint(suggestions_bp)
     app.register_blueprint(suggestions_api_bp)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cowiki import account_cmd, export_cmd, ops_cmd
+from cowiki import account_cmd, docx_cmd, export_cmd, ops_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
 from wiki import audit
@@ -64,9 +64,12 @@ def build_parser() -> Parser:
     token = sub.add_parser("token", help="print a new personal access token for a user")
     token.add_argument("name")
     token.add_argument("--label", default="cli")
-    imp = sub.add_parser("import", help="import a folder of Markdown files as pages")
-    imp.add_argument("source", metavar="DIR_OF_MARKDOWN")
+    imp = sub.add_parser("import", help="import a folder of Markdown files, or a Word"
+                         " document (.docx), as pages")
+    imp.add_argument("source", metavar="DIR_OF_MARKDOWN|FILE.docx")
     imp.add_argument("--author", required=True, metavar="NAME")
+    imp.add_argument("--page", metavar="NAME", help="the page a .docx becomes (default: its"
+                     " file name)")
     sub.add_parser("reindex", help="rebuild the search index from git")
     export_cmd.add_parser(sub)
     ops_cmd.add_parsers(sub)
@@ -142,6 +145,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if user is None:
         raise UserError(f"no user called {args.author!r}; add them first with adduser")
     source = Path(args.source)
+    if docx_cmd.is_docx(source):
+        return docx_cmd.import_docx_file(services, source, user, args.page)
+    if args.page:
+        raise UserError("--page is for a Word document (.docx) only")
     if not source.is_dir():
         raise UserError(f"{args.source} is not a folder")
     report = import_tree(services, source, user.person, Origin(user.id, "cli"))

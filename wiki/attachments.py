@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.names import attachment_file, attachment_type, normalize_attachment_name
@@ -40,6 +41,18 @@ def check_content(name: str, data: bytes, max_bytes: int) -> str:
     return mime
 
 
+def free_name(read: Callable[[str], bytes | None], name: str, data: bytes) -> tuple[str, bool]:
+    """The first of `name`, `name-2`, ... that is free or already holds `data`, and whether
+    it is free (so `data` is to be written); `read(path)` reads a repository path."""
+    stem, ext = name.rsplit(".", 1)
+    for n in range(1, 1000):
+        candidate = name if n == 1 else f"{stem}-{n}.{ext}"
+        existing = read(attachment_file(candidate))
+        if existing is None or existing == data:
+            return candidate, existing is None
+    raise InvalidInput(N_("too many attachments with this name"))
+
+
 class Attachments:
     """Store and read attachments; each upload is a commit by the uploader."""
 
@@ -57,21 +70,12 @@ class Attachments:
                         via=origin.via)
         self.door.check(change)
         check_content(name, data, self.max_bytes)
-        stem, ext = name.rsplit(".", 1)
         chosen: list[str] = []
 
         def build(head: str | None) -> dict[str, bytes | None] | None:
-            chosen.clear()
-            for n in range(1, 1000):
-                candidate = name if n == 1 else f"{stem}-{n}.{ext}"
-                existing = self.repo.read(head, attachment_file(candidate))
-                if existing == data:
-                    chosen.append(candidate)
-                    return None
-                if existing is None:
-                    chosen.append(candidate)
-                    return {attachment_file(candidate): data}
-            raise InvalidInput(N_("too many attachments with this name"))
+            found, new = free_name(lambda path: self.repo.read(head, path), name, data)
+            chosen[:] = [found]
+            return {attachment_file(found): data} if new else None
 
         commit = self.repo.commit(build, author,
                                   self.language.commit_message("upload", name=name))

@@ -12,6 +12,7 @@ from storage.repository import Person, Repository
 from wiki.accounts import Accounts
 from wiki.attachments import Attachments
 from wiki.changes import SERVER, ChangeDoor
+from wiki.chapter_templates import ChapterTemplates
 from wiki.comments import Comments
 from wiki.config import Settings
 from wiki.db import Database
@@ -88,6 +89,7 @@ class Services:
     phases: Phases
     language: WikiLanguage
     images: ImageProxy | None  # when COWIKI_REMOTE_IMAGES=proxied
+    templates: ChapterTemplates  # chapter templates a new page starts from
     notifications: Notifications
     suggestions: Suggestions
     mailer: Mailer | None  # when COWIKI_SMTP_HOST is set; app.py starts its thread
@@ -142,6 +144,7 @@ def open_data_dir(settings: Settings) -> Services:
         phases=Phases(db, repo, door),
         language=language,
         images=images,
+        templates=ChapterTemplates(repo, door, language, settings.max_page_bytes),
         notifications=notifications,
         mailer=Mailer(db, settings, language, notifications) if settings.smtp_host else None,
         suggestions=Suggestions(db, pages, comments, accounts, language, notifications.notify),

@@ -1,5 +1,9 @@
 """DOCX and EPUB through pandoc (shipped by the pypandoc-binary wheel), always sandboxed.
 
+`run` is the one way the wiki starts pandoc: sandboxed, with a time limit and
+optionally a memory limit; exports write DOCX and EPUB with it, and imports
+read Word documents with it (wiki/docx_import.py).
+
 `--sandbox` stops pandoc from reading any file or URL the document names;
 images arrive inlined as `data:` URIs, which pandoc decodes without I/O.
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pypandoc
@@ -52,15 +57,36 @@ def convert(html: str, doc: Document, fmt: str) -> bytes:
         raise ValueError(f"pandoc does not write {fmt} here")
     with tempfile.TemporaryDirectory(prefix="cowiki-pandoc-") as work:
         out = Path(work) / f"paper.{fmt}"
-        command = [pypandoc.get_pandoc_path(), "--sandbox", "--from=html", f"--to={fmt}",
-                   f"--output={out}", *EXTRA[fmt], *metadata(doc)]
+        command = ["--from=html", f"--to={fmt}", f"--output={out}", *EXTRA[fmt],
+                   *metadata(doc)]
         if fmt == "epub":
             dates = Path(work) / "metadata.xml"
             dates.write_text(f"<dc:date>{doc.date:%Y-%m-%d}</dc:date>\n", "utf-8")
             command.append(f"--epub-metadata={dates}")
-        done = subprocess.run(command, input=html.encode("utf-8"), capture_output=True,
-                              cwd=work, timeout=TIMEOUT, check=False)
-        if done.returncode != 0 or not out.exists():
-            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise PandocFailed(f"pandoc failed: {message[-1] if message else done.returncode}")
+        run(command, html.encode("utf-8"), work)
+        if not out.exists():
+            raise PandocFailed("pandoc failed: it wrote no file")
         return out.read_bytes()
+
+
+def run(arguments: Sequence[str], data: bytes, cwd: str | Path, timeout: float = TIMEOUT,
+        memory: str = "") -> bytes:
+    """Run pandoc sandboxed on `data` (its standard input); its standard output.
+
+    `memory` ("512m") caps pandoc's heap (a GHC runtime option), for documents
+    from outside that could otherwise exhaust the server.
+
+    Raises:
+        PandocFailed: pandoc exited with an error, or ran longer than `timeout` seconds.
+    """
+    limits = ["+RTS", f"-M{memory}", "-RTS"] if memory else []
+    command = [pypandoc.get_pandoc_path(), "--sandbox", *arguments, *limits]
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, cwd=cwd,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise PandocFailed(f"pandoc failed: no answer within {timeout:g} seconds") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise PandocFailed(f"pandoc failed: {message[-1] if message else done.returncode}")
+    return done.stdout

@@ -20,6 +20,7 @@ from wiki.views.access import allow, login_required_response
 from wiki.views.errors import STATUS
 from wiki.views.i18n import current_language, error_text
 from wiki.views.security import rate_limited
+from wiki.views.templates_admin import choices, starting_text
 from wiki.views.templating import version_label
 from wiki.views.workshop import page_workshop
 from wiki.wikilang import footnote_titles
@@ -109,9 +110,9 @@ def chapter_nav() -> list[tuple[str, str]]:
 @bp.route("/new", methods=["GET", "POST"])
 @allow("participant")
 def new() -> str | Response:
-    name = request.values.get("name", "")
+    name, template = request.values.get("name", ""), request.values.get("template") or None
     if request.method == "GET" and not name:
-        return render_template("pages/new.html", name="", error=None)
+        return render_template("pages/new.html", name="", error=None, templates=choices())
     title = ""
     try:
         name = normalize_page_name(name)
@@ -119,7 +120,8 @@ def new() -> str | Response:
         suggestion = suggest_page_name(name)
         if suggestion is None or not only_signs_differ(name, suggestion):
             return render_template("pages/new.html", name=name, error=error_text(exc),
-                                   suggestion=suggestion)
+                                   suggestion=suggestion, templates=choices(),
+                                   template=template)
         # "Wat is marketing?": the page is "Wat is marketing", its title keeps the "?".
         name, title = suggestion, " ".join(name.rsplit("/", 1)[-1].split())
     existing = services().pages.find(name)
@@ -130,7 +132,7 @@ def new() -> str | Response:
     if title:
         flash(gettext("The page is called “%(name)s”; its title stays “%(title)s”.",
                       name=name, title=title))
-    return redirect(url_for("pages.edit", path=name, title=title or None))
+    return redirect(url_for("pages.edit", path=name, title=title or None, template=template))
 
 
 def only_signs_differ(raw: str, suggestion: str) -> bool:
@@ -157,7 +159,8 @@ def edit(path: str) -> str | Response:
             abort(403)
         name = normalize_page_name(path)
         title = " ".join(request.args.get("title", "").split())[:MAX_TITLE]
-        text, base = f"# {title or name.rsplit('/', 1)[-1]}\n\n", ""
+        text = starting_text(name, title or name.rsplit("/", 1)[-1], request.args.get("template"))
+        base = ""
     return render_template("pages/edit.html", name=normalize_page_name(path), text=text,
                            base=base, message="", pages=[p.name for p in wiki.all_pages()])
 
