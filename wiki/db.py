@@ -31,6 +31,31 @@ def _fold_names(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE UNIQUE INDEX users_name_key ON users(name_key)")
 
 
+def _discussion_stamps(conn: sqlite3.Connection) -> None:
+    """A counter per page that every change to its comments, their reports and reactions
+    moves on (by triggers, so no write path can forget it): a rendered comment section
+    is reused while its page's stamp stands (wiki/views/discussion_render.py)."""
+    conn.execute("CREATE TABLE discussion_stamps (page TEXT PRIMARY KEY COLLATE NOCASE,"
+                 " stamp INTEGER NOT NULL)")
+    bump = ("INSERT INTO discussion_stamps (page, stamp) SELECT page, 1 FROM comments"
+            " WHERE id = {id} ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;")
+    triggers = {
+        "comments_insert": ("AFTER INSERT ON comments", bump.format(id="NEW.id")),
+        "comments_update": ("AFTER UPDATE ON comments", bump.format(id="NEW.id")),
+        "comments_moved": ("AFTER UPDATE OF page ON comments",
+                           "INSERT INTO discussion_stamps (page, stamp) VALUES (OLD.page, 1)"
+                           " ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;"),
+        "reports_insert": ("AFTER INSERT ON comment_reports", bump.format(id="NEW.comment_id")),
+        "reports_delete": ("AFTER DELETE ON comment_reports", bump.format(id="OLD.comment_id")),
+        "reactions_insert": ("AFTER INSERT ON reactions WHEN NEW.target LIKE 'comment:%'",
+                             bump.format(id="CAST(substr(NEW.target, 9) AS INTEGER)")),
+        "reactions_delete": ("AFTER DELETE ON reactions WHEN OLD.target LIKE 'comment:%'",
+                             bump.format(id="CAST(substr(OLD.target, 9) AS INTEGER)")),
+    }
+    for name, (when, action) in triggers.items():
+        conn.execute(f"CREATE TRIGGER stamp_{name} {when} BEGIN {action} END")
+
+
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE users (
@@ -257,6 +282,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     );
     CREATE INDEX suggestions_page ON suggestions(page, state)
     """,
+    # Comments on a passage (issue 19): a stamp per page for the rendered comment section.
+    _discussion_stamps,
 ]
 
 
