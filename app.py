@@ -29,6 +29,8 @@ from wiki.views.images import bp as images_bp
 from wiki.views.imports import bp as imports_bp
 from wiki.views.join import bp as join_bp
 from wiki.views.live import bp as live_bp
+from wiki.views.notifications import api as notifications_api_bp
+from wiki.views.notifications import bp as notifications_bp
 from wiki.views.pages import bp as pages_bp
 from wiki.views.people import bp as people_bp
 from wiki.views.room import bp as room_bp
@@ -93,6 +95,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     workshop.install(app)
     app.register_blueprint(live_bp)  # live co-editing (issue 18): tickets and the socket relay
+    # Mentions and notifications (issue 19): the bell, follows, e-mail sent in the background.
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(notifications_api_bp)
+    if services.mailer is not None:
+        services.mailer.start()
     # Chapter templates and Word import (issue 19): how a new page can start.
     for blueprint in (templates_admin_bp, templates_api_bp, imports_bp):
         app.register_blueprint(blueprint)
