@@ -50,10 +50,12 @@
       list.appendChild(item);
     });
     const rect = box.getBoundingClientRect();
-    list.style.left = (rect.left + window.scrollX) + "px";
-    list.style.top = (rect.bottom + window.scrollY + 2) + "px";
     if (!list.isConnected) document.body.appendChild(list);
     list.hidden = false;
+    // Below the box, or above it when the window has no room under it.
+    const above = rect.bottom + list.offsetHeight + 4 > window.innerHeight && rect.top > list.offsetHeight;
+    list.style.left = (rect.left + window.scrollX) + "px";
+    list.style.top = (window.scrollY + (above ? rect.top - list.offsetHeight - 2 : rect.bottom + 2)) + "px";
     box.setAttribute("aria-controls", list.id);
     box.setAttribute("aria-expanded", "true");
     box.setAttribute("aria-activedescendant", "mention-option-" + active);
