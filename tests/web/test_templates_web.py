@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf, post_form
+from tests.conftest import PASSWORDS, csrf, post_form
 from tests.docx_support import docx, png
 
 # (method, url, least role) of every route this feature adds.
@@ -155,3 +155,22 @@ def test_a_form_without_a_file_says_what_is_missing(
     login_as("participant")
     response = post_form(client, "/import/docx", name="Leeg")
     assert response.status_code == 400 and "choose a Word document" in response.text
+
+
+def test_the_api_makes_a_new_page_from_a_template(
+        app: Flask, client: FlaskClient) -> None:
+    auth = ("participant", PASSWORDS["participant"])
+    assert client.get("/api/v1/templates", auth=auth).json[0]["id"] == 1
+    made = client.put("/api/v1/pages/Hoofdstuk 4/Prijs", json={"template": 1}, auth=auth)
+    assert made.status_code == 201, made.json
+    text = client.get("/api/v1/pages/Hoofdstuk 4/Prijs", auth=auth).json["markdown"]
+    assert text.startswith("# Prijs\n\n## Problem\n")
+    again = client.put("/api/v1/pages/Hoofdstuk 4/Prijs", json={"template": 1}, auth=auth)
+    assert again.status_code == 409  # a template never replaces a page's text
+    for body in ({"template": 9}, {"template": "een"}, {"template": 1, "markdown": "x"}):
+        refused = client.put("/api/v1/pages/Nog een", json=body, auth=auth)
+        assert refused.status_code in (400, 404), (body, refused.status_code)
+    assert client.get("/api/v1/pages/Nog een", auth=auth).status_code == 404
+    reader = client.put("/api/v1/pages/Lezer", json={"template": 1},
+                        auth=("reader", PASSWORDS["reader"]))
+    assert reader.status_code == 403

@@ -17,6 +17,7 @@ from wiki.people import display_names
 from wiki.views import author, origin, services
 from wiki.views.access import PUBLIC, allow
 from wiki.views.security import rate_limited
+from wiki.views.templates_admin import template_text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -113,7 +114,9 @@ def page(path: str) -> BaseResponse | tuple[Response, int]:
 
 def put_page(path: str) -> tuple[Response, int]:
     data = body()
-    text = text_field(data, "markdown", required=True)
+    # A new page may start from a chapter template instead of a text.
+    text = (template_text(data, path) if "template" in data
+            else text_field(data, "markdown", required=True))
     try:
         result = services().pages.save(path, text, base_revision(data), author(),
                                       text_field(data, "message"), origin("api"))

@@ -3,13 +3,15 @@ from them (the New page form, and `GET /api/v1/templates`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from storage.names import whole_number
+from storage.names import normalize_page_name, whole_number
 from wiki.chapter_templates import PLACEHOLDERS, ChapterTemplate
-from wiki.errors import PageNotFound
+from wiki.errors import N_, InvalidInput, PageExists, PageNotFound
 from wiki.views import author, origin, services
 from wiki.views.access import allow
 from wiki.views.errors import STATUS
@@ -39,6 +41,20 @@ def starting_text(name: str, title: str, raw_template: str | None) -> str:
         except PageNotFound:
             flash(gettext("That template no longer exists; the page starts empty."))
     return f"# {title}\n\n"
+
+
+def template_text(data: dict[str, Any], path: str) -> str:
+    """The text of a page made through the API with `"template": <id>`: a new page only."""
+    number = whole_number(data.get("template"), 1)
+    if number is None:
+        raise InvalidInput(N_("'template' must be the number of a template"))
+    if "markdown" in data:
+        raise InvalidInput(N_("give 'markdown' or 'template', not both"))
+    name = normalize_page_name(path)
+    existing = services().pages.find(name)
+    if existing is not None:
+        raise PageExists(N_("a page called “{name}” already exists"), name=existing)
+    return services().templates.start(number, name, name.rsplit("/", 1)[-1])
 
 
 def choices() -> list[ChapterTemplate]:
