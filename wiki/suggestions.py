@@ -134,12 +134,12 @@ class Suggestions:
         base = self.pages.text_at(suggestion.page, suggestion.base) or ""
         # The ref is where git users see it; the row keeps the commit should the ref go.
         commit = suggestion_commit(self.repo, suggestion.id) or suggestion.commit
-        suggested = self.repo.read(commit, page_file(suggestion.page))
+        suggested = self.pages.text_at(suggestion.page, commit)  # (follows a rename)
         if suggested is None:
             raise PageNotFound(N_("suggestion {id}"), id=suggestion.id)
         head = self.repo.head()
         current = self.repo.read(head, page_file(suggestion.page)) if head else None
-        return Texts(base, suggested.decode("utf-8", "replace"),
+        return Texts(base, suggested,
                      None if current is None else current.decode("utf-8", "replace"))
 
     def recent_authors(self, page: str) -> set[int]:
@@ -192,7 +192,8 @@ class Suggestions:
         made = self.get(number)
         address = link(made) if link else ""
         opener = summary or self.language.text(N_("Suggested a change."))
-        thread = self.comments.add(name, suggester, f"{opener}\n\n[#{number}]({address})"
+        label = self.language.text(N_("See suggestion #{number}"), number=number)
+        thread = self.comments.add(name, suggester, f"{opener}\n\n[{label}]({address})"
                                    if address else opener)
         with self.db.transaction() as conn:
             conn.execute("UPDATE suggestions SET comment_id = ? WHERE id = ?",

@@ -84,13 +84,14 @@ def home_guard(services: Services) -> Check:
 
 
 def comments_follow(services: Services) -> Listener:
-    """Comments and page reactions move with a renamed page."""
+    """Comments, page reactions and suggestions move with a renamed page."""
 
     def listener(change: Change) -> None:
         if change.kind is Kind.RENAMED:
             old, new = change.pages
             services.comments.move(old, new)
             services.reactions.move_page(old, new)
+            services.suggestions.move(old, new)
 
     return listener
 

@@ -182,3 +182,14 @@ def test_audit_names_both_the_suggester_and_the_accepter(
     save = [r for r in caplog.records if r.name == "cowiki.audit.save"][-1]
     assert save.audit_fields["via"] == "suggestion"  # type: ignore[attr-defined]
     assert save.audit_fields["account"] == people["facilitator"].id  # type: ignore[attr-defined]
+
+
+def test_suggestion_follows_a_renamed_page_and_is_accepted_there(
+        wiki: Services, people: dict[str, User], base: str) -> None:
+    made = wiki.suggestions.propose("Plan", TEXT.replace("Monday", "Tuesday"), base,
+                                    people["suggester"])
+    wiki.pages.rename("Plan", "Chapter/Plan", people["author"].person)
+    assert wiki.suggestions.get(made.id).page == "Chapter/Plan"
+    wiki.suggestions.accept(made.id, people["author"])
+    assert "Tuesday" in wiki.pages.get("Chapter/Plan").markdown
+    assert wiki.pages.find("Plan") is None

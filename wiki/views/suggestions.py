@@ -113,7 +113,7 @@ def propose(path: str) -> Response | tuple[str, int]:
 def show(path: str, number: int) -> str:
     found = found_on(path, number)
     texts = store().texts(found)
-    w = page_workshop(found.page)
+    w = page_workshop(found.page, full=True)
     thread = [c for c in w.comments if c.id == found.comment_id]
     return render_template("suggestions/show.html", name=found.page, s=found, texts=texts,
                            lines=changed_lines(texts), stats=diffs.stats(texts.base,
