@@ -143,3 +143,24 @@ def test_hidden_passage_comments_keep_their_quote_from_readers(client: FlaskClie
     assert csrf(client)
     page = client.get("/p/Plan").text
     assert "geheim" not in page and f'id="comment-{number}"' not in page
+
+
+def test_the_reused_comment_section_follows_every_change_and_viewer(
+        client: FlaskClient, login_as: Login) -> None:
+    save(client, TEXT)
+    number = client.post("/api/v1/pages/Plan/comments", auth=AUTH["participant"],
+                         json={"body": "Eerste gedachte"}).json["id"]
+    login_as("participant")
+    first = client.get("/p/Plan").text
+    assert f'/comments/{number}/edit"' in first and first.count('class="count">1<') == 0
+    client.post(f"/api/v1/comments/{number}/reactions", json={"kind": "heart"},
+                headers={"X-CSRF-Token": csrf(client)})
+    again = client.get("/p/Plan").text
+    assert 'class="count">1<' in again and f'name="csrf_token" value="{csrf(client)}"' in again
+    login_as("facilitator")
+    theirs = client.get("/p/Plan").text
+    assert f'/comments/{number}/edit"' not in theirs and f"/comments/{number}/hide" in theirs
+    assert client.patch(f"/api/v1/comments/{number}", json={"body": "x"},
+                        headers={"X-CSRF-Token": csrf(client)}).status_code == 403
+    client.delete(f"/api/v1/comments/{number}", headers={"X-CSRF-Token": csrf(client)})
+    assert "Eerste gedachte" not in client.get("/p/Plan").text

@@ -51,7 +51,7 @@ def page_comments(path: str) -> str | Response:
                               passage_anchor(name, fields) if fields else None)
         return back_to(made)
     name = normalize_page_name(path)
-    return render_template("discussion/comments.html", name=name, w=page_workshop(name),
+    return render_template("discussion/comments.html", name=name, w=page_workshop(name, True),
                            exists=services().pages.find(name) is not None)
 
 

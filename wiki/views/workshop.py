@@ -7,14 +7,15 @@ from the context processor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Flask, request
 from flask_login import current_user
+from markupsafe import Markup
 
 from storage.errors import InvalidPageName
-from storage.names import normalize_page_name
+from storage.names import normalize_page_name, page_file
 from wiki.accounts import User
 from wiki.comments import REPORT_REASONS, Comment, Comments
 from wiki.drafts import Drafts
@@ -24,6 +25,7 @@ from wiki.phases import WIKI, FrozenScope, frozen_scopes, is_frozen
 from wiki.presence import Editor, Presence
 from wiki.reactions import KINDS, Reactions, Tally, comment_target, page_target
 from wiki.views import services
+from wiki.views.discussion_render import comment_section
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class PageWorkshop:
     editors: list[Editor]
     frozen: FrozenScope | None
     passages: dict[int, Place]  # where each passage comment sits now (by comment id)
+    section: Markup | None = None  # the rendered comment section, when the view reuses one
 
 
 def viewer() -> User | None:
@@ -94,20 +97,35 @@ def passage_places(name: str, threads: list[Comment]) -> dict[int, Place]:
     return services().passages.places(page.markdown, page.blob, anchors, text_at)
 
 
-def page_workshop(name: str) -> PageWorkshop:
-    """Comments, reactions, editors and freeze state of page `name` for the viewer."""
+def page_workshop(name: str, full: bool = False) -> PageWorkshop:
+    """Comments, reactions, editors and freeze state of page `name` for the viewer.
+
+    For an existing page (unless `full`) the comment section comes rendered, from the
+    cache when the page's discussion has not changed (wiki/views/discussion_render.py),
+    and the comments themselves are loaded only to render it.
+    """
     who = viewer()
-    threads = comments().for_page(name, who)
-    targets = [page_target(name), *(comment_target(i) for i in comment_ids(threads))]
-    tallies = reactions().tallies(targets, who)
-    return PageWorkshop(
-        name=name, comments=threads, count=comments().count(name, who),
-        reactions=tallies[page_target(name)],
-        comment_reactions={k: v for k, v in tallies.items() if k.startswith("comment:")},
+    light = PageWorkshop(
+        name=name, comments=[], count=comments().count(name, who),
+        reactions=reactions().tally(page_target(name), who), comment_reactions={},
         editors=presence().editors(name, besides=who),
-        frozen=is_frozen(services().db, name),
-        passages=passage_places(name, threads),
+        frozen=is_frozen(services().db, name), passages={},
     )
+    repo = services().repo
+    head = repo.head()
+    blob = None if full or head is None else repo.blob_id(head, page_file(name))
+    if blob is None:
+        return with_comments(light, who)
+    return replace(light, section=comment_section(name, blob, who,
+                                                  lambda: with_comments(light, who)))
+
+
+def with_comments(light: PageWorkshop, who: User | None) -> PageWorkshop:
+    """`light` with the page's comments, their reactions and the passages' places."""
+    threads = comments().for_page(light.name, who)
+    tallies = reactions().tallies((comment_target(i) for i in comment_ids(threads)), who)
+    return replace(light, comments=threads, comment_reactions=tallies,
+                   passages=passage_places(light.name, threads))
 
 
 def frozen_here() -> FrozenScope | None:
