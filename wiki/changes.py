@@ -59,7 +59,8 @@ class Change:
         account: the account id of the person who made the change, when known.
         revision: the commit that holds the change (empty before the commit,
             and for changes that make none, such as freezing a scope).
-        via: the entry point: "web", "api", "cli", "git" or "server".
+        via: the entry point: "web", "api", "cli", "git", "server", "live" (a live
+            room's folded edits) or "suggestion" (an accepted suggestion).
         details: kind-specific facts for the audit line (merged authors, base...).
     """
 

@@ -100,7 +100,9 @@ def forget_drafts(services: Services) -> Listener:
     """A page saved for real no longer needs its author's autosaved draft."""
 
     def listener(change: Change) -> None:
-        if change.kind in PAGE_EDITS and change.account is not None:
+        # Accepting someone's suggestion saves their text, not the accepter's draft.
+        if (change.kind in PAGE_EDITS and change.account is not None
+                and change.via != "suggestion"):
             services.drafts.forget(change.pages[0], change.account)
 
     return listener

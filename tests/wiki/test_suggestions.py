@@ -71,6 +71,16 @@ def test_accepting_credits_the_suggester_as_author_and_the_accepter_as_committer
     assert wiki.suggestions.count("Plan") == 0
 
 
+def test_accepting_keeps_the_accepters_own_draft(
+        wiki: Services, people: dict[str, User], base: str) -> None:
+    made = wiki.suggestions.propose("Plan", TEXT.replace("small", "enough"), base,
+                                    people["suggester"])
+    wiki.drafts.put("Plan", people["author"], TEXT + "\nHalf a thought\n", base)
+    wiki.suggestions.accept(made.id, people["author"], "Agreed")
+    kept = wiki.drafts.get("Plan", people["author"])
+    assert kept is not None and "Half a thought" in kept.markdown
+
+
 def test_stale_suggestion_on_another_paragraph_merges(
         wiki: Services, people: dict[str, User], base: str) -> None:
     made = wiki.suggestions.propose("Plan", TEXT.replace("Monday", "Tuesday"), base,
