@@ -15,6 +15,7 @@ from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
 from wiki.docx_import import import_docx
 from wiki.errors import InvalidInput, PageExists, PageTooLarge
+from wiki.export.pandoc import PandocFailed, run
 
 ANNA = Person("Anna de Vries", "anna@example.org")
 WEB = Origin(None, "web")
@@ -134,3 +135,22 @@ def test_a_document_over_the_upload_limit_is_refused(services: Services) -> None
     with pytest.raises(PageTooLarge):
         import_docx(services.pages, services.attachments, "Groot",
                     bytes(services.attachments.max_bytes + 1), ANNA, WEB)
+
+
+def test_a_table_markdown_cannot_hold_stays_a_table_and_is_sanitised(
+        services: Services) -> None:
+    grid = ("+------+-------------+\n| Kop  | Inhoud      |\n+======+=============+\n"
+            "| A    | - een       |\n|      | - twee      |\n+------+-------------+\n")
+    import_docx(services.pages, services.attachments, "Raster", docx(f"# Raster\n\n{grid}"),
+                ANNA, WEB)
+    text = services.pages.get("Raster").markdown
+    assert "<table" in text and "style=" in text  # pandoc's HTML, as it wrote it
+    html = services.renderer.render(text)
+    assert "<table>" in html and "<li>twee</li>" in html and "style=" not in html
+
+
+def test_pandoc_that_takes_too_long_is_stopped(tmp_path: Path) -> None:
+    with pytest.raises(PandocFailed, match="no answer within"):
+        run(["--from=markdown", "--to=html"], b"# Kop\n" * 200_000, tmp_path, timeout=0.01)
+    assert run(["--from=markdown", "--to=html"], b"# Kop\n", tmp_path, timeout=60,
+               memory="256m").strip() == b'<h1 id="kop">Kop</h1>'
