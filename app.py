@@ -65,6 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Under `cowiki serve --root` each wiki's session stays on its own /w/<slug>.
+        SESSION_COOKIE_PATH=settings.url_prefix or "/",
+        APPLICATION_ROOT=settings.url_prefix or "/",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
         MAX_CONTENT_LENGTH=max(2 * settings.max_page_bytes, settings.max_attachment_bytes)

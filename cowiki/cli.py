@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cowiki import account_cmd, docx_cmd, export_cmd, ops_cmd
+from cowiki import account_cmd, docx_cmd, export_cmd, ops_cmd, root_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
 from wiki import audit
@@ -47,6 +47,9 @@ def build_parser() -> Parser:
     parser = Parser(prog="cowiki", description="A wiki for co-authoring a whitepaper in git.")
     parser.add_argument("--data", default=None, metavar="DIR",
                         help="data directory (default ./wiki-data or $COWIKI_DATA_DIR)")
+    parser.add_argument("--root", default=None, metavar="DIR",
+                        help="a folder of many wikis, one data directory each (serve,"
+                             " create-wiki)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("init", help="create the data directory")
     serve = sub.add_parser("serve", help="run the wiki with gunicorn")
@@ -61,6 +64,7 @@ def build_parser() -> Parser:
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input")
     account_cmd.add_parsers(sub)
+    root_cmd.add_parsers(sub)
     token = sub.add_parser("token", help="print a new personal access token for a user")
     token.add_argument("name")
     token.add_argument("--label", default="cli")
@@ -101,12 +105,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if not 1 <= args.port <= 65535 or not 1 <= args.workers <= 64 or not 1 <= args.threads <= 64:
         raise UserError("port must be 1-65535, workers and threads 1-64")
+    if args.root:
+        return serve_root(args, settings)
     services = open_services(settings)
     if services.accounts.count() == 0:
         print(first_user_hint(settings), file=sys.stderr)
     print(f"cowiki on http://{args.host}:{args.port}/ (data: {settings.data_dir})",
           file=sys.stderr)
     serve(settings, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
+def serve_root(args: argparse.Namespace, settings: Settings) -> int:
+    """`cowiki --root DIR serve`: every wiki in DIR at /w/<slug>/ (see cowiki/multi.py)."""
+    from cowiki import server
+
+    root = Path(args.root).absolute()
+    if not root.is_dir():
+        raise UserError(f"{root} is not a folder; make it, then add wikis with create-wiki")
+    print(f"cowiki on http://{args.host}:{args.port}/w/<slug>/ (wikis in {root})",
+          file=sys.stderr)
+    server.serve_root(root, settings, args.host, args.port, args.workers, args.threads)
     return 0
 
 
@@ -188,6 +207,7 @@ COMMANDS: dict[str, Command] = {
     "export": export_cmd.cmd_export,
     **ops_cmd.COMMANDS,
     **account_cmd.COMMANDS,
+    **root_cmd.COMMANDS,
 }
 
 
@@ -200,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["data_dir"] = args.data
     try:
         settings = Settings.load(overrides)
+        if args.root:
+            settings = root_cmd.root_settings(args, settings)
         if args.command != "serve":  # the server's workers audit to the server log
             audit.configure(path=Path(settings.data_dir) / AUDIT_LOG)
         return COMMANDS[args.command](args, settings)

@@ -8,6 +8,12 @@ cowiki.live`, live co-editing on DATA/run/live.sock; see wiki/live/relay.py for
 how browsers reach it through the one public port): started when gunicorn is
 ready, watched by a thread that starts it again when it dies, and stopped when
 gunicorn stops. `COWIKI_LIVE=off` leaves it out.
+
+With `--root DIR` (many wikis, cowiki/multi.py) the master starts no live process
+up front: `LiveOnDemand` starts a wiki's own live process the first time a
+browser opens a live socket there (the web worker asks by creating
+DIR/run/live.wanted, wiki/live/livesock.py), and from then on watches it like
+the single wiki's.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from cowiki import root as wikiroot
 from wiki.config import Settings
+from wiki.live import livesock
 
 log = logging.getLogger("gunicorn.error")  # the master's log: the server's own lines
 POLL_SECONDS = 0.5
@@ -40,8 +49,9 @@ PR_SET_PDEATHSIG = 1
 class LiveProcess:
     """The live process beside gunicorn: started, watched, restarted, stopped."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
         self.command = [sys.executable, "-m", "cowiki.live", "--data", str(data_dir)]
+        self.env = {**os.environ, **env} if env else None
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._pidfd = -1
@@ -84,7 +94,7 @@ class LiveProcess:
                 return
             self._close_pidfd()
             self._process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
-                                             preexec_fn=_die_with_parent)
+                                             env=self.env, preexec_fn=_die_with_parent)
             with contextlib.suppress(OSError, AttributeError):
                 self._pidfd = os.pidfd_open(self._process.pid)
             self._started = time.monotonic()
@@ -130,6 +140,60 @@ class LiveProcess:
             self._pidfd = -1
 
 
+class LiveOnDemand:
+    """Under `--root`: each wiki's live process, started when a browser first wants it."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+        self.processes: dict[str, LiveProcess] = {}
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        """Mark every wiki as started on demand, and watch for wishes."""
+        self.scan()
+        threading.Thread(target=self._watch, name="cowiki-live-on-demand", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop every live process (all at once: each may take STOP_SECONDS)."""
+        self._stopping.set()
+        stoppers = [threading.Thread(target=live.stop) for live in self.processes.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
+        for slug in wikiroot.slugs(self.root):
+            run = livesock.socket_path(wikiroot.wiki_dir(self.root, slug)).parent
+            (run / livesock.ON_DEMAND).unlink(missing_ok=True)
+
+    def scan(self) -> None:
+        """Start the live process of each wiki that asked (wikis made since included)."""
+        for slug in wikiroot.slugs(self.root):
+            data_dir = wikiroot.wiki_dir(self.root, slug)
+            run = livesock.socket_path(data_dir).parent
+            try:
+                if not (run / livesock.ON_DEMAND).exists():
+                    run.mkdir(mode=0o700, exist_ok=True)
+                    (run / livesock.ON_DEMAND).touch()
+                wanted = (run / livesock.WANTED).exists()
+                (run / livesock.WANTED).unlink(missing_ok=True)
+            except OSError as exc:  # a wiki's unwritable folder is that wiki's problem
+                log.warning("wiki %s: %s", slug, exc)
+                continue
+            if wanted and slug not in self.processes:
+                live = LiveProcess(data_dir, wikiroot.wiki_environment(self.root, slug,
+                                                                       self.settings))
+                self.processes[slug] = live
+                live.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(POLL_SECONDS / 2):
+            try:
+                self.scan()
+            except OSError as exc:  # the root itself went away for a moment
+                log.warning("the wikis' root cannot be read: %s", exc)
+
+
 def _libc() -> Any:
     try:
         return ctypes.CDLL(None, use_errno=True)
@@ -149,9 +213,11 @@ def _die_with_parent() -> None:
 class WikiServer(BaseApplication):  # type: ignore[misc]
     """gunicorn with options from the command line and the app from create_app."""
 
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any],
+                 root: Path | None = None) -> None:
         self.settings = settings
         self.options = options
+        self.root = root
         super().__init__()
 
     def load_config(self) -> None:
@@ -159,6 +225,10 @@ class WikiServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        if self.root is not None:
+            from cowiki.multi import WikiDispatcher
+
+            return WikiDispatcher(self.root, self.settings)
         from app import create_app
 
         return create_app({"data_dir": str(self.settings.data_dir)})
@@ -167,7 +237,29 @@ class WikiServer(BaseApplication):  # type: ignore[misc]
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     """Run gunicorn (and the live process beside it) in the foreground until interrupted."""
     live = LiveProcess(settings.data_dir) if settings.live else None
-    options: dict[str, Any] = {
+    # A data dir once served under --root starts its live process up front again.
+    (livesock.socket_path(settings.data_dir).parent / livesock.ON_DEMAND).unlink(missing_ok=True)
+    options = gunicorn_options(host, port, workers, threads)
+    if live is not None:
+        options["when_ready"] = lambda _arbiter: live.start()
+        options["on_exit"] = lambda _arbiter: live.stop()
+    WikiServer(settings, options).run()
+
+
+def serve_root(root: Path, settings: Settings, host: str, port: int, workers: int,
+               threads: int) -> None:
+    """Run gunicorn for every wiki in `root` at /w/<slug>/, live processes on demand."""
+    live = LiveOnDemand(root, settings) if settings.live else None
+    options = gunicorn_options(host, port, workers, threads)
+    if live is not None:
+        options["when_ready"] = lambda _arbiter: live.start()
+        options["on_exit"] = lambda _arbiter: live.stop()
+    WikiServer(settings, options, root).run()
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """gunicorn's settings for `cowiki serve`."""
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
@@ -181,7 +273,3 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
         # No shared control socket in $HOME: several wikis (and tests) run side by side.
         "control_socket_disable": True,
     }
-    if live is not None:
-        options["when_ready"] = lambda _arbiter: live.start()
-        options["on_exit"] = lambda _arbiter: live.stop()
-    WikiServer(settings, options).run()

@@ -10,6 +10,8 @@
   const preview = document.getElementById("preview");
   if (!area) return;
   const token = document.querySelector('meta[name="csrf-token"]').content;
+  // The wiki's own path: "" alone, "/w/<slug>" among many (cowiki --root).
+  const root = (document.querySelector('meta[name="cowiki-root"]') || {}).content || "";
   const status = document.getElementById("editor-status");
   const t = window.cowikiText || function (text, values) {
     return text.replace(/%\((\w+)\)s/g, function (m, key) { return values[key]; });
@@ -102,7 +104,7 @@
     form.append("file", file, file.name || "pasted.png");
     say(t("Uploading %(name)s…", { name: file.name || t("image") }));
     try {
-      const response = await fetch("/attachments", {
+      const response = await fetch(root + "/attachments", {
         method: "POST", body: form, credentials: "same-origin",
         headers: { "X-CSRF-Token": token },
       });
@@ -223,7 +225,7 @@
     if (!preview) return;
     const ticket = ++sent;
     try {
-      const response = await fetch("/preview", {
+      const response = await fetch(root + "/preview", {
         method: "POST", credentials: "same-origin",
         headers: { "X-CSRF-Token": token },
         body: new URLSearchParams({ markdown: area.value }),

@@ -7,6 +7,8 @@
   const AUTOSAVE_MS = 4000;
   const meta = document.querySelector('meta[name="csrf-token"]');
   const token = meta ? meta.content : "";
+  // The wiki's own path: "" alone, "/w/<slug>" among many (cowiki --root).
+  const root = (document.querySelector('meta[name="cowiki-root"]') || {}).content || "";
   const form = document.getElementById("editor-form");
   const area = document.getElementById("markdown");
   const shown = document.getElementById("presence");
@@ -16,7 +18,7 @@
 
   function api(path, suffix) {
     const encoded = path.split("/").map(encodeURIComponent).join("/");
-    return "/api/v1/pages/" + encoded + "/" + suffix;
+    return root + "/api/v1/pages/" + encoded + "/" + suffix;
   }
 
   function send(url, method, data, keepalive) {

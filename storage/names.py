@@ -1,4 +1,4 @@
-"""The one validator for page names, attachment names, revisions and numbers.
+"""The one validator for page names, attachment names, revisions, numbers and wiki slugs.
 
 Every entry point (browser, API, CLI, git push) calls these functions, so a
 name that is refused in one place is refused everywhere.
@@ -39,6 +39,7 @@ _SEGMENT = re.compile(r"[^\W_][\w\- ]*", re.UNICODE)
 _ATTACHMENT = re.compile(r"[^\W_][\w\-]*(\.[A-Za-z0-9]+)", re.UNICODE)
 _HEX = re.compile(r"[0-9a-f]{7,40}")
 _DOT_IN_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")  # never read as an option
 
 
 def normalize_page_name(raw: str) -> str:
@@ -173,3 +174,12 @@ def validate_revision(raw: object) -> str:
     if not _HEX.fullmatch(rev):
         raise InvalidRevision(N_("revision must be 7-40 hex digits"))
     return rev
+
+
+def validate_slug(raw: object) -> str:
+    """Return `raw` as a wiki's slug (its folder under `--root` and its `/w/<slug>` prefix)
+    or raise InvalidPageName: 2-40 lower-case letters, digits and '-', not starting with '-'."""
+    if not isinstance(raw, str) or not _SLUG.fullmatch(raw):
+        raise InvalidPageName(N_("a wiki's short name is 2-40 lower-case letters, digits"
+                                 " and '-'"))
+    return raw

@@ -34,7 +34,7 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
 
 def test_every_documented_cli_command_exists() -> None:
     block = README.split("## Command line", 1)[1].split("```", 2)[1]
-    commands = re.findall(r"cowiki \[--data DIR\] (\w+)", block)
+    commands = re.findall(r"cowiki (?:\[--data DIR\]|--root DIR) ([\w-]+)", block)
     parser = build_parser()
     choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert commands and set(commands) == set(choices)

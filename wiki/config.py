@@ -40,6 +40,9 @@ class Settings:
     # links use it. Empty: taken from each request's Host header (fine behind a proxy
     # that sets Host, or on a LAN).
     base_url: str = ""
+    # The path the wiki is served under ("/w/<slug>" when `cowiki serve --root` hosts many
+    # wikis; "" for a wiki of its own): page links, the session cookie's path and URLs.
+    url_prefix: str = ""
     # Reverse proxies in front of the wiki (nginx, Caddy, a load balancer), counted in hops:
     # their X-Forwarded-For and X-Forwarded-Proto are believed that many entries deep, so
     # limits and the audit log see each person's address instead of the proxy's. 0: none.

@@ -149,14 +149,16 @@ class Renderer:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_settings(cls, settings: Settings, base: str = "/",
+    def for_settings(cls, settings: Settings, base: str | None = None,
                      proxy: Callable[[str], str | None] | None = None) -> Renderer:
         """A renderer with the settings' budget and remote-image policy (`proxy`: the
-        image proxy's signer, which the policy "proxied" needs)."""
+        image proxy's signer, which the policy "proxied" needs); links under `base`,
+        by default the wiki's own path (`url_prefix`)."""
         policy = settings.remote_image_policy()
         if policy == "proxied" and proxy is None:
             raise ValueError("COWIKI_REMOTE_IMAGES=proxied needs the image proxy")
-        return cls(base, Budget(settings.render_seconds, settings.render_workers),
+        return cls(settings.url_prefix + "/" if base is None else base,
+                   Budget(settings.render_seconds, settings.render_workers),
                    remote_images=policy == "allowed",
                    proxy=proxy if policy == "proxied" else None)
 

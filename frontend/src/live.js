@@ -39,7 +39,9 @@ function t(text, values) {
 }
 
 function encodePath(path) { return path.split("/").map(encodeURIComponent).join("/"); }
-function api(path, suffix) { return "/api/v1/pages/" + encodePath(path) + "/" + suffix; }
+// The wiki's own path: "" alone, "/w/<slug>" among many (cowiki --root).
+const root = (document.querySelector('meta[name="cowiki-root"]') || {}).content || "";
+function api(path, suffix) { return root + "/api/v1/pages/" + encodePath(path) + "/" + suffix; }
 function sleep(ms) { return new Promise(function (done) { setTimeout(done, ms); }); }
 
 // The ticket for this page, or null when live editing is off for it (or the
@@ -132,8 +134,9 @@ async function start() {
   let room = ticket.room;  // null when nobody had the page open yet: learnt after joining
   const doc = new Y.Doc();
   const text = doc.getText("markdown");
-  const socket = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-    "/live/socket";
+  // The ticket names the socket (<root>/live/socket/<page>); the provider adds the page.
+  const socketPath = ticket.socket.slice(0, ticket.socket.indexOf("/live/socket/")) + "/live/socket";
+  const socket = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + socketPath;
   const provider = new WebsocketProvider(socket, encodePath(path), doc, {
     params: { ticket: ticket.ticket }, disableBc: true, maxBackoffTime: 4000,
     shouldReconnect: function () { return false; },  // each reconnect fetches a new ticket
@@ -305,7 +308,7 @@ async function start() {
     stop();
     const mine = view.state.doc.toString();
     try {  // everything already saved: a fresh live session instead of a save
-      const response = await fetch("/api/v1/pages/" + encodePath(path), { credentials: "same-origin" });
+      const response = await fetch(root + "/api/v1/pages/" + encodePath(path), { credentials: "same-origin" });
       if (response.ok && (await response.json()).markdown === mine) { location.reload(); return; }
     } catch (err) { /* save below: the classic form keeps the text if that fails too */ }
     toClassic(t("The live session was restarted. Your text is being saved and merged with the saved page…"));

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from contextlib import closing
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
@@ -22,6 +23,11 @@ RUN_DIR = "run"
 SOCKET_NAME = "live.sock"
 MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes; deep temp dirs go past it
 MAX_ANSWER = 1_000_000
+# Under `cowiki --root DIR serve` a wiki's live process starts when first wanted: the
+# server marks each wiki's run dir with ON_DEMAND and starts the process when WANTED appears.
+ON_DEMAND = "live.on-demand"
+WANTED = "live.wanted"
+START_SECONDS = 15.0
 
 
 class LiveUnavailable(Exception):
@@ -33,9 +39,30 @@ def socket_path(data_dir: Path) -> Path:
     return Path(data_dir) / RUN_DIR / SOCKET_NAME
 
 
-def connect(data_dir: Path, timeout: float) -> socket.socket:
-    """A connected unix socket to the live process; LiveUnavailable when none listens."""
-    path = socket_path(data_dir)
+def connect(data_dir: Path, timeout: float, start: bool = False) -> socket.socket:
+    """A connected unix socket to the live process; LiveUnavailable when none listens.
+
+    With `start`, a wiki whose live process starts on demand (ON_DEMAND) asks for it
+    and waits up to START_SECONDS for it to listen.
+    """
+    try:
+        return _connect(socket_path(data_dir), timeout)
+    except LiveUnavailable:
+        run = socket_path(data_dir).parent
+        if not start or not (run / ON_DEMAND).exists():
+            raise
+    (run / WANTED).touch()
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        time.sleep(0.1)
+        try:
+            return _connect(socket_path(data_dir), timeout)
+        except LiveUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+
+
+def _connect(path: Path, timeout: float) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:

@@ -80,7 +80,7 @@ def handshake(data_dir: Path, target: str, headers: dict[str, str],
     Raises:
         livesock.LiveUnavailable: nothing listens, or it does not answer in time.
     """
-    upstream = livesock.connect(data_dir, timeout)
+    upstream = livesock.connect(data_dir, timeout, start=True)
     try:
         lines = [f"GET {target} HTTP/1.1", "Upgrade: websocket", "Connection: Upgrade"]
         lines += [f"{name}: {value}" for name, value in headers.items()

@@ -167,7 +167,8 @@ def login_required_response() -> Response:
         if not from_browser():
             response.headers["WWW-Authenticate"] = 'Basic realm="cowiki"'
         return response
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("auth.login",
+                            next=request.script_root + request.full_path.rstrip("?")))
 
 
 def csrf_token() -> str:
@@ -195,6 +196,8 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("pages.home")
     if "\\" in target or any(ord(c) < 32 for c in target):
+        return url_for("pages.home")
+    if not target.startswith(request.script_root + "/"):  # another wiki on this server
         return url_for("pages.home")
     return target
 

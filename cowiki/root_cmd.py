@@ -1,0 +1,80 @@
+"""Commands for a root of many wikis: `cowiki --root DIR create-wiki SLUG ...` and
+`cowiki --root DIR serve` (cowiki/root.py has the layout, cowiki/multi.py the dispatch).
+
+Like every command, a problem (a bad slug, a wiki that exists, a refused
+password) exits 2 with one line through cli.main.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from cowiki import root as wikiroot
+from storage.names import validate_slug
+from wiki.config import Settings
+from wiki.datadir import open_data_dir
+from wiki.errors import InvalidInput
+
+ROOT_COMMANDS = ("serve", "create-wiki")
+
+
+def add_parsers(sub: Any) -> None:
+    """Register `create-wiki` on the CLI's subparsers."""
+    create = sub.add_parser("create-wiki", help="create a wiki in --root DIR, served at"
+                            " /w/SLUG/, with its first facilitator")
+    create.add_argument("slug", metavar="SLUG",
+                        help="2-40 lower-case letters, digits and '-' (its address /w/SLUG/)")
+    create.add_argument("--facilitator", required=True, metavar="NAME")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password-stdin", action="store_true",
+                        help="read the facilitator's password from standard input")
+
+
+def root_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings a command runs with under `--root`: create-wiki's are its new wiki's.
+
+    Raises:
+        InvalidInput: --root with --data, or with a command for one wiki.
+        InvalidPageName: a bad slug.
+    """
+    if args.data:
+        raise InvalidInput("give --data DIR for one wiki or --root DIR for many, not both")
+    if args.command not in ROOT_COMMANDS:
+        raise InvalidInput(f"--root is for {' and '.join(ROOT_COMMANDS)}; run {args.command}"
+                           " on one wiki with --data ROOT/SLUG")
+    if args.command == "create-wiki":
+        return wikiroot.wiki_settings(Path(args.root), validate_slug(args.slug), settings)
+    return settings
+
+
+def cmd_create_wiki(args: argparse.Namespace, settings: Settings) -> int:
+    """Make ROOT/SLUG like `init` does and add its facilitator; nothing is left on failure."""
+    from cowiki.cli import read_password  # cli imports this module
+
+    if args.root is None:
+        raise InvalidInput("create-wiki needs --root DIR (the folder that holds the wikis)")
+    slug = validate_slug(args.slug)
+    password = read_password(args.password_stdin)
+    folder = Path(settings.data_dir)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir()  # claims the name: two creators of one slug cannot both succeed
+    except FileExistsError:
+        raise InvalidInput(f"a wiki called {slug!r} exists already in {folder.parent}") \
+            from None
+    try:
+        services = open_data_dir(settings)
+        user = services.accounts.add_user(args.facilitator, args.email, "facilitator",
+                                          password)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    print(f"Wiki {slug!r} ready in {folder} with facilitator {user.name} <{user.email}>;"
+          f" served at {wikiroot.url_prefix(slug)}/ by `cowiki --root {folder.parent} serve`.")
+    return 0
+
+
+COMMANDS = {"create-wiki": cmd_create_wiki}
