@@ -13,7 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,34 @@ from wiki.live.tickets import issue_ticket, ticket_key
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "http://localhost"
 
+
+
+def run_async(make: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine on its own event loop in its own thread, and return its result.
+
+    Playwright's sync API keeps an event loop running in the main thread for the
+    whole test session (its browser fixture is session-wide), so `asyncio.run`
+    there would refuse to start.
+    """
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            result.append(asyncio.run(_awaited(make)))
+        except BaseException as exc:  # handed to the caller's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=main, name="live-test-loop")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+async def _awaited(make: Callable[[], Awaitable[Any]]) -> Any:
+    return await make()
 
 @dataclass
 class LiveProcess:

@@ -27,6 +27,7 @@ PAGE = "Plan"
 START = "# Plan\n\nEerste alinea.\n\nTweede alinea.\n\nDerde alinea.\n"
 PEOPLE = ("Anna", "Bert", "Chris")
 LIVE = "Live: everyone editing this page sees your changes as you type."
+LIVE_NL = "Live: iedereen die deze pagina bewerkt, ziet je wijzigingen terwijl je typt."
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAE"
        "lFTkSuQmCC")
 WAIT = 20_000  # ms: a keystroke reaches the other screens in well under a second
@@ -62,7 +63,8 @@ def open_live(page: Page, server: LiveServer) -> None:
     """Open the page's editor and wait for the live editor in place of the textarea."""
     page.goto(f"{server.url}/p/{PAGE}/edit")
     expect(page.locator("#live-editor")).to_be_visible(timeout=WAIT)
-    expect(page.locator("#live-status")).to_have_text(LIVE, timeout=WAIT)
+    status = LIVE_NL if page.evaluate("document.documentElement.lang") == "nl" else LIVE
+    expect(page.locator("#live-status")).to_have_text(status, timeout=WAIT)
     expect(page.locator("#markdown")).to_be_hidden()
 
 

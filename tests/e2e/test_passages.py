@@ -24,7 +24,7 @@ TEXT = ("# Plan voor de wijk\n\n"
 def api(server: LiveServer, method: str, path: str, data: dict[str, object],
         role: str = "facilitator") -> dict[str, object]:
     auth = base64.b64encode(f"{role}:{PASSWORDS[role]}".encode()).decode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (our own server)
         server.url + path, method=method, data=json.dumps(data).encode(),
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (our own server)
@@ -86,7 +86,8 @@ def test_a_passage_comment_stays_anchored_then_moves_to_an_earlier_version(
     shot(page, "passage-comments")
 
     # Someone else edits the paragraph above: the comment follows its sentence.
-    save(live_server, TEXT.replace("De eerste alinea vertelt", "De eerste, langere alinea (ë) vertelt"))
+    save(live_server, TEXT.replace("De eerste alinea vertelt",
+                                   "De eerste, langere alinea (ë) vertelt"))
     page.reload()
     expect(page.locator("mark.passage-mark").first).to_have_text(SENTENCE)
     expect(page.locator("#passage-margin article.comment").first).to_contain_text("eerst bellen")

@@ -20,7 +20,7 @@ from flask import Flask
 from websockets.exceptions import ConnectionClosed
 
 from storage.names import page_file
-from tests.live_support import LiveProcess, YClient, start_live, ticket
+from tests.live_support import LiveProcess, YClient, run_async, start_live, ticket
 from wiki.datadir import Services
 from wiki.live.journal import journal_path
 from wiki.live.livesock import ask
@@ -31,7 +31,7 @@ START = "# Werkplan\n\nEerste alinea.\n\nTweede alinea.\n"
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(test())
+    run_async(test)
 
 
 @pytest.fixture

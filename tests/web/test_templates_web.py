@@ -71,7 +71,7 @@ def test_a_facilitator_adds_changes_and_removes_a_template(
         app: Flask, client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
     login_as("facilitator")
     page = client.get("/admin/templates").text
-    assert "Chapter: problem, approach, result" in page and 'name="csrf_token"' in page
+    assert "Hoofdstuk: probleem, aanpak, resultaat" in page and 'name="csrf_token"' in page
     response = post_form(client, "/admin/templates", name="Interview <b>",
                          markdown="# {title}\n\n## Vragen\n")
     assert response.status_code == 302
@@ -98,11 +98,11 @@ def test_a_new_page_starts_from_the_chosen_template(
         client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
     login_as("participant")
     form = client.get("/new").text
-    assert 'name="template"' in form and "Chapter: problem, approach, result" in form
+    assert 'name="template"' in form and "Hoofdstuk: probleem, aanpak, resultaat" in form
     response = post_form(client, "/new", name="Hoofdstuk 3/Markt", template="1")
     assert response.status_code == 302 and "template=1" in response.location
     editor = client.get(response.location).text
-    assert "# Markt\n\n## Problem" in editor
+    assert "# Markt\n\n## Probleem" in editor
     plain = client.get("/p/Hoofdstuk 3/Markt/edit").text
     assert "# Markt\n\n</textarea>" in plain.replace("\r", "")  # without a template: a title
 
@@ -164,7 +164,7 @@ def test_the_api_makes_a_new_page_from_a_template(
     made = client.put("/api/v1/pages/Hoofdstuk 4/Prijs", json={"template": 1}, auth=auth)
     assert made.status_code == 201, made.json
     text = client.get("/api/v1/pages/Hoofdstuk 4/Prijs", auth=auth).json["markdown"]
-    assert text.startswith("# Prijs\n\n## Problem\n")
+    assert text.startswith("# Prijs\n\n## Probleem\n")
     again = client.put("/api/v1/pages/Hoofdstuk 4/Prijs", json={"template": 1}, auth=auth)
     assert again.status_code == 409  # a template never replaces a page's text
     for body in ({"template": 9}, {"template": "een"}, {"template": 1, "markdown": "x"}):

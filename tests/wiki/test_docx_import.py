@@ -51,8 +51,8 @@ def test_headings_table_and_image_come_through_in_one_commit_by_the_importer(
     assert commits(services) == before + 1
     last = git(services, "log", "-1", "--format=%an <%ae>%n%s", "--name-only")
     assert last.splitlines()[:2] == ["Anna de Vries <anna@example.org>",
-                                     "Import Hoofdstuk 2/Aanpak from the Word document"
-                                     " verslag.docx"]
+                                     "Hoofdstuk 2/Aanpak geïmporteerd uit het Word-document"
+                                     " verslag.docx"]  # in the wiki's language
     assert set(last.split("\n\n", 1)[1].split()) == {"Hoofdstuk", "2/Aanpak.md",
                                                     "attachments/Aanpak-1.png"}
     html = services.renderer.render(text)

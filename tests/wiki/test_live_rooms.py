@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anyio
 from pycrdt import Doc, Text
 
+from tests.live_support import run_async
 from wiki.live.journal import OPENED, UPDATE, Journal, current_room, journal_path, read_records
 from wiki.live.outside import merged_live_text
 from wiki.live.rooms import LiveRoom, edits, room_id, seed_update
@@ -27,7 +27,7 @@ def browser(room: LiveRoom) -> tuple[Doc[Any], Text]:
 
 def deliver(room: LiveRoom, update: bytes, account: int) -> None:
     """A writer's update reaching the room (journalled, then applied)."""
-    anyio.run(room.receive, update, account)
+    run_async(lambda: room.receive(update, account))
 
 
 def type_into(room: LiveRoom, doc: Doc[Any], text: Text, at: int, words: str,
