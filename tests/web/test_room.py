@@ -63,6 +63,8 @@ def test_control_room_lists_untouched_pages_and_latest_activity(client: FlaskCli
     assert "/p/Home" in untouched and "/p/Idee" not in untouched
     latest = page.split('id="latest"')[1].split("</section>")[0]
     assert "/p/Idee" in latest
+    # A sentence, as on the recent changes page: "participant created Idee".
+    assert re.search(r"<strong>participant</strong> created <a href=\"/p/Idee\">Idee</a>", latest)
 
 
 def test_page_outside_the_outline_is_added_with_one_click(client: FlaskClient,

@@ -180,7 +180,7 @@ def install(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=reader_zone)
     app.jinja_env.globals.update(
         current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
-        role_name=role_name, change_kind=change_kind, change_sentence=change_sentence,
+        role_name=role_name, change_sentence=change_sentence,
         script_messages=script_messages)
 
     @app.context_processor
