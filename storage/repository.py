@@ -369,16 +369,16 @@ def _folder_vanished(exc: OSError) -> bool:
 def _write_failures() -> Iterator[None]:
     """Report a failed object write as RepositoryWriteFailed; the ref is untouched then.
 
-    libgit2 often loses the errno of a failed write ("no error"), so the message
-    names the likely causes instead of the raw text alone.
+    The message names the likely causes; the raw text (libgit2 often loses the
+    errno: "no error") is kept in `detail` for the log, not shown to people.
     """
     try:
         yield
     except (pygit2.GitError, OSError) as exc:
         detail = str(exc) if str(exc) not in ("", "no error") else "a write failed"
         raise RepositoryWriteFailed(
-            N_("the repository could not be written ({detail}); the disk may be full or "
-               "read-only. Nothing was saved."), detail=detail) from exc
+            N_("the wiki could not write its files: the disk may be full or read-only. "
+               "Nothing was saved."), detail=detail) from exc
 
 
 def _nest(changes: Changes) -> NestedChanges:

@@ -68,6 +68,8 @@ def install(app: Flask) -> None:
     for kind, (status, code) in STATUS.items():
         def handler(exc: Exception, status: int = status, code: str = code
                     ) -> tuple[Response | str, int]:
+            if isinstance(exc, RepositoryWriteFailed):
+                log.warning("repository write failed: %s", exc.params.get("detail", exc))
             answer = error_response(status, code, error_text(exc) or code)
             wait = getattr(exc, "retry_after", None)
             return with_retry_after(answer, wait) if isinstance(wait, int) else answer
