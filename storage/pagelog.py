@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pygit2
 
 from storage.gitcmd import GitFailed, run_git
-from storage.treediff import GitHandle
+from storage.treediff import GitHandle, tree_entry
 
 RECORD = "\x1e"
 UNIT = "\x1f"
@@ -149,8 +149,8 @@ def _path_changes(source: GitHandle, parent: pygit2.Commit | None, commit: pygit
                   paths: Collection[str]) -> tuple[tuple[RawChange, ...], int, int]:
     changes, added, removed = [], 0, 0
     for path in sorted(paths):
-        old = _entry(parent.tree, path) if parent is not None else None
-        new = _entry(commit.tree, path)
+        old = tree_entry(parent.tree, path) if parent is not None else None
+        new = tree_entry(commit.tree, path)
         if old == new:
             continue
         status = "A" if old is None else "D" if new is None else (
@@ -166,14 +166,6 @@ def _path_changes(source: GitHandle, parent: pygit2.Commit | None, commit: pygit
 def _blob(source: GitHandle, entry: tuple[str, int] | None) -> pygit2.Blob | None:
     blob = None if entry is None else source.git[entry[0]]
     return blob if isinstance(blob, pygit2.Blob) else None
-
-
-def _entry(tree: pygit2.Tree, path: str) -> tuple[str, int] | None:
-    try:
-        entry = tree[path]
-    except KeyError:
-        return None
-    return str(entry.id), int(entry.filemode)
 
 
 def _changes_by_git(source: GitHandle, parent: str, commit: str

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pygit2
 
 from storage.gitcmd import GitFailed, run_git
-from storage.treediff import GitHandle
+from storage.treediff import GitHandle, tree_entry
 
 FILE_TYPE = 0o170000
 
@@ -72,16 +72,16 @@ def walk_path(source: GitHandle, start: str, path: str,
         if len(seen) > 1 and len(queue) == 1 and on_chain(queue[0][2]):
             return PathWalk(path, tuple(shown), queue[0][2])
         commit = _commit(git, heapq.heappop(queue)[2])
-        mine = _entry(commit.tree, path)
+        mine = tree_entry(commit.tree, path)
         parents = list(commit.parents)
         if len(parents) > 1:
-            same = next((p for p in parents if _entry(p.tree, path) == mine), None)
+            same = next((p for p in parents if tree_entry(p.tree, path) == mine), None)
             if same is not None:
                 push(same)
                 continue
             shown.append(_shown(commit, ""))
         elif parents:
-            theirs = _entry(parents[0].tree, path)
+            theirs = tree_entry(parents[0].tree, path)
             if theirs != mine:
                 status = _status(theirs, mine)
                 old = _renamed_from(source, str(commit.id), path) if status == "A" else None
@@ -120,14 +120,6 @@ def _renamed_from(source: GitHandle, revision: str, path: str) -> str | None:
         if fields[0].startswith("R") and len(fields) == 3 and fields[2] == path:
             return fields[1]
     return None
-
-
-def _entry(tree: pygit2.Tree, path: str) -> tuple[str, int] | None:
-    try:
-        entry = tree[path]
-    except KeyError:
-        return None
-    return str(entry.id), int(entry.filemode)
 
 
 def _commit(git: pygit2.Repository, revision: str) -> pygit2.Commit:

@@ -89,6 +89,15 @@ def commit_tree(source: GitHandle, commit: str) -> pygit2.Tree:
     return _commit(source, commit).tree
 
 
+def tree_entry(tree: pygit2.Tree, path: str) -> tuple[str, int] | None:
+    """The blob id and file mode at `path` in `tree`, or None when nothing is there."""
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    return str(entry.id), int(entry.filemode)
+
+
 def _commit(source: GitHandle, revision: str) -> pygit2.Commit:
     commit = source.git[revision]
     if not isinstance(commit, pygit2.Commit):
