@@ -209,6 +209,31 @@ def test_refused_sockets(services: Services, live: LiveProcess) -> None:
     run(session)
 
 
+def test_an_account_changed_during_a_session_is_sent_away_or_only_watches(
+        services: Services, live: LiveProcess) -> None:
+    """The live process looks at each connection's account again every 10 s."""
+
+    async def session() -> None:
+        anna, bram = await join(services, "anna"), await join(services, "bram")
+        await bram.type(0, "Bram eerst.\n")
+        await anna.wait_for("Bram eerst.\n" + START)
+        people = services.accounts
+        anna_user, bram_user = people.get(account(services, "anna")), people.by_name("bram")
+        assert anna_user is not None and bram_user is not None
+        people.set_active(anna_user, False)
+        people.set_role(bram_user, "reader")
+        assert await anna.wait_closed(timeout=25) == 4403  # deactivated: dropped
+        await asyncio.sleep(1)
+        await bram.type(0, "Nu lezer.\n")  # lowered to reader: no longer written
+        await asyncio.sleep(1.5)
+        watcher = await join(services, "facilitator")
+        assert str(watcher.text) == "Bram eerst.\n" + START
+        await watcher.close()
+        await bram.close()
+
+    run(session)
+
+
 def test_save_version_commits_at_once(services: Services) -> None:
     live = start_live(Path(services.settings.data_dir), {"COWIKI_LIVE_IDLE_SECONDS": "60"})
 
