@@ -73,10 +73,14 @@ def pattern_of(msgid: str) -> tuple[re.Pattern[str], int]:
 
 @cache
 def english_texts() -> tuple[EnglishText, ...]:
-    """Every English msgid (.pot) whose Dutch translation differs and is not Dutch itself."""
+    """Every English msgid whose Dutch translation differs and is not Dutch itself.
+
+    The msgids come from the committed English catalog (the .pot is made anew by
+    extraction and not committed; tests/web/test_i18n.py keeps both catalogs
+    complete)."""
     with open(CATALOGS / "nl" / "LC_MESSAGES" / "messages.po", "rb") as f:
         dutch = {m.id: m.string for m in read_po(f) if m.id}
-    with open(CATALOGS / "messages.pot", "rb") as f:
+    with open(CATALOGS / "en" / "LC_MESSAGES" / "messages.po", "rb") as f:
         english = [m.id for m in read_po(f) if m.id]
     dutch_texts = {" ".join(str(s).split()) for value in dutch.values()
                    for s in (value if isinstance(value, tuple) else (value,)) if s}
