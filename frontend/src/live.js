@@ -270,6 +270,9 @@ async function start() {
   const toolbar = document.getElementById("toolbar");
   area.hidden = true;
   classicSave.forEach(function (el) { el.style.display = "none"; });
+  // Live typing is shared at once: a suggestion is for the classic editor's text.
+  const suggestRow = form.querySelector(".suggest-row");
+  if (suggestRow) suggestRow.style.display = "none";
   if (leave) leave.textContent = t("Close");  // nothing to cancel: the text is shared already
   mirror();
   applyLock(ticket);
@@ -297,6 +300,7 @@ async function start() {
     area.value = kept;
     area.hidden = false;
     classicSave.forEach(function (el) { el.style.display = ""; });
+    if (suggestRow) suggestRow.style.display = "";
     saveButton.remove();
     saved.remove();
     if (leave) leave.textContent = cancelText;

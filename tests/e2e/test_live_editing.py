@@ -66,6 +66,7 @@ def open_live(page: Page, server: LiveServer) -> None:
     status = LIVE_NL if page.evaluate("document.documentElement.lang") == "nl" else LIVE
     expect(page.locator("#live-status")).to_have_text(status, timeout=WAIT)
     expect(page.locator("#markdown")).to_be_hidden()
+    expect(page.locator("#suggest")).to_be_hidden()  # live typing is shared, not suggested
 
 
 def text_of(page: Page) -> str:
@@ -400,6 +401,7 @@ def test_without_live_editing_the_classic_editor_saves_as_before(
     page.wait_for_timeout(1000)  # the live editor would have asked for its ticket by now
     expect(page.locator("#live-editor")).to_have_count(0)
     expect(page.locator("#live-save")).to_be_hidden()
+    expect(page.locator("#suggest")).to_be_visible()
     area.fill("# Home\n\nGewoon opgeslagen, zonder live: één.\n")
     page.click(".save-row button.button:not([type])")
     page.wait_for_url(f"{classic_server.url}/p/Home")
