@@ -96,7 +96,8 @@ def test_second_editor_resolves_a_conflict_per_part(browser: Browser,
 MAIN_SCREENS = ["/p/Home", "/p/Home/edit", "/p/Home/history", "/pages", "/changes",
                 "/p/Home/diff", "/p/Home/diff?mode=inline", "/search?q=wiki", "/export",
                 "/p/Home/comments", "/admin/users", "/admin/room", "/admin/phases",
-                "/contributors"]
+                "/contributors", "/notifications", "/p/Home/suggestions", "/admin/templates",
+                "/new"]
 
 
 @pytest.mark.parametrize("locale", ["nl-NL", "en-US"])
