@@ -30,6 +30,7 @@ CACHE_SECONDS = 24 * 3600  # a fetched image is shown from the cache this long
 FAILURE_SECONDS = 300  # a failed fetch is not tried again for this long
 CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
 FAILED = ".failed"
+FETCHES_AT_ONCE = 4  # per process: images from this many URLs at once, the rest told at once
 log = logging.getLogger("cowiki.images")
 
 
@@ -52,6 +53,8 @@ class ImageProxy:
         self.dir = cache_dir
         self.fetcher = fetcher or Fetcher()
         self.cache_bytes = cache_bytes
+        self._fetching: dict[str, int] = {}  # URL -> threads of this process asking for it
+        self._lock = threading.Lock()
 
     def token(self, src: str) -> str | None:
         """The `<mac>/<url>` path that loads image `src` through the wiki; None when
@@ -101,6 +104,20 @@ class ImageProxy:
     def fetch(self, url: str) -> CachedImage:
         """Fetch `url` into the cache, once across processes: who waited for another
         process's fetch of it gets that result."""
+        with self._lock:  # at most FETCHES_AT_ONCE different sites' images at a time;
+            # who asks for an image already on its way waits for that one fetch
+            if url not in self._fetching and len(self._fetching) >= FETCHES_AT_ONCE:
+                raise ImageRefused(503, "the wiki is fetching other images; try again soon")
+            self._fetching[url] = self._fetching.get(url, 0) + 1
+        try:
+            return self._fetch(url)
+        finally:
+            with self._lock:
+                self._fetching[url] -= 1
+                if not self._fetching[url]:
+                    del self._fetching[url]
+
+    def _fetch(self, url: str) -> CachedImage:
         name = _name(url)
         (self.dir / "locks").mkdir(parents=True, exist_ok=True)
         with held(self.dir / "locks" / name[:2]):

@@ -33,7 +33,7 @@ from tests.conftest import PASSWORDS, free_port
 from wiki.changes import SERVER
 from wiki.config import Settings
 from wiki.imagefetch import USER_AGENT, Fetcher, ImageRefused, is_public
-from wiki.imageproxy import CACHE_SECONDS, ImageProxy
+from wiki.imageproxy import CACHE_SECONDS, FETCHES_AT_ONCE, ImageProxy
 from wiki.render import Renderer
 
 MAX_BYTES = 20_000
@@ -350,6 +350,25 @@ def test_a_slow_site_is_cut_off(wiki: Flask, origin: Origin) -> None:
     started = time.monotonic()
     answer = reader(wiki).get(src)
     assert answer.status_code == 504 and time.monotonic() - started < 4
+
+
+def test_slow_sites_hold_only_a_few_threads_and_the_rest_are_told_at_once(
+        wiki: Flask, origin: Origin) -> None:
+    srcs = [proxied_src(wiki, origin.url(f"/slow.png?{n}"), f"Traag {n}")
+            for n in range(FETCHES_AT_ONCE + 1)]
+    slow = [threading.Thread(target=reader(wiki).get, args=(src,)) for src in srcs[:-1]]
+    for thread in slow:
+        thread.start()
+    deadline = time.monotonic() + 3
+    while sum(origin.hits[f"/slow.png?{n}"] for n in range(FETCHES_AT_ONCE)) < FETCHES_AT_ONCE:
+        assert time.monotonic() < deadline, "the slow fetches did not start"
+        time.sleep(0.02)
+    started = time.monotonic()
+    answer = reader(wiki).get(srcs[-1])
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert time.monotonic() - started < 1 and origin.hits[f"/slow.png?{FETCHES_AT_ONCE}"] == 0
+    for thread in slow:
+        thread.join()
 
 
 def test_redirects_are_followed_three_times_at_most(wiki: Flask, origin: Origin) -> None:

@@ -29,7 +29,10 @@ def proxied(mac: str, url: str) -> BaseResponse | tuple[BaseResponse | str, int]
                 return too_many(wait)
             image = proxy.fetch(remote)
     except ImageRefused as refused:
-        return Response(refused.reason, refused.status, mimetype="text/plain")
+        answer = Response(refused.reason, refused.status, mimetype="text/plain")
+        if refused.status == 503:
+            answer.headers["Retry-After"] = "5"
+        return answer
     response = Response(image.data, mimetype=image.mime)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
