@@ -14,6 +14,7 @@ from typing import Any
 
 from cowiki import root as wikiroot
 from storage.names import validate_slug
+from wiki.accounts import check_new_account
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.errors import InvalidInput
@@ -58,6 +59,9 @@ def cmd_create_wiki(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("create-wiki needs --root DIR (the folder that holds the wikis)")
     slug = validate_slug(args.slug)
     password = read_password(args.password_stdin)
+    # Refuse a bad facilitator before anything exists: once the data dir is open, its
+    # background work (index, page cache) would keep writing into a folder being removed.
+    check_new_account(args.facilitator, args.email, "facilitator", password)
     folder = Path(settings.data_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:

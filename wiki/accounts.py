@@ -103,6 +103,20 @@ def secret_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+
+def check_new_account(name: str, email: str, role: str, password: str) -> tuple[str, str]:
+    """The name and email as an account keeps them; InvalidInput for a bad name, email,
+    role or password (whether they are taken is the database's answer)."""
+    name, email = unicodedata.normalize("NFKC", name).strip(), email.strip()
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(N_("names are 1-40 letters, digits, spaces, '.', '-' or '_'"))
+    if not _EMAIL.fullmatch(email) or len(email) > 200:
+        raise InvalidInput(N_("that is not an email address"))
+    if role not in ROLES:
+        raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
+    check_password_strength(password, name, email)
+    return name, email
+
 class Accounts:
     """Users, tokens and login throttling in SQLite."""
 
@@ -112,14 +126,7 @@ class Accounts:
 
     def add_user(self, name: str, email: str, role: str, password: str) -> User:
         """Create an account; InvalidInput for a bad or taken name, email, role or password."""
-        name, email = unicodedata.normalize("NFKC", name).strip(), email.strip()
-        if not _NAME.fullmatch(name):
-            raise InvalidInput(N_("names are 1-40 letters, digits, spaces, '.', '-' or '_'"))
-        if not _EMAIL.fullmatch(email) or len(email) > 200:
-            raise InvalidInput(N_("that is not an email address"))
-        if role not in ROLES:
-            raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
-        check_password_strength(password, name, email)
+        name, email = check_new_account(name, email, role, password)
         with self.db.transaction() as conn:
             taken = conn.execute("SELECT 1 FROM users WHERE name = ? OR name_key = ? OR email = ?",
                                  (name, name_key(name), email)).fetchone()
