@@ -71,11 +71,14 @@ def test_forged_and_damaged_tickets_are_refused_as_user_errors(token: str) -> No
     assert isinstance(caught.value, WikiError)
 
 
-def test_a_flipped_signature_bit_is_refused() -> None:
+def test_a_changed_last_signature_letter_is_refused() -> None:
+    # The last base64 letter of a 32-byte signature carries two spare bits: a decoder
+    # ignores them, so only a text comparison refuses every one of these changes.
     token = issue_ticket(KEY, "Home", 1, "write")
-    last = "A" if token[-1] != "A" else "B"
-    with pytest.raises(TicketError):
-        read_ticket(KEY, token[:-1] + last, "Home")
+    letters = string.ascii_letters + string.digits + "-_"
+    for other in letters.replace(token[-1], ""):
+        with pytest.raises(TicketError):
+            read_ticket(KEY, token[:-1] + other, "Home")
 
 
 def test_the_key_comes_from_the_wiki_secret_and_is_not_the_secret(tmp_path: Path) -> None:
