@@ -23,7 +23,7 @@ from storage.procreceive import Outcome, negotiate, report
 from storage.repository import MAIN_REF, Person, Repository
 from wiki.accounts import Accounts, User
 from wiki.config import Settings
-from wiki.db import Database
+from wiki.db import Database, open_database
 from wiki.phases import is_frozen
 from wiki.push import PUSH_MERGE_REF, PushLimits, PushPolicy, PushRefused, check_push
 from wiki.pushlog import PushLog
@@ -64,7 +64,7 @@ def print_refusal(refused: PushRefused) -> None:
 def pushing_account() -> tuple[Database, User | None]:
     """The database and the pushing account (None: a push on the server's file system)."""
     raw = os.environ.get(PUSHER_ENV, "")
-    db = Database(git_dir().parent / "cowiki.db")
+    db = open_database(Settings.load({"data_dir": str(git_dir().parent)}))
     return db, Accounts(db).get(int(raw)) if raw.isdigit() else None
 
 
@@ -118,7 +118,7 @@ def post_receive(updates: Sequence[RefUpdate]) -> int:
     raw = os.environ.get(PUSHER_ENV, "")
     pusher = int(raw) if raw.isdigit() else None
     repo = open_incoming(git_dir())
-    log = PushLog(Database(git_dir().parent / "cowiki.db"))
+    log = PushLog(open_database(Settings.load({"data_dir": str(git_dir().parent)})))
     for update in updates:
         # A merged push arrives as refs/for/main (see land), with main's old and new value.
         if update.ref not in (MAIN_REF, PUSH_MERGE_REF) or update.is_delete \

@@ -83,6 +83,14 @@ class Settings:
     smtp_from: str = ""
     smtp_starttls: bool = True
     digest_minutes: int = 60
+    # The shared database (wiki/db.py): "" is SQLite in the data dir (cowiki.db);
+    # postgresql+psycopg://USER:PASSWORD@HOST/DB uses PostgreSQL (`cowiki migrate-db`
+    # copies a wiki's data over). Each process keeps database_pool_size connections, and
+    # as many more at a peak; database_timeout seconds is the longest wait for a
+    # connection, a lock or a server that does not answer (then: 503 "busy").
+    database_url: str = ""
+    database_pool_size: int = 5
+    database_timeout: float = 10.0
 
     def remote_image_policy(self) -> str:
         """`remote_images` as one of REMOTE_IMAGES; ValueError for anything else."""

@@ -15,7 +15,7 @@ from wiki.changes import SERVER, ChangeDoor
 from wiki.chapter_templates import ChapterTemplates
 from wiki.comments import Comments
 from wiki.config import Settings
-from wiki.db import Database
+from wiki.db import Database, open_database
 from wiki.drafts import Drafts
 from wiki.githooks import install_hooks
 from wiki.imagefetch import Fetcher
@@ -111,7 +111,7 @@ def open_data_dir(settings: Settings) -> Services:
     install_hooks(repo.path)
     # History answered from the page-metadata cache where it is exact, else by git.
     history = PageMeta(repo, root / "pagemeta.db", root / "pagemeta.lock")
-    db = Database(root / "cowiki.db")
+    db = open_database(settings)
     db.migrate()
     images = open_image_proxy(settings)
     door, accounts = ChangeDoor(), Accounts(db)

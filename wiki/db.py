@@ -1,335 +1,126 @@
-"""SQLite (WAL) for accounts and workshop data; never page content.
+"""The shared database: accounts and the workshop around the text; never page content.
 
-One connection per thread and process. Schema changes are numbered
-migrations applied in order and recorded in `PRAGMA user_version`.
+SQLAlchemy Core over SQLite (the embedded default, a file in the data dir) or
+PostgreSQL (`COWIKI_DATABASE_URL=postgresql+psycopg://...`). Each thread uses
+one connection at a time, borrowed from the engine's pool; statements outside
+`transaction()` commit on their own, so a read never holds a snapshot open.
+Schema changes are Alembic migrations (wiki/dbmigrate.py).
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from wiki.passwords import name_key
+from sqlalchemy import Connection, create_engine, make_url
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from wiki.config import Settings
+from wiki.dbdialect import begin_statement, engine_options, prepare_engine
+
+DEFAULT_FILE = "cowiki.db"
+POOL_SIZE = 5
+TIMEOUT = 10.0
 
 
-def _fold_names(conn: sqlite3.Connection) -> None:
-    """Look-alike names (issue 'one participant cannot take the workshop down'): a
-    `name_key` (NFKC, case-folded) that must be unique. Accounts that already collide
-    keep working: the later one gets a key no typed name can match, so it logs in by
-    its exact name only."""
-    conn.execute("ALTER TABLE users ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
-    seen: set[str] = set()
-    for row in conn.execute("SELECT id, name FROM users ORDER BY id").fetchall():
-        key = name_key(row["name"])
-        key = f"{key}#{row['id']}" if key in seen else key  # '#' is not allowed in names
-        seen.add(key)
-        conn.execute("UPDATE users SET name_key = ? WHERE id = ?", (key, row["id"]))
-    conn.execute("CREATE UNIQUE INDEX users_name_key ON users(name_key)")
+def database_url(data_dir: str | os.PathLike[str], url: str = "") -> str:
+    """The database a data dir uses: `url` when given, else its own SQLite file."""
+    if url:
+        return url
+    return f"sqlite:///{Path(data_dir).resolve() / DEFAULT_FILE}"
 
 
-def _discussion_stamps(conn: sqlite3.Connection) -> None:
-    """A counter per page that every change to its comments, their reports and reactions
-    moves on (by triggers, so no write path can forget it): a rendered comment section
-    is reused while its page's stamp stands (wiki/views/discussion_render.py)."""
-    conn.execute("CREATE TABLE discussion_stamps (page TEXT PRIMARY KEY COLLATE NOCASE,"
-                 " stamp INTEGER NOT NULL)")
-    bump = ("INSERT INTO discussion_stamps (page, stamp) SELECT page, 1 FROM comments"
-            " WHERE id = {id} ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;")
-    triggers = {
-        "comments_insert": ("AFTER INSERT ON comments", bump.format(id="NEW.id")),
-        "comments_update": ("AFTER UPDATE ON comments", bump.format(id="NEW.id")),
-        "comments_moved": ("AFTER UPDATE OF page ON comments",
-                           "INSERT INTO discussion_stamps (page, stamp) VALUES (OLD.page, 1)"
-                           " ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;"),
-        "reports_insert": ("AFTER INSERT ON comment_reports", bump.format(id="NEW.comment_id")),
-        "reports_delete": ("AFTER DELETE ON comment_reports", bump.format(id="OLD.comment_id")),
-        "reactions_insert": ("AFTER INSERT ON reactions WHEN NEW.target LIKE 'comment:%'",
-                             bump.format(id="CAST(substr(NEW.target, 9) AS INTEGER)")),
-        "reactions_delete": ("AFTER DELETE ON reactions WHEN OLD.target LIKE 'comment:%'",
-                             bump.format(id="CAST(substr(OLD.target, 9) AS INTEGER)")),
-    }
-    for name, (when, action) in triggers.items():
-        conn.execute(f"CREATE TRIGGER stamp_{name} {when} BEGIN {action} END")
-
-
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
-    """
-    CREATE TABLE users (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        role TEXT NOT NULL CHECK (role IN ('reader', 'participant', 'facilitator')),
-        password_hash TEXT NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1,
-        created REAL NOT NULL
-    );
-    CREATE TABLE tokens (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        token_hash TEXT NOT NULL UNIQUE,
-        label TEXT NOT NULL,
-        created REAL NOT NULL,
-        last_used REAL
-    );
-    CREATE TABLE login_failures (
-        key TEXT NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE INDEX login_failures_key ON login_failures(key, at);
-    """,
-    # git push log (wiki/pushlog.py): who pushed which commits.
-    """
-    CREATE TABLE pushes (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
-        pusher TEXT NOT NULL,
-        pusher_email TEXT NOT NULL,
-        old TEXT NOT NULL,
-        new TEXT NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE TABLE pushed_commits (
-        revision TEXT PRIMARY KEY,
-        push_id INTEGER NOT NULL REFERENCES pushes(id) ON DELETE CASCADE
-    );
-    """,
-    # The workshop around the text (issue 7): invites, comments, reports, reactions,
-    # presence, drafts and frozen scopes. Pages are keyed by name, so comments of a
-    # deleted page stay reachable from its history.
-    """
-    CREATE TABLE invites (
-        code TEXT PRIMARY KEY,
-        role TEXT NOT NULL CHECK (role IN ('reader', 'participant', 'facilitator')),
-        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
-        created REAL NOT NULL,
-        expires REAL NOT NULL,
-        max_uses INTEGER NOT NULL,
-        uses INTEGER NOT NULL DEFAULT 0,
-        revoked INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE comments (
-        id INTEGER PRIMARY KEY,
-        page TEXT NOT NULL COLLATE NOCASE,
-        parent INTEGER REFERENCES comments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id),
-        body TEXT NOT NULL,
-        created REAL NOT NULL,
-        edited REAL,
-        deleted INTEGER NOT NULL DEFAULT 0,
-        hidden_reason TEXT,
-        hidden_by INTEGER REFERENCES users(id),
-        hidden_at REAL
-    );
-    CREATE INDEX comments_page ON comments(page, created);
-    CREATE INDEX comments_user ON comments(user_id, created);
-    CREATE TABLE comment_reports (
-        comment_id INTEGER NOT NULL REFERENCES comments(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        reason TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (comment_id, user_id)
-    );
-    CREATE TABLE reactions (
-        target TEXT NOT NULL COLLATE NOCASE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (target, user_id, kind)
-    );
-    CREATE TABLE presence (
-        page TEXT NOT NULL COLLATE NOCASE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        dirty INTEGER NOT NULL DEFAULT 0,
-        since REAL NOT NULL,
-        seen REAL NOT NULL,
-        PRIMARY KEY (page, user_id)
-    );
-    CREATE TABLE drafts (
-        page TEXT NOT NULL COLLATE NOCASE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        markdown TEXT NOT NULL,
-        base_revision TEXT NOT NULL DEFAULT '',
-        saved REAL NOT NULL,
-        PRIMARY KEY (page, user_id)
-    );
-    CREATE TABLE frozen (
-        scope TEXT PRIMARY KEY COLLATE NOCASE,
-        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
-        at REAL NOT NULL
-    );
-    """,
-    # Interface language per account (issue 7): 'en', 'nl', or '' to follow the browser.
-    """
-    ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''
-    """,
-    # Server-side sessions: a login is a row here, so logging out ends it for every copy
-    # of the cookie; the generation ends all of an account's sessions at once.
-    """
-    ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE sessions (
-        sid_hash TEXT PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        created REAL NOT NULL,
-        expires REAL NOT NULL
-    );
-    CREATE INDEX sessions_user ON sessions(user_id)
-    """,
-    _fold_names,
-    # The wiki's own settings a facilitator changes on the admin page, shared by every
-    # worker and kept over restarts: its language (wiki/wikilang.py).
-    """
-    CREATE TABLE wiki_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
-    """,
-    # One-time password reset links (wiki/resets.py): only a hash of the secret is kept.
-    """
-    CREATE TABLE password_resets (
-        secret_hash TEXT PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
-        created REAL NOT NULL,
-        expires REAL NOT NULL,
-        used REAL
-    );
-    CREATE INDEX password_resets_user ON password_resets(user_id)
-    """,
-    # Comments on a passage (issue 19, wiki/passages.py): the anchor (quote, revision,
-    # code-point start and end, context) and resolving; where each anchor sits in a
-    # page blob is a cache of git, one row per comment for the blob it last met.
-    """
-    ALTER TABLE comments ADD COLUMN anchor_quote TEXT;
-    ALTER TABLE comments ADD COLUMN anchor_revision TEXT;
-    ALTER TABLE comments ADD COLUMN anchor_start INTEGER;
-    ALTER TABLE comments ADD COLUMN anchor_end INTEGER;
-    ALTER TABLE comments ADD COLUMN anchor_before TEXT;
-    ALTER TABLE comments ADD COLUMN anchor_after TEXT;
-    ALTER TABLE comments ADD COLUMN resolved_at REAL;
-    ALTER TABLE comments ADD COLUMN resolved_by INTEGER REFERENCES users(id);
-    CREATE TABLE passage_places (
-        comment_id INTEGER PRIMARY KEY REFERENCES comments(id) ON DELETE CASCADE,
-        blob TEXT NOT NULL,
-        start INTEGER,
-        end INTEGER
-    )
-    """,
-    # Notifications (issue 19, wiki/notifications.py): one row per recipient, a partial
-    # index so the bell's unread count is one cheap query, followed pages, the e-mail
-    # choice per person, and the outbox wiki/mailer.py sends from (kept until sent).
-    """
-    CREATE TABLE notifications (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        page TEXT NOT NULL COLLATE NOCASE,
-        actor_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
-        summary TEXT NOT NULL DEFAULT '',
-        link TEXT NOT NULL DEFAULT '',
-        created REAL NOT NULL,
-        read REAL,
-        mail INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX notifications_user ON notifications(user_id, created);
-    CREATE INDEX notifications_unread ON notifications(user_id) WHERE read IS NULL;
-    CREATE INDEX notifications_mail ON notifications(user_id) WHERE mail = 1;
-    CREATE TABLE page_follows (
-        page TEXT NOT NULL COLLATE NOCASE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        created REAL NOT NULL,
-        PRIMARY KEY (page, user_id)
-    );
-    CREATE TABLE notify_settings (
-        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
-        email TEXT NOT NULL CHECK (email IN ('none', 'immediate', 'digest'))
-    );
-    CREATE TABLE mail_outbox (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
-        recipient TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        html TEXT NOT NULL DEFAULT '',
-        created REAL NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_try REAL NOT NULL,
-        sent REAL,
-        error TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX mail_outbox_due ON mail_outbox(next_try) WHERE sent IS NULL
-    """,
-    # Suggested changes (issue 19, wiki/suggestions.py): the text is a commit on
-    # refs/suggestions/<id>; here who made it on which base, why, its discussion (a
-    # page comment) and the decision.
-    """
-    CREATE TABLE suggestions (
-        id INTEGER PRIMARY KEY,
-        page TEXT NOT NULL COLLATE NOCASE,
-        base TEXT NOT NULL,
-        commit_id TEXT NOT NULL DEFAULT '',
-        user_id INTEGER NOT NULL REFERENCES users(id),
-        note TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL DEFAULT 'open'
-            CHECK (state IN ('open', 'accepted', 'rejected', 'conflict')),
-        comment_id INTEGER REFERENCES comments(id) ON DELETE SET NULL,
-        decided_by INTEGER REFERENCES users(id),
-        reason TEXT NOT NULL DEFAULT '',
-        revision TEXT NOT NULL DEFAULT '',
-        created REAL NOT NULL,
-        updated REAL NOT NULL,
-        decided REAL
-    );
-    CREATE INDEX suggestions_page ON suggestions(page, state)
-    """,
-    # Comments on a passage (issue 19): a stamp per page for the rendered comment section.
-    _discussion_stamps,
-]
+def open_database(settings: Settings) -> Database:
+    """The database of the wiki `settings` describe (not yet migrated)."""
+    return Database(database_url(settings.data_dir, settings.database_url),
+                    settings.database_pool_size, settings.database_timeout)
 
 
 class Database:
-    """A SQLite file with per-thread connections and ordered migrations."""
+    """A database URL (or a SQLite file's path) with per-thread connections."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | os.PathLike[str], pool_size: int = POOL_SIZE,
+                 timeout: float = TIMEOUT) -> None:
+        text = os.fspath(location)
+        self.url = text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        self.path = Path(parsed.database) if self.dialect == "sqlite" and parsed.database \
+            else None
+        self.pool_size, self.timeout = pool_size, timeout
         self._local = threading.local()
+        self._engine: Engine | None = None
+        self._engine_pid = 0
+        self._lock = threading.Lock()
 
-    def connect(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use, also after a fork)."""
+    def describe(self) -> str:
+        """Which database this is, for people: never the password."""
+        if self.path is not None:
+            return f"SQLite {self.path.name}"
+        url = make_url(self.url)
+        return f"PostgreSQL {url.host or 'local'}/{url.database or ''}"
+
+    @property
+    def engine(self) -> Engine:
+        """This process's engine (a forked worker makes its own pool)."""
+        with self._lock:
+            if self._engine is None or self._engine_pid != os.getpid():
+                if self._engine is not None:
+                    self._engine.dispose(close=False)  # the parent's connections stay its own
+                engine = create_engine(self.url, **engine_options(
+                    self.url, self.pool_size, self.timeout))
+                prepare_engine(engine, self.timeout)
+                self._engine, self._engine_pid = engine, os.getpid()
+            return self._engine
+
+    def connect(self) -> Connection:
+        """This thread's connection (borrowed on first use, and again after a fork or
+        once the database dropped it)."""
         local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=10000")
+        conn: Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid() or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
             local.conn, local.pid = conn, os.getpid()
-        connection: sqlite3.Connection = local.conn
-        return connection
+        return conn
+
+    def release(self) -> None:
+        """Give this thread's connection back to the pool (at the end of a request)."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and self._local.pid == os.getpid():
+            with suppress(DBAPIError):
+                conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """A write transaction taken up front, so concurrent writers queue instead of fail."""
         conn = self.connect()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin_statement(self.dialect))
         try:
             yield conn
-            conn.execute("COMMIT")
+            conn.exec_driver_sql("COMMIT")
         except BaseException:
-            if conn.in_transaction:  # also when COMMIT itself failed (disk full)
-                conn.execute("ROLLBACK")
+            # Also when COMMIT itself failed (disk full); a dropped connection has
+            # nothing left to roll back.
+            with suppress(DBAPIError):
+                conn.exec_driver_sql("ROLLBACK")
             raise
 
     def migrate(self) -> None:
-        """Apply every migration newer than the file's user_version."""
+        """Bring the schema up to date (several workers may start at once)."""
+        from wiki.dbmigrate import upgrade
+
         with self.transaction() as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                if callable(script):
-                    script(conn)  # a migration that needs Python (Unicode folding)
-                else:
-                    for statement in filter(str.strip, script.split(";")):
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number:d}")
+            upgrade(conn)
+
+    def dispose(self) -> None:
+        """Close every pooled connection of this process."""
+        self.release()
+        with self._lock:
+            if self._engine is not None and self._engine_pid == os.getpid():
+                self._engine.dispose()
+            self._engine = None

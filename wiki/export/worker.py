@@ -20,7 +20,7 @@ from pathlib import Path
 from storage.repository import Person, Repository
 from wiki.accounts import Accounts
 from wiki.config import Settings
-from wiki.db import Database
+from wiki.db import open_database
 from wiki.export.build import Source, export
 from wiki.export.jobs import Job, Jobs, Limits
 from wiki.pagemeta import PageMeta
@@ -52,7 +52,7 @@ def run(jobs: Jobs, job: Job, settings: Settings) -> Job:
     # Blame of each chapter comes from the page-metadata cache (computed once per revision).
     history = PageMeta(repo, jobs.data_dir / "pagemeta.db", jobs.data_dir / "pagemeta.lock")
     # The credits name each person as the wiki does: an account's name for its email.
-    db = Database(jobs.data_dir / "cowiki.db")
+    db = open_database(settings)
     shown = display_names(Accounts(db))
     language = WikiLanguage(settings.language, db).get()  # the facilitator's choice, shared
     data = export(repo, history, Source(job.commit, job.version), job.format,

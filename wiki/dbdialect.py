@@ -1,0 +1,202 @@
+"""Everything SQLite and PostgreSQL do differently, in one place.
+
+The rest of the wiki writes SQLAlchemy Core statements against wiki/dbschema.py
+and asks this module for the few things that differ:
+
+- case-insensitive text (`NoCase`): SQLite's NOCASE collation, PostgreSQL's citext;
+- how a write transaction starts: SQLite takes the write lock up front
+  (BEGIN IMMEDIATE), so writers queue instead of failing halfway;
+- insert-or-update and insert-or-ignore (`upsert`, `insert_ignore`);
+- serialising work on one key (`lock_key`), which the rate limiter's counters need;
+- the triggers that keep comment-section stamps, and the engine's own setup;
+- which failures are a busy, full or unreachable database (`fault`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Dialect, Table, Text, event, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+Fault = Literal["busy", "full", "read-only", "unreachable"]
+
+
+class NoCase(TypeDecorator[str]):
+    """Text compared without regard to case, in equality, uniqueness and ordering."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.CITEXT())
+        return dialect.type_descriptor(Text(collation="NOCASE"))
+
+
+def begin_statement(dialect: str) -> str:
+    """The statement that opens a write transaction."""
+    return "BEGIN IMMEDIATE" if dialect == "sqlite" else "BEGIN"
+
+
+def engine_options(url: str, pool_size: int, timeout: float) -> dict[str, Any]:
+    """create_engine's options: statements commit on their own (reads never hold a
+    snapshot open); transactions are opened explicitly by wiki/db.py."""
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": timeout, "check_same_thread": False}
+    else:
+        options.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=timeout,
+                       pool_pre_ping=True, pool_recycle=3600,
+                       connect_args={"connect_timeout": max(1, int(timeout))})
+    return options
+
+
+def prepare_engine(engine: Engine, timeout: float) -> None:
+    """Per-connection settings: SQLite's journal, foreign keys and lock wait;
+    PostgreSQL's lock and statement limits (a stuck lock answers 'busy', never hangs)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        if engine.dialect.name == "sqlite":
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                           f"busy_timeout={int(timeout * 1000)}"):
+                cursor.execute(f"PRAGMA {pragma}")
+        else:
+            millis = int(timeout * 1000)
+            cursor.execute(f"SET lock_timeout = {millis}")
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {millis * 6}")
+        cursor.close()
+
+
+def upsert(dialect: str, table: Table, values: Mapping[str, object], keys: Iterable[str],
+           update: Iterable[str] | None = None) -> Any:
+    """INSERT that replaces the `update` columns (default: all but the keys) of the row
+    with the same `keys`."""
+    statement = _insert(dialect, table).values(**values)
+    keys = list(keys)
+    changed = [c for c in values if c not in keys] if update is None else list(update)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={c: statement.excluded[c] for c in changed})
+
+
+def insert_ignore(dialect: str, table: Table, values: Mapping[str, object]) -> Any:
+    """INSERT that does nothing when a row with the same unique key exists."""
+    return _insert(dialect, table).values(**values).on_conflict_do_nothing()
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def starts_with(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """`column` begins with `prefix`, in its own collation (no LIKE escapes)."""
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+def lock_key(conn: Connection, key: str) -> None:
+    """Serialise transactions on `key` until this one ends. SQLite's write transaction
+    already holds the whole database; PostgreSQL takes an advisory lock."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended(%(k)s, 0))",
+                             {"k": key})
+
+
+def prepare_schema(conn: Connection) -> None:
+    """What the tables need before they are created (PostgreSQL: citext)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS citext")
+
+
+def create_stamp_triggers(conn: Connection) -> None:
+    """Triggers that move a page's discussion stamp on every change to its comments,
+    their reports and reactions, so no write path can forget it."""
+    statements = _PG_TRIGGERS if conn.dialect.name == "postgresql" else _sqlite_triggers()
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+def _sqlite_triggers() -> list[str]:
+    bump = ("INSERT INTO discussion_stamps (page, stamp) SELECT page, 1 FROM comments"
+            " WHERE id = {id} ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;")
+    triggers = {
+        "comments_insert": ("AFTER INSERT ON comments", bump.format(id="NEW.id")),
+        "comments_update": ("AFTER UPDATE ON comments", bump.format(id="NEW.id")),
+        "comments_moved": ("AFTER UPDATE OF page ON comments",
+                           "INSERT INTO discussion_stamps (page, stamp) VALUES (OLD.page, 1)"
+                           " ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;"),
+        "reports_insert": ("AFTER INSERT ON comment_reports", bump.format(id="NEW.comment_id")),
+        "reports_delete": ("AFTER DELETE ON comment_reports", bump.format(id="OLD.comment_id")),
+        "reactions_insert": ("AFTER INSERT ON reactions WHEN NEW.target LIKE 'comment:%'",
+                             bump.format(id="CAST(substr(NEW.target, 9) AS INTEGER)")),
+        "reactions_delete": ("AFTER DELETE ON reactions WHEN OLD.target LIKE 'comment:%'",
+                             bump.format(id="CAST(substr(OLD.target, 9) AS INTEGER)")),
+    }
+    return [f"CREATE TRIGGER stamp_{name} {when} BEGIN {action} END"
+            for name, (when, action) in triggers.items()]
+
+
+_PG_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION cowiki_bump_stamp(p citext) RETURNS void
+       LANGUAGE sql AS $$
+         INSERT INTO discussion_stamps (page, stamp) SELECT p, 1 WHERE p IS NOT NULL
+         ON CONFLICT (page) DO UPDATE SET stamp = discussion_stamps.stamp + 1
+       $$""",
+    """CREATE OR REPLACE FUNCTION cowiki_stamp_comment() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' AND OLD.page IS DISTINCT FROM NEW.page THEN
+           PERFORM cowiki_bump_stamp(OLD.page);
+         END IF;
+         PERFORM cowiki_bump_stamp(NEW.page);
+         RETURN NULL;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION cowiki_stamp_report() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       DECLARE row_id integer := CASE WHEN TG_OP = 'DELETE' THEN OLD.comment_id
+                                      ELSE NEW.comment_id END;
+       BEGIN
+         PERFORM cowiki_bump_stamp((SELECT page FROM comments WHERE id = row_id));
+         RETURN NULL;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION cowiki_stamp_reaction() RETURNS trigger
+       LANGUAGE plpgsql AS $$
+       DECLARE target text := CASE WHEN TG_OP = 'DELETE' THEN OLD.target ELSE NEW.target END;
+       BEGIN
+         IF left(target, 8) = 'comment:' AND substr(target, 9) ~ '^[0-9]{1,9}$' THEN
+           PERFORM cowiki_bump_stamp(
+             (SELECT page FROM comments WHERE id = substr(target, 9)::integer));
+         END IF;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER stamp_comments AFTER INSERT OR UPDATE ON comments
+       FOR EACH ROW EXECUTE FUNCTION cowiki_stamp_comment()""",
+    """CREATE TRIGGER stamp_reports AFTER INSERT OR DELETE ON comment_reports
+       FOR EACH ROW EXECUTE FUNCTION cowiki_stamp_report()""",
+    """CREATE TRIGGER stamp_reactions AFTER INSERT OR DELETE ON reactions
+       FOR EACH ROW EXECUTE FUNCTION cowiki_stamp_reaction()""",
+]
+
+
+def fault(exc: BaseException) -> Fault | None:
+    """What kind of passing trouble a database error is, or None for a real bug."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return "unreachable"
+    original = getattr(exc, "orig", exc)
+    text = str(original).lower()
+    code = str(getattr(original, "sqlstate", "") or "")
+    if "locked" in text or "busy" in text or code in ("55P03", "57014", "40001", "40P01"):
+        return "busy"
+    if "full" in text or code == "53100":
+        return "full"
+    if "readonly" in text or "read-only" in text or code == "25006":
+        return "read-only"
+    if code.startswith("08") or "connection" in text or "timeout" in text:
+        return "unreachable"
+    return None

@@ -1,0 +1,1 @@
+"""Alembic migrations of the shared database (run by wiki/dbmigrate.py)."""
