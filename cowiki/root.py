@@ -3,7 +3,9 @@
 ROOT/<slug>/ is one wiki's data dir, exactly what `cowiki --data DIR init` makes
 (its own bare repository, index, exports, SQLite database and secret key), and
 the wiki answers at /w/<slug>/. Nothing else is shared between the wikis: each
-has its own accounts, locks, background threads and live process. No Flask here:
+has its own accounts, locks, background threads and live process. With a
+PostgreSQL COWIKI_DATABASE_URL the wikis share that database, each in a schema
+of its own (wiki_<slug>). No Flask here:
 the server's master imports this module too.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from storage.errors import InvalidPageName
 from storage.names import validate_slug
 from wiki.config import ENV_PREFIX, Settings
+from wiki.dbdialect import schema_url
 
 PREFIX = "/w/"
 REPOSITORY = "repo.git"
@@ -60,6 +63,11 @@ def wiki_overrides(root: Path, slug: str, settings: Settings) -> dict[str, str]:
                                            hashlib.sha256).hexdigest()
     if settings.base_url:
         overrides["base_url"] = settings.base_url.rstrip("/") + prefix
+    if settings.database_url:
+        # One PostgreSQL database for the whole root: each wiki's tables in a schema of
+        # its own. (A SQLite URL cannot be shared: each wiki keeps its own file.)
+        shared = schema_url(settings.database_url, "wiki_" + slug)
+        overrides["database_url"] = "" if shared == settings.database_url else shared
     return overrides
 
 

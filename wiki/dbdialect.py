@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Dialect, Table, Text, event, func
+from sqlalchemy import Connection, Dialect, Table, Text, event, func, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -111,7 +111,7 @@ def lock_key(conn: Connection, key: str) -> None:
 def prepare_schema(conn: Connection) -> None:
     """What the tables need before they are created (PostgreSQL: citext)."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS citext")
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS citext SCHEMA public")
 
 
 def create_stamp_triggers(conn: Connection) -> None:
@@ -200,3 +200,34 @@ def fault(exc: BaseException) -> Fault | None:
     if code.startswith("08") or "connection" in text or "timeout" in text:
         return "unreachable"
     return None
+
+
+def schema_url(url: str, schema: str) -> str:
+    """`url` with its tables in `schema` of that database (PostgreSQL's search_path), for
+    many wikis sharing one PostgreSQL database; a SQLite URL is returned as it is."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    return parsed.update_query_dict(
+        {"options": f'-csearch_path="{schema}",public'}).render_as_string(hide_password=False)
+
+
+def ensure_schema(conn: Connection) -> None:
+    """Create the schema the connection's search_path starts with, and citext in
+    `public` where every wiki's schema finds it (PostgreSQL only)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS citext SCHEMA public")
+    first = conn.exec_driver_sql("SHOW search_path").scalar_one().split(",")[0].strip()
+    if first and first != '"$user"' and first != "public":
+        name = first.strip('"').replace('"', '""')
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+
+
+def version_schema(conn: Connection) -> str | None:
+    """The schema Alembic keeps its revision in: the connection's own (PostgreSQL), so a
+    wiki's schema never reads another's through the search_path; None on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return None
+    found = conn.exec_driver_sql("SELECT current_schema()").scalar()
+    return str(found) if found else None

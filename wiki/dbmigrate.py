@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from wiki import sqlite_legacy
-from wiki.dbdialect import lock_key
+from wiki.dbdialect import ensure_schema, lock_key, version_schema
 
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"
@@ -41,13 +41,15 @@ def head() -> str:
 
 def current(conn: Connection) -> str | None:
     """The revision a database is at (None: a new one, or one from before Alembic)."""
-    return MigrationContext.configure(conn).get_current_revision()
+    options = {"version_table_schema": version_schema(conn)}
+    return MigrationContext.configure(conn, opts=options).get_current_revision()
 
 
 def upgrade(conn: Connection) -> None:
     """Migrate the database behind `conn` (inside the caller's write transaction) to
     the head revision; a no-op, and cheap, when it is there."""
     lock_key(conn, "cowiki schema")
+    ensure_schema(conn)
     if current(conn) == head():
         return
     config = _config()

@@ -78,6 +78,9 @@ def backend_env(settings: Settings, repo: Path, request: BackendRequest) -> dict
         "COWIKI_MAX_PAGE_BYTES": str(settings.max_page_bytes),
         "COWIKI_MAX_ATTACHMENT_BYTES": str(settings.max_attachment_bytes),
         "COWIKI_MAX_PUSH_BYTES": str(settings.max_push_bytes),
+        # The hooks record pushes in the wiki's own database, wherever it is.
+        "COWIKI_DATABASE_URL": settings.database_url,
+        "COWIKI_DATABASE_TIMEOUT": str(settings.database_timeout),
     }
     env.update({key: value for key, value in request.cgi.items() if key in PASSED and value})
     if request.user is not None:
