@@ -14,7 +14,7 @@ and asks this module for the few things that differ:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Dialect, Table, Text, event, func, make_url
@@ -84,6 +84,15 @@ def upsert(dialect: str, table: Table, values: Mapping[str, object], keys: Itera
     changed = [c for c in values if c not in keys] if update is None else list(update)
     return statement.on_conflict_do_update(
         index_elements=keys, set_={c: statement.excluded[c] for c in changed})
+
+
+def upsert_rows(dialect: str, table: Table, rows: Sequence[Mapping[str, object]],
+                keys: Iterable[str]) -> Any:
+    """`upsert` of several rows (with the same columns, distinct keys) in one statement."""
+    statement = _insert(dialect, table).values(list(rows))
+    keys = list(keys)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={c: statement.excluded[c] for c in rows[0] if c not in keys})
 
 
 def insert_ignore(dialect: str, table: Table, values: Mapping[str, object]) -> Any:
