@@ -10,9 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select
+
 from storage.names import normalize_page_name, validate_revision
 from wiki.accounts import User
 from wiki.db import Database
+from wiki.dbdialect import upsert
+from wiki.dbschema import drafts
 from wiki.errors import N_, InvalidInput, PageTooLarge
 
 
@@ -27,7 +31,7 @@ class Draft:
 
 
 class Drafts:
-    """Drafts in SQLite, limited to the page size."""
+    """Drafts in the shared database, limited to the page size."""
 
     def __init__(self, db: Database, max_bytes: int) -> None:
         self.db = db
@@ -43,16 +47,17 @@ class Drafts:
         base = validate_revision(base_revision) if base_revision else ""
         draft = Draft(page, markdown, base, time.time())
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO drafts (page, user_id, markdown, base_revision, saved)"
-                " VALUES (?, ?, ?, ?, ?)", (page, user.id, markdown, base, draft.saved))
+            conn.execute(upsert(self.db.dialect, drafts, {
+                "page": page, "user_id": user.id, "markdown": markdown,
+                "base_revision": base, "saved": draft.saved}, keys=("page", "user_id"),
+                update=("page", "markdown", "base_revision", "saved")))
         return draft
 
     def get(self, page: str, user: User) -> Draft | None:
         """The user's draft of `page`, if any."""
-        row = self.db.connect().execute(
-            "SELECT * FROM drafts WHERE page = ? AND user_id = ?",
-            (normalize_page_name(page), user.id)).fetchone()
+        row = self.db.connect().execute(select(drafts).where(
+            drafts.c.page == normalize_page_name(page),
+            drafts.c.user_id == user.id)).mappings().first()
         if row is None:
             return None
         return Draft(row["page"], row["markdown"], row["base_revision"], row["saved"])
@@ -64,5 +69,5 @@ class Drafts:
     def forget(self, page: str, user_id: int) -> None:
         """Forget account `user_id`'s draft of `page` (after their save reached git)."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM drafts WHERE page = ? AND user_id = ?",
-                         (normalize_page_name(page), user_id))
+            conn.execute(delete(drafts).where(drafts.c.page == normalize_page_name(page),
+                                              drafts.c.user_id == user_id))

@@ -14,12 +14,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import delete, func, select
+
 from storage.names import normalize_page_name
 from storage.repository import Person, Repository
 from storage.versions import Version, freeze
 from wiki.accounts import User
 from wiki.changes import Change, ChangeDoor, Check, Kind
 from wiki.db import Database
+from wiki.dbdialect import insert_ignore
+from wiki.dbschema import frozen as frozen_table
+from wiki.dbschema import users
 from wiki.errors import N_, Frozen, InvalidInput
 
 WIKI = "wiki"  # "wiki" is a reserved first page segment, so no page can be called that
@@ -59,10 +64,10 @@ def covers(scope: str, name: str) -> bool:
 def frozen_scopes(db: Database) -> list[FrozenScope]:
     """Every frozen scope, the whole wiki first."""
     rows = db.connect().execute(
-        "SELECT frozen.scope, frozen.at, coalesce(users.name, '') AS by FROM frozen"
-        " LEFT JOIN users ON users.id = frozen.user_id ORDER BY frozen.scope != ?, frozen.scope",
-        (WIKI,),
-    ).fetchall()
+        select(frozen_table.c.scope, frozen_table.c.at,
+               func.coalesce(users.c.name, "").label("by"))
+        .outerjoin(users, users.c.id == frozen_table.c.user_id)
+        .order_by(frozen_table.c.scope != WIKI, frozen_table.c.scope)).mappings().all()
     return [FrozenScope(r["scope"], r["by"], r["at"]) for r in rows]
 
 
@@ -81,21 +86,20 @@ def set_frozen(db: Database, scope: str, frozen: bool, by_user_id: int | None) -
     scope = normalize_scope(scope)
     with db.transaction() as conn:
         if frozen:
-            conn.execute("INSERT OR IGNORE INTO frozen (scope, user_id, at) VALUES (?, ?, ?)",
-                         (scope, by_user_id, time.time()))
+            conn.execute(insert_ignore(db.dialect, frozen_table, {
+                "scope": scope, "user_id": by_user_id, "at": time.time()}))
         else:
-            conn.execute("DELETE FROM frozen WHERE scope = ?", (scope,))
+            conn.execute(delete(frozen_table).where(frozen_table.c.scope == scope))
     return scope
 
 
 def is_facilitator(db: Database, person: Person) -> bool:
     """True when `person` (a commit author) is an active facilitator account."""
     # Commit authors carry the account's email, which is unique per account.
-    row = db.connect().execute(
-        "SELECT 1 FROM users WHERE email = ? AND role = 'facilitator' AND active = 1",
-        (person.email,),
-    ).fetchone()
-    return row is not None
+    found = db.connect().execute(select(users.c.id).where(
+        users.c.email == person.email, users.c.role == "facilitator", users.c.active == 1,
+    ).limit(1)).first()
+    return found is not None
 
 
 GUARDED = frozenset({Kind.CREATED, Kind.SAVED, Kind.DELETED, Kind.RENAMED, Kind.REVERTED,

@@ -1,6 +1,6 @@
 """Who is editing a page right now: editors send a heartbeat, silence expires it.
 
-Kept in SQLite (not process memory) because several gunicorn workers serve
+Kept in the shared database (not process memory) because several gunicorn workers serve
 one wiki. An editor reports whether they have unsaved changes ('dirty'), so
 someone opening the same page is warned before they start.
 """
@@ -10,9 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import RowMapping, Select, case, delete, select, update
+
 from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.db import Database
+from wiki.dbdialect import insert_ignore
+from wiki.dbschema import presence, users
 
 EXPIRES = 30  # seconds without a heartbeat before an editor counts as gone
 
@@ -38,38 +42,47 @@ class Presence:
         """Record that `user` is editing `page` (with or without unsaved changes)."""
         page, moment = normalize_page_name(page), time.time() if now is None else now
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM presence WHERE seen < ?", (moment - 10 * EXPIRES,))
-            conn.execute(
-                "INSERT INTO presence (page, user_id, dirty, since, seen) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (page, user_id) DO UPDATE SET dirty = excluded.dirty,"
-                " seen = excluded.seen,"
-                " since = CASE WHEN presence.seen < ? THEN excluded.since ELSE presence.since END",
-                (page, user.id, int(dirty), moment, moment, moment - EXPIRES))
+            conn.execute(delete(presence).where(presence.c.seen < moment - 10 * EXPIRES))
+            # A new row first, then one update for new and old alike: an editor who was
+            # silent past EXPIRES starts a new session ('since'), else it carries on.
+            conn.execute(insert_ignore(self.db.dialect, presence, {
+                "page": page, "user_id": user.id, "dirty": int(dirty),
+                "since": moment, "seen": moment}))
+            conn.execute(update(presence).where(
+                presence.c.page == page, presence.c.user_id == user.id).values(
+                dirty=int(dirty), seen=moment,
+                since=case((presence.c.seen < moment - EXPIRES, moment),
+                           else_=presence.c.since)))
 
     def leave(self, page: str, user: User) -> None:
         """The user closed the editor."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM presence WHERE page = ? AND user_id = ?",
-                         (normalize_page_name(page), user.id))
+            conn.execute(delete(presence).where(presence.c.page == normalize_page_name(page),
+                                                presence.c.user_id == user.id))
 
     def editors(self, page: str, besides: User | None = None,
                 now: float | None = None) -> list[Editor]:
         """Everyone editing `page` now, except `besides`, longest first."""
         moment = time.time() if now is None else now
-        rows = self.db.connect().execute(
-            "SELECT users.name, presence.* FROM presence JOIN users ON users.id = user_id"
-            " WHERE page = ? AND seen >= ? AND user_id != ? AND users.active = 1"
-            " ORDER BY since", (normalize_page_name(page), moment - EXPIRES,
-                                besides.id if besides else -1)).fetchall()
-        return [Editor(r["name"], r["user_id"], bool(r["dirty"]), r["since"], r["seen"])
-                for r in rows]
+        rows = self.db.connect().execute(_present(moment).where(
+            presence.c.page == normalize_page_name(page),
+            presence.c.user_id != (besides.id if besides else -1),
+        ).order_by(presence.c.since)).mappings().all()
+        return [_editor(r) for r in rows]
 
     def everyone(self, now: float | None = None) -> list[tuple[str, Editor]]:
         """(page, editor) for everyone editing any page now, by page then longest first."""
         moment = time.time() if now is None else now
-        rows = self.db.connect().execute(
-            "SELECT users.name, presence.* FROM presence JOIN users ON users.id = user_id"
-            " WHERE seen >= ? AND users.active = 1 ORDER BY page COLLATE NOCASE, since",
-            (moment - EXPIRES,)).fetchall()
-        return [(r["page"], Editor(r["name"], r["user_id"], bool(r["dirty"]), r["since"],
-                                   r["seen"])) for r in rows]
+        rows = self.db.connect().execute(_present(moment).order_by(
+            presence.c.page, presence.c.since)).mappings().all()
+        return [(r["page"], _editor(r)) for r in rows]
+
+
+def _present(moment: float) -> Select[str, str, int, int, float, float]:
+    """Heartbeats of active accounts that have not expired at `moment`."""
+    return select(users.c.name, *presence.c).join(users, users.c.id == presence.c.user_id) \
+        .where(presence.c.seen >= moment - EXPIRES, users.c.active == 1)
+
+
+def _editor(row: RowMapping) -> Editor:
+    return Editor(row["name"], row["user_id"], bool(row["dirty"]), row["since"], row["seen"])

@@ -7,16 +7,20 @@ other than the author (authors and accounts are matched by email).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, func, insert, select
+
 from wiki.accounts import User
 from wiki.changes import Change, ChangeDoor, Kind
 from wiki.db import Database
+from wiki.dbdialect import insert_ignore
+from wiki.dbschema import pushed_commits, pushes, users
 
 SERVER_PUSHER = "(server)"
+CHUNK = 500  # revisions asked for per query: well under every engine's parameter limit
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Pusher:
 
 
 class PushLog:
-    """Pushes and their commits in SQLite."""
+    """Pushes and their commits in the shared database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -50,42 +54,45 @@ class PushLog:
         """Remember that account `user_id` (None: a push on the server's file system)
         brought `commits`, with the account's name and email as they are now."""
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT name, email FROM users WHERE id = ?",
-                               (user_id,)).fetchone()
-            name, email = (row[0], row[1]) if row else (SERVER_PUSHER, "")
-            cur = conn.execute(
-                "INSERT INTO pushes (user_id, pusher, pusher_email, old, new, at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (user_id if row else None, name, email, old, new, time.time()),
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO pushed_commits (revision, push_id) VALUES (?, ?)",
-                [(commit, cur.lastrowid) for commit in commits],
-            )
+            row = conn.execute(select(users.c.name, users.c.email)
+                               .where(users.c.id == user_id)).mappings().first()
+            name, email = (row["name"], row["email"]) if row else (SERVER_PUSHER, "")
+            push_id = conn.execute(insert(pushes).values(
+                user_id=user_id if row else None, pusher=name, pusher_email=email,
+                old=old, new=new, at=time.time()).returning(pushes.c.id)).scalar_one()
+            if commits:
+                # A commit pushed before keeps its first push.
+                conn.execute(insert_ignore(self.db.dialect, pushed_commits, {
+                    "revision": bindparam("revision"), "push_id": push_id}),
+                    [{"revision": commit} for commit in commits])
 
     def last_id(self) -> int:
         """The id of the newest recorded push (0 when there is none)."""
-        row = self.db.connect().execute("SELECT max(id) FROM pushes").fetchone()
-        return int(row[0] or 0)
+        return int(self.db.connect().execute(select(func.max(pushes.c.id))).scalar() or 0)
 
     def since(self, after_id: int, user_id: int | None) -> list[Push]:
         """Pushes by account `user_id` recorded after push `after_id`, oldest first."""
+        count = select(func.count()).where(pushed_commits.c.push_id == pushes.c.id) \
+            .scalar_subquery()
         rows = self.db.connect().execute(
-            "SELECT pushes.id, pushes.user_id, pusher, pusher_email, old, new,"
-            " (SELECT count(*) FROM pushed_commits WHERE push_id = pushes.id)"
-            " FROM pushes WHERE pushes.id > ? AND pushes.user_id IS ? ORDER BY pushes.id",
-            (after_id, user_id)).fetchall()
+            select(pushes.c.id, pushes.c.user_id, pushes.c.pusher, pushes.c.pusher_email,
+                   pushes.c.old, pushes.c.new, count)
+            .where(pushes.c.id > after_id, pushes.c.user_id.is_not_distinct_from(user_id))
+            .order_by(pushes.c.id)).all()
         return [Push(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6])) for r in rows]
 
     def pushers(self, revisions: Iterable[str]) -> dict[str, Pusher]:
         """The pusher of each of `revisions` that came in by push."""
-        rows = self.db.connect().execute(
-            "SELECT pushed_commits.revision, pushes.pusher, pushes.pusher_email"
-            " FROM pushed_commits JOIN pushes ON pushes.id = pushed_commits.push_id"
-            " WHERE pushed_commits.revision IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(dict.fromkeys(revisions))),),
-        ).fetchall()
-        return {row[0]: Pusher(row[1], row[2]) for row in rows}
+        wanted = list(dict.fromkeys(revisions))
+        found: dict[str, Pusher] = {}
+        conn = self.db.connect()
+        for start in range(0, len(wanted), CHUNK):
+            rows = conn.execute(
+                select(pushed_commits.c.revision, pushes.c.pusher, pushes.c.pusher_email)
+                .join(pushes, pushes.c.id == pushed_commits.c.push_id)
+                .where(pushed_commits.c.revision.in_(wanted[start:start + CHUNK]))).all()
+            found.update((row[0], Pusher(row[1], row[2])) for row in rows)
+        return found
 
     def pusher_names(self, revisions: Iterable[str]) -> dict[str, str]:
         """The pusher's name for each of `revisions` that came in by push (the JSON API)."""

@@ -1,18 +1,25 @@
-"""Counting events per key in a sliding window, in SQLite so every worker process agrees.
+"""Counting events per key in a sliding window, in the database so every worker agrees.
 
 One store serves the login and join throttles (failed logins per account and
 address, failed joins per invite and address) and the per-person limits on
 comments, reactions, saves and exports. Events live in the `login_failures`
 table (key, at), the throttle's table since the first schema.
+
+`take` counts and checks in one transaction serialised on the key, so two
+workers (or threads) can never both pass the last free place of a limit.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
+
 from wiki.db import Database
+from wiki.dbdialect import fault, lock_key, starts_with
+from wiki.dbschema import login_failures as events
 
 MINUTE = 60.0
 
@@ -38,24 +45,24 @@ class RateLimits:
 
     def keys_at_limit(self, prefix: str, limit: Limit) -> set[str]:
         """Every key starting with `prefix` that is at `limit` (locked accounts)."""
-        rows = self.db.connect().execute(
-            "SELECT key FROM login_failures WHERE substr(key, 1, ?) = ? AND at > ?"
-            " GROUP BY key HAVING count(*) >= ?",
-            (len(prefix), prefix, time.time() - limit.window, limit.count)).fetchall()
-        return {str(row[0]) for row in rows}
+        keys = self.db.connect().execute(
+            select(events.c.key)
+            .where(starts_with(events.c.key, prefix), events.c.at > time.time() - limit.window)
+            .group_by(events.c.key).having(func.count() >= limit.count)).scalars().all()
+        return {str(key) for key in keys}
 
     def record(self, keys: tuple[str, ...], forget_before: float) -> None:
         """Add an event for each key; drop every event older than `forget_before` seconds."""
         now = time.time()
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM login_failures WHERE at < ?", (now - forget_before,))
-            conn.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)",
-                             [(key, now) for key in keys])
+            conn.execute(delete(events).where(events.c.at < now - forget_before))
+            if keys:
+                conn.execute(insert(events), [{"key": key, "at": now} for key in keys])
 
     def clear(self, keys: tuple[str, ...]) -> None:
         """Forget every event of these keys."""
         with self.db.transaction() as conn:
-            conn.executemany("DELETE FROM login_failures WHERE key = ?", [(k,) for k in keys])
+            conn.execute(delete(events).where(events.c.key.in_(keys)))
 
     def take(self, key: str, limit: Limit) -> float:
         """Count one event unless `key` is at its limit: 0 when taken, else the seconds
@@ -65,23 +72,29 @@ class RateLimits:
         now = time.time()
         try:
             with self.db.transaction() as conn:
-                conn.execute("DELETE FROM login_failures WHERE key = ? AND at <= ?",
-                             (key, now - limit.window))
+                # Count and add as one step per key: on PostgreSQL, concurrent
+                # transactions would otherwise each see N-1 events and all insert.
+                lock_key(conn, f"ratelimit:{key}")
+                conn.execute(delete(events).where(events.c.key == key,
+                                                  events.c.at <= now - limit.window))
                 wait = _wait(conn, key, limit, now)
                 if wait:
                     return wait
-                conn.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now))
-        except sqlite3.OperationalError:
-            # A full or busy disk: let the action through, so that it reports the real
-            # problem (507, 503) instead of a limit that could not count.
+                conn.execute(insert(events).values(key=key, at=now))
+        except DBAPIError as exc:
+            # A busy, full or unreachable database: let the action through, so that it
+            # reports the real problem (503, 507) instead of a limit that could not count.
+            if fault(exc) is None:
+                raise
             return 0.0
         return 0.0
 
 
-def _wait(conn: sqlite3.Connection, key: str, limit: Limit, now: float) -> float:
+def _wait(conn: Connection, key: str, limit: Limit, now: float) -> float:
     if limit.count <= 0:
         return 0.0
-    times = [float(row[0]) for row in conn.execute(
-        "SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?",
-        (key, now - limit.window, limit.count))]
-    return max(1.0, times[-1] + limit.window - now) if len(times) >= limit.count else 0.0
+    times = conn.execute(
+        select(events.c.at).where(events.c.key == key, events.c.at > now - limit.window)
+        .order_by(events.c.at.desc()).limit(limit.count)).scalars().all()
+    return max(1.0, float(times[-1]) + limit.window - now) if len(times) >= limit.count \
+        else 0.0
