@@ -9,14 +9,17 @@ comment once each, with one of REPORT_REASONS.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+from sqlalchemy import RowMapping, delete, exists, func, insert, select, update
+
 from storage.names import normalize_page_name
+from wiki import dbdialect
 from wiki.accounts import User
 from wiki.db import Database
+from wiki.dbschema import comment_reports, comments, users
 from wiki.errors import N_, InvalidInput, PageNotFound, PermissionDenied
 from wiki.mentions import MentionIndex, mentioned
 from wiki.notifications import Notifications
@@ -26,12 +29,18 @@ from wiki.render import Renderer
 REPORT_REASONS = ("offensive", "self-promotion", "off-topic", "other")
 MAX_BODY = 10_000
 MAX_REASON = 500
+MAX_ID = 2**31 - 1  # ids are INTEGER, 32 bits on PostgreSQL: a larger one is no comment
+_author, _hider, _resolver = users.alias("u"), users.alias("h"), users.alias("v")
+_REPORTED = exists().where(comment_reports.c.comment_id == comments.c.id)
+_REPORTS = (select(func.count()).select_from(comment_reports)
+            .where(comment_reports.c.comment_id == comments.c.id)
+            .scalar_subquery().label("reports"))
 _SELECT = (
-    "SELECT c.*, u.name AS author, h.name AS hider, v.name AS resolver,"
-    " (SELECT count(*) FROM comment_reports r WHERE r.comment_id = c.id) AS reports"
-    " FROM comments c JOIN users u ON u.id = c.user_id"
-    " LEFT JOIN users h ON h.id = c.hidden_by"
-    " LEFT JOIN users v ON v.id = c.resolved_by"
+    select(comments, _author.c.name.label("author"), _hider.c.name.label("hider"),
+           _resolver.c.name.label("resolver"), _REPORTS)
+    .join(_author, _author.c.id == comments.c.user_id)
+    .outerjoin(_hider, _hider.c.id == comments.c.hidden_by)
+    .outerjoin(_resolver, _resolver.c.id == comments.c.resolved_by)
 )
 
 
@@ -85,7 +94,7 @@ def clean_reason(reason: object) -> str:
 
 
 class Comments:
-    """Comments, their moderation and reports, in SQLite."""
+    """Comments, their moderation and reports, in the shared database."""
 
     def __init__(self, db: Database, renderer: Renderer,
                  notifications: Notifications | None = None,
@@ -99,9 +108,10 @@ class Comments:
 
     def get(self, comment_id: int) -> Comment:
         """One comment (deleted ones too); PageNotFound when there is none."""
-        if not -(2**63) <= comment_id < 2**63:  # beyond SQLite's INTEGER: no such comment
+        if not 0 < comment_id <= MAX_ID:
             raise PageNotFound(N_("comment {id}"), id=comment_id)
-        row = self.db.connect().execute(_SELECT + " WHERE c.id = ?", (comment_id,)).fetchone()
+        row = self.db.connect().execute(
+            _SELECT.where(comments.c.id == comment_id)).mappings().first()
         if row is None:
             raise PageNotFound(N_("comment {id}"), id=comment_id)
         return self._comment(row)
@@ -116,8 +126,8 @@ class Comments:
         """
         moderator = viewer is not None and viewer.can("facilitator")
         rows = self.db.connect().execute(
-            _SELECT + " WHERE c.page = ? ORDER BY c.created, c.id",
-            (normalize_page_name(page),)).fetchall()
+            _SELECT.where(comments.c.page == normalize_page_name(page))
+            .order_by(comments.c.created, comments.c.id)).mappings().all()
         shown = [self._comment(r) if moderator or r["hidden_reason"] is None else _withheld(r)
                  for r in rows if moderator or r["hidden_reason"] is None or r["parent"] is None]
         replies: dict[int, list[Comment]] = {}
@@ -133,46 +143,52 @@ class Comments:
     def count(self, page: str, viewer: User | None = None) -> int:
         """Number of comments on the page `viewer` sees (not deleted; hidden for moderators)."""
         moderator = viewer is not None and viewer.can("facilitator")
-        row = self.db.connect().execute(
-            "SELECT count(*) FROM comments WHERE page = ? AND deleted = 0"
-            " AND (? OR hidden_reason IS NULL)", (normalize_page_name(page), moderator)).fetchone()
-        return int(row[0])
+        query = select(func.count()).select_from(comments).where(
+            comments.c.page == normalize_page_name(page), comments.c.deleted == 0)
+        if not moderator:
+            query = query.where(comments.c.hidden_reason.is_(None))
+        return int(self.db.connect().execute(query).scalar_one())
 
     def counts(self) -> dict[str, int]:
         """Visible comments per page name (for 'most discussed')."""
         rows = self.db.connect().execute(
-            "SELECT page, count(*) FROM comments WHERE deleted = 0 AND hidden_reason IS NULL"
-            " GROUP BY page").fetchall()
-        return {str(r[0]).casefold(): int(r[1]) for r in rows}
+            select(comments.c.page, func.count())
+            .where(comments.c.deleted == 0, comments.c.hidden_reason.is_(None))
+            .group_by(comments.c.page)).all()
+        return {str(page).casefold(): int(number) for page, number in rows}
 
     def by_user(self, user_id: int, viewer: User | None, limit: int = 50) -> list[Comment]:
         """A person's comments, newest first (hidden ones for facilitators only)."""
         moderator = viewer is not None and viewer.can("facilitator")
+        query = _SELECT.where(comments.c.user_id == user_id, comments.c.deleted == 0)
+        if not moderator:
+            query = query.where(comments.c.hidden_reason.is_(None))
         rows = self.db.connect().execute(
-            _SELECT + " WHERE c.user_id = ? AND c.deleted = 0 AND (? OR c.hidden_reason IS NULL)"
-            " ORDER BY c.created DESC LIMIT ?", (user_id, moderator, limit)).fetchall()
+            query.order_by(comments.c.created.desc()).limit(limit)).mappings().all()
         return [self._comment(r) for r in rows]
 
     def reported(self) -> list[Comment]:
         """Comments with reports, most reported first (for facilitators)."""
         rows = self.db.connect().execute(
-            _SELECT + " WHERE c.deleted = 0 AND EXISTS (SELECT 1 FROM comment_reports r"  # noqa: S608 (constant SQL)
-            " WHERE r.comment_id = c.id) ORDER BY reports DESC, c.created DESC").fetchall()
+            _SELECT.where(comments.c.deleted == 0, _REPORTED)
+            .order_by(_REPORTS.desc(), comments.c.created.desc())).mappings().all()
         return [self._comment(r) for r in rows]
 
     def reported_count(self) -> int:
         """How many comments `reported()` lists (one query, for the menu's badge)."""
-        row = self.db.connect().execute(
-            "SELECT count(*) FROM comments c WHERE c.deleted = 0 AND EXISTS"
-            " (SELECT 1 FROM comment_reports r WHERE r.comment_id = c.id)").fetchone()
-        return int(row[0])
+        return int(self.db.connect().execute(
+            select(func.count()).select_from(comments)
+            .where(comments.c.deleted == 0, _REPORTED)).scalar_one())
 
     def report_reasons(self, comment_id: int) -> dict[str, int]:
         """How often the comment was reported for each reason."""
+        if not 0 < comment_id <= MAX_ID:
+            return {}
         rows = self.db.connect().execute(
-            "SELECT reason, count(*) FROM comment_reports WHERE comment_id = ?"
-            " GROUP BY reason", (comment_id,)).fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
+            select(comment_reports.c.reason, func.count())
+            .where(comment_reports.c.comment_id == comment_id)
+            .group_by(comment_reports.c.reason)).all()
+        return {str(reason): int(number) for reason, number in rows}
 
     # -- writing -------------------------------------------------------------
 
@@ -189,15 +205,16 @@ class Comments:
                 raise InvalidInput(N_("you can only reply to a comment on the same page"))
             parent = above.parent or above.id  # one level of replies
         answered = [above.author_id, self.get(parent).author_id] if parent is not None else []
+        placed = {} if anchor is None else {
+            "anchor_quote": anchor.quote, "anchor_revision": anchor.revision,
+            "anchor_start": anchor.start, "anchor_end": anchor.end,
+            "anchor_before": anchor.before, "anchor_after": anchor.after}
         with self.db.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO comments (page, parent, user_id, body, created, anchor_quote,"
-                " anchor_revision, anchor_start, anchor_end, anchor_before, anchor_after)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (page, parent, author.id, text, time.time(),
-                 *((anchor.quote, anchor.revision, anchor.start, anchor.end, anchor.before,
-                    anchor.after) if anchor else (None,) * 6)))
-        made = self.get(int(cur.lastrowid or 0))
+            made_id = conn.execute(
+                insert(comments).values(page=page, parent=parent, user_id=author.id, body=text,
+                                        created=time.time(), **placed)
+                .returning(comments.c.id)).scalar_one()
+        made = self.get(int(made_id))
         self._tell(made, answered)
         return made
 
@@ -205,8 +222,8 @@ class Comments:
         """Change the text of your own comment."""
         comment = self._own(comment_id, user, moderator_may=False)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE comments SET body = ?, edited = ? WHERE id = ?",
-                         (clean_body(body), time.time(), comment.id))
+            conn.execute(update(comments).where(comments.c.id == comment.id)
+                         .values(body=clean_body(body), edited=time.time()))
         edited = self.get(comment.id)
         self._tell(edited, [])  # someone newly mentioned hears of it
         return edited
@@ -215,7 +232,8 @@ class Comments:
         """Delete your own comment, or any as a facilitator (replies stay readable)."""
         comment = self._own(comment_id, user, moderator_may=True)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE comments SET deleted = 1, body = '' WHERE id = ?", (comment.id,))
+            conn.execute(update(comments).where(comments.c.id == comment.id)
+                         .values(deleted=1, body=""))
         return comment
 
     def resolve(self, comment_id: int, user: User, resolved: bool = True) -> Comment:
@@ -224,9 +242,9 @@ class Comments:
         if comment.deleted or comment.parent is not None:
             raise InvalidInput(N_("only a thread that is there can be resolved"))
         with self.db.transaction() as conn:
-            conn.execute("UPDATE comments SET resolved_at = ?, resolved_by = ? WHERE id = ?",
-                         (time.time(), user.id, comment.id) if resolved
-                         else (None, None, comment.id))
+            conn.execute(update(comments).where(comments.c.id == comment.id).values(
+                resolved_at=time.time() if resolved else None,
+                resolved_by=user.id if resolved else None))
         return self.get(comment.id)
 
     def hide(self, comment_id: int, moderator: User, reason: str) -> Comment:
@@ -235,8 +253,8 @@ class Comments:
         text = clean_reason(reason)
         target = self.get(comment_id).id
         with self.db.transaction() as conn:
-            conn.execute("UPDATE comments SET hidden_reason = ?, hidden_by = ?, hidden_at = ?"
-                         " WHERE id = ?", (text, moderator.id, time.time(), target))
+            conn.execute(update(comments).where(comments.c.id == target).values(
+                hidden_reason=text, hidden_by=moderator.id, hidden_at=time.time()))
         return self.get(comment_id)
 
     def unhide(self, comment_id: int, moderator: User) -> Comment:
@@ -244,9 +262,9 @@ class Comments:
         self._moderator(moderator)
         target = self.get(comment_id).id
         with self.db.transaction() as conn:
-            conn.execute("UPDATE comments SET hidden_reason = NULL, hidden_by = NULL,"
-                         " hidden_at = NULL WHERE id = ?", (target,))
-            conn.execute("DELETE FROM comment_reports WHERE comment_id = ?", (comment_id,))
+            conn.execute(update(comments).where(comments.c.id == target).values(
+                hidden_reason=None, hidden_by=None, hidden_at=None))
+            conn.execute(delete(comment_reports).where(comment_reports.c.comment_id == target))
         return self.get(comment_id)
 
     def report(self, comment_id: int, user: User, reason: str) -> None:
@@ -260,9 +278,10 @@ class Comments:
         if comment.author_id == user.id:
             raise InvalidInput(N_("you cannot report your own comment; edit or delete it"))
         with self.db.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO comment_reports"
-                         " (comment_id, user_id, reason, created) VALUES (?, ?, ?, ?)",
-                         (comment.id, user.id, reason, time.time()))
+            conn.execute(dbdialect.upsert(
+                self.db.dialect, comment_reports,
+                {"comment_id": comment.id, "user_id": user.id, "reason": reason,
+                 "created": time.time()}, keys=("comment_id", "user_id")))
         if self.notifications is not None:
             self.notifications.notify(self.notifications.facilitators(), "report", comment.page,
                                       user.id, reason, _link(comment))
@@ -270,7 +289,7 @@ class Comments:
     def move(self, old: str, new: str) -> None:
         """Follow a page rename: the comments now belong to `new`."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE comments SET page = ? WHERE page = ?", (new, old))
+            conn.execute(update(comments).where(comments.c.page == old).values(page=new))
 
     # -- helpers -------------------------------------------------------------
 
@@ -301,7 +320,7 @@ class Comments:
     def _linked(self, body: str) -> str:
         return body if self.names is None else self.names.link(body, self.renderer.base)
 
-    def _comment(self, r: sqlite3.Row) -> Comment:
+    def _comment(self, r: RowMapping) -> Comment:
         deleted = bool(r["deleted"])
         return Comment(
             id=r["id"], page=r["page"], parent=r["parent"], author=r["author"],
@@ -318,7 +337,7 @@ def _link(comment: Comment) -> str:
     return f"/p/{quote(comment.page)}#comment-{comment.id}"
 
 
-def _withheld(r: sqlite3.Row) -> Comment:
+def _withheld(r: RowMapping) -> Comment:
     """A hidden comment as a non-moderator sees it: no author, text or reason."""
     return Comment(id=r["id"], page=r["page"], parent=r["parent"], author="",
                    author_id=0, body="", html="", created=r["created"], edited=None,
@@ -326,7 +345,7 @@ def _withheld(r: sqlite3.Row) -> Comment:
                    withheld=True, anchor=_anchor(r), resolved_at=r["resolved_at"])
 
 
-def _anchor(r: sqlite3.Row) -> Anchor | None:
+def _anchor(r: RowMapping) -> Anchor | None:
     if r["anchor_quote"] is None:
         return None
     return Anchor(r["anchor_quote"], r["anchor_revision"], r["anchor_start"], r["anchor_end"],

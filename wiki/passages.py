@@ -28,13 +28,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from wiki import dbdialect
 from wiki.db import Database
+from wiki.dbschema import passage_places
 from wiki.diffs import opcodes
 from wiki.errors import N_, InvalidInput
 
 CONTEXT = 40  # code points of context kept on each side of a quote
 MAX_QUOTE = 2000  # code points a passage may span
 SHORT_QUOTE = 20  # a quote shorter than this needs its context to re-anchor in changed lines
+BATCH = 1000  # places written per statement (SQLite takes at most 32766 values in one)
 _EMPHASIS = "*_`~"
 _MARKUP = r"(?:[*_`~]|\]\([^)\n]*\)|\[)*"
 _GAP = _MARKUP + r"\s+(?:(?:[-+*>#]+|\d+[.)])\s+)*" + _MARKUP
@@ -174,7 +179,7 @@ def _by_context(anchor: Anchor, text: str, low: int, high: int,
 
 
 class PassagePlaces:
-    """Where each passage comment sits in a page blob: computed once, kept in SQLite."""
+    """Where each passage comment sits in a page blob: computed once, kept in the database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -186,18 +191,20 @@ class PassagePlaces:
         Args:
             text_at: the page's source at a revision (None when it had none there).
         """
-        conn = self.db.connect()
-        cached = {int(r[0]): (r[1], r[2]) for r in conn.execute(
-            "SELECT comment_id, start, end FROM passage_places WHERE blob = ?", (blob,))}
+        table = passage_places
+        cached = {int(i): (s, e) for i, s, e in self.db.connect().execute(
+            select(table.c.comment_id, table.c.start, table.c.end).where(table.c.blob == blob))}
         spans: dict[int, tuple[int | None, int | None]] = {
             i: cached[i] for i in anchors if i in cached}
         missing = [i for i in anchors if i not in cached]
         if missing:
             spans.update(self._compute(text, {i: anchors[i] for i in missing}, text_at))
-            with self.db.transaction() as write:
-                write.executemany(
-                    "INSERT OR REPLACE INTO passage_places (comment_id, blob, start, end)"
-                    " VALUES (?, ?, ?, ?)", [(i, blob, *spans[i]) for i in missing])
+            rows = [{"comment_id": i, "blob": blob, "start": spans[i][0], "end": spans[i][1]}
+                    for i in missing]
+            with self.db.transaction() as write:  # two first views at once: the same rows
+                for at in range(0, len(rows), BATCH):
+                    write.execute(dbdialect.upsert_rows(
+                        self.db.dialect, table, rows[at:at + BATCH], keys=("comment_id",)))
         return {i: Place(s, e, 0 if s is None else occurrence_of(text, anchors[i].quote, s))
                 for i, (s, e) in spans.items()}
 

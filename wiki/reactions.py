@@ -10,9 +10,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, select, update
+
 from storage.names import normalize_page_name
+from wiki import dbdialect
 from wiki.accounts import User
 from wiki.db import Database
+from wiki.dbschema import reactions
 from wiki.errors import N_, InvalidInput
 
 KINDS = ("agree", "disagree", "thumbsup", "heart", "idea", "question")
@@ -41,8 +45,13 @@ def comment_target(comment_id: int) -> str:
     return f"comment:{int(comment_id)}"
 
 
+def _one(target: str, user_id: int, kind: str) -> ColumnElement[bool]:
+    return and_(reactions.c.target == target, reactions.c.user_id == user_id,
+                reactions.c.kind == kind)
+
+
 class Reactions:
-    """Reactions in SQLite."""
+    """Reactions in the shared database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -51,12 +60,15 @@ class Reactions:
         """Add the user's reaction of `kind`, or take it back if it was there."""
         if kind not in KINDS:
             raise InvalidInput(N_("kind must be one of {kinds}"), kinds=", ".join(KINDS))
+        mine = _one(target, user.id, kind)
         with self.db.transaction() as conn:
-            gone = conn.execute("DELETE FROM reactions WHERE target = ? AND user_id = ?"
-                                " AND kind = ?", (target, user.id, kind)).rowcount
-            if not gone:
-                conn.execute("INSERT INTO reactions (target, user_id, kind, created)"
-                             " VALUES (?, ?, ?, ?)", (target, user.id, kind, time.time()))
+            # Clicks at the same moment (PostgreSQL runs them side by side) take turns, so
+            # each one toggles, as on SQLite; without the lock two would both insert.
+            dbdialect.lock_key(conn, f"reaction {user.id} {kind} {target.casefold()}")
+            if not conn.execute(delete(reactions).where(mine)).rowcount:
+                conn.execute(dbdialect.insert_ignore(self.db.dialect, reactions, {
+                    "target": target, "user_id": user.id, "kind": kind,
+                    "created": time.time()}))
         return self.tally(target, user)
 
     def tally(self, target: str, viewer: User | None = None) -> Tally:
@@ -69,11 +81,12 @@ class Reactions:
         counts = {t: dict.fromkeys(KINDS, 0) for t in wanted}
         mine: dict[str, set[str]] = {t: set() for t in wanted}
         if wanted:
-            marks = ",".join("?" * len(wanted))
+            by_viewer = func.sum(case((reactions.c.user_id == (viewer.id if viewer else -1), 1),
+                                      else_=0))
             rows = self.db.connect().execute(
-                f"SELECT target, kind, count(*), sum(user_id = ?) FROM reactions"  # noqa: S608
-                f" WHERE target IN ({marks}) GROUP BY target, kind",
-                (viewer.id if viewer else -1, *wanted)).fetchall()
+                select(reactions.c.target, reactions.c.kind, func.count(), by_viewer)
+                .where(reactions.c.target.in_(wanted))
+                .group_by(reactions.c.target, reactions.c.kind)).all()
             for target, kind, number, own in rows:
                 key = next((t for t in wanted if t.casefold() == str(target).casefold()), None)
                 if key is not None and kind in KINDS:
@@ -85,13 +98,20 @@ class Reactions:
     def page_totals(self, kind: str) -> dict[str, int]:
         """Reactions of `kind` per page name, case-folded (for 'most agreed')."""
         rows = self.db.connect().execute(
-            "SELECT substr(target, 6), count(*) FROM reactions WHERE target LIKE 'page:%'"
-            " AND kind = ? GROUP BY target", (kind,)).fetchall()
-        return {str(r[0]).casefold(): int(r[1]) for r in rows}
+            select(reactions.c.target, func.count())
+            .where(dbdialect.starts_with(reactions.c.target, "page:"), reactions.c.kind == kind)
+            .group_by(reactions.c.target)).all()
+        return {str(target)[5:].casefold(): int(number) for target, number in rows}
 
     def move_page(self, old: str, new: str) -> None:
-        """Follow a page rename."""
+        """Follow a page rename; a reaction the new name already has from the same person
+        stays, the old one goes."""
+        before, after = "page:" + old, "page:" + new
+        there = reactions.alias("there")
+        clash = exists().where(there.c.target == after, there.c.target != before,  # case only:
+                               there.c.user_id == reactions.c.user_id,  # the same rows
+                               there.c.kind == reactions.c.kind)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE OR IGNORE reactions SET target = ? WHERE target = ?",
-                         ("page:" + new, "page:" + old))
-            conn.execute("DELETE FROM reactions WHERE target = ?", ("page:" + old,))
+            conn.execute(delete(reactions).where(reactions.c.target == before, clash))
+            conn.execute(update(reactions).where(reactions.c.target == before)
+                         .values(target=after))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from sqlalchemy import insert
 
 from wiki.db import Database
+from wiki.dbschema import comments, users
 from wiki.errors import InvalidInput
 from wiki.passages import Anchor, PassagePlaces, anchor_at, locate, occurrence_of, plain, reanchor
 
@@ -90,14 +90,11 @@ def test_a_short_quote_does_not_jump_to_another_word_in_a_rewritten_line() -> No
     assert reanchor(anchor, text, "Het plan is slecht en de kosten zijn hoog.\n") is None
 
 
-def test_places_are_cached_per_comment_and_blob(tmp_path: Path) -> None:
-    db = Database(tmp_path / "cowiki.db")
-    db.migrate()
-    conn = db.connect()
-    conn.execute("INSERT INTO users (id, name, email, role, password_hash, created)"
-                 " VALUES (1, 'ann', 'a@x', 'participant', '', 0)")
-    conn.execute("INSERT INTO comments (id, page, user_id, body, created)"
-                 " VALUES (7, 'P', 1, 'x', 0)")
+def test_places_are_cached_per_comment_and_blob(database: Database) -> None:
+    conn = database.connect()
+    conn.execute(insert(users).values(id=1, name="ann", email="a@x", role="participant",
+                                      password_hash="", created=0))
+    conn.execute(insert(comments).values(id=7, page="P", user_id=1, body="x", created=0))
     anchor = anchor_on(TEXT, SENTENCE)
     new = "Boven.\n\n" + TEXT
     reads: list[str] = []
@@ -106,7 +103,7 @@ def test_places_are_cached_per_comment_and_blob(tmp_path: Path) -> None:
         reads.append(revision)
         return TEXT
 
-    places = PassagePlaces(db)
+    places = PassagePlaces(database)
     first = places.places(new, "b1", {7: anchor}, text_at)[7]
     again = places.places(new, "b1", {7: anchor}, text_at)[7]
     assert first == again and new[first.start or 0:first.end or 0] == SENTENCE

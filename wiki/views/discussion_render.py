@@ -3,8 +3,9 @@
 Rendering a comment's template costs about 0.7 ms (forms, reaction buttons, dates), so a
 page with 200 passage comments would cost a hundred times a page without them. The
 section depends only on the page's comments, their reports and reactions (the page's
-stamp in SQLite, which triggers move with every such change, wiki/db.py), on the page's
-blob (where passage comments sit), and on who looks, in which language and time zone.
+stamp in the database, which triggers move with every such change, wiki/dbdialect.py),
+on the page's blob (where passage comments sit), and on who looks, in which language
+and time zone.
 So it is kept per process under that key and reused; the CSRF token is put in on the
 way out. Entries also expire after MAX_AGE (an account renamed meanwhile) and the cache
 keeps at most MAX_BYTES of HTML.
@@ -20,8 +21,10 @@ from collections.abc import Callable
 
 from flask import current_app, render_template
 from markupsafe import Markup
+from sqlalchemy import select
 
 from wiki.accounts import User
+from wiki.dbschema import discussion_stamps
 from wiki.views import services
 from wiki.views.access import csrf_token
 from wiki.views.i18n import current_language
@@ -67,9 +70,9 @@ def section_cache() -> SectionCache:
 
 def stamp(name: str) -> int:
     """How often the page's discussion changed (0: never)."""
-    row = services().db.connect().execute(
-        "SELECT stamp FROM discussion_stamps WHERE page = ?", (name,)).fetchone()
-    return int(row[0]) if row else 0
+    found = services().db.connect().execute(
+        select(discussion_stamps.c.stamp).where(discussion_stamps.c.page == name)).scalar()
+    return int(found or 0)
 
 
 def comment_section(name: str, blob: str, who: User | None,
