@@ -25,10 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import delete
 
 from app import create_app
 from storage.repository import Person
 from wiki.datadir import Services
+from wiki.dbschema import passage_places
 from wiki.passages import Place, anchor_at
 
 COMMENTS = 200
@@ -98,7 +100,7 @@ def main() -> None:
         anchors = {c.id: c.anchor for c in svc.comments.for_page("Plan", None) if c.anchor}
 
         def reanchor_all() -> dict[int, Place]:
-            svc.db.connect().execute("DELETE FROM passage_places")
+            svc.db.connect().execute(delete(passage_places))
             return svc.passages.places(current.markdown, current.blob, anchors,
                                        lambda rev: svc.pages.get("Plan", rev).markdown)
 

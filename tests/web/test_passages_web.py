@@ -164,3 +164,16 @@ def test_the_reused_comment_section_follows_every_change_and_viewer(
                         headers={"X-CSRF-Token": csrf(client)}).status_code == 403
     client.delete(f"/api/v1/comments/{number}", headers={"X-CSRF-Token": csrf(client)})
     assert "Eerste gedachte" not in client.get("/p/Plan").text
+
+
+def test_a_comment_number_beyond_any_id_is_not_found(client: FlaskClient) -> None:
+    save(client, TEXT)
+    huge = 2**40  # fits SQLite's integers, not PostgreSQL's: still simply no such comment
+    writer = AUTH["participant"]
+    assert client.post(f"/api/v1/comments/{huge}/reactions", json={"kind": "heart"},
+                       auth=writer).status_code == 404
+    assert client.patch(f"/api/v1/comments/{huge}", json={"body": "x"},
+                        auth=writer).status_code == 404
+    assert client.post("/api/v1/pages/Plan/comments", json={"body": "x", "parent": huge},
+                       auth=writer).status_code == 404
+    assert threads(client) == []
