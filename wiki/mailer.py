@@ -1,14 +1,18 @@
 """E-mail of notifications through the configured SMTP server, in the background.
 
-Two steps, both on SQLite so nothing is lost when the server stops or SMTP is down:
+Two steps, both in the database so nothing is lost when the server stops or SMTP is down:
 
 1. `compose` turns notifications waiting for mail (`mail = 1`) into messages in
    `mail_outbox`, in the recipient's language (their interface language, else the
    wiki's): one message per notification for "immediate", one message with all
    of them for "digest" once the oldest has waited `digest_minutes`.
-2. `send_due` sends outbox messages with smtplib. A message is claimed for a
-   while first (several web workers share the outbox), then marked sent, or
-   tried again later with growing pauses; a failure is logged, never dropped.
+2. `send_due` sends outbox messages with smtplib. Several web workers share the
+   outbox, so a message is claimed first, by one UPDATE that moves its next try
+   on only while it is still due (whoever's update lands first has it), and the
+   claim is renewed, again only while still held, right before it is sent: no
+   message goes out twice from two workers. Then it is marked sent, or tried
+   again later with growing pauses; a failure is logged, never dropped. A worker
+   that dies mid-send leaves its claim to expire: at least once, at most rarely twice.
 
 `Mailer.start` runs both in a daemon thread of each web worker, woken when a
 notification waits for mail and otherwise every `POLL_SECONDS`. Never in a request.
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import sqlite3
 import ssl
 import threading
 import time
@@ -26,8 +29,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+
 from wiki.config import Settings
 from wiki.db import Database
+from wiki.dbdialect import lock_key
+from wiki.dbschema import mail_outbox as outbox
+from wiki.dbschema import notifications, notify_settings, users
 from wiki.notifications import Notifications, sentence
 from wiki.wikilang import LANGUAGES, N_, WikiLanguage, translate
 
@@ -80,8 +88,9 @@ class Mailer:
         """Put the messages that are due in the outbox; how many were added."""
         now = time.time() if now is None else now
         added = 0
-        with self.db.transaction() as conn:  # one worker at a time: none composes twice
-            waiting = [_waiting(r) for r in conn.execute(_WAITING).fetchall()]
+        with self.db.transaction() as conn:
+            lock_key(conn, "mailer:compose")  # one worker at a time: none composes twice
+            waiting = [_waiting(r) for r in conn.execute(_WAITING).mappings()]
             by_person: dict[int, list[Waiting]] = {}
             for w in waiting:
                 by_person.setdefault(w.user_id, []).append(w)
@@ -93,9 +102,10 @@ class Mailer:
                 done = [n.id for batch in batches for n in batch]
                 if notes[0].choice not in ("immediate", "digest"):
                     done = [n.id for n in notes]  # changed their mind: nothing to mail
-                conn.executemany("UPDATE notifications SET mail = 0 WHERE id = ?",
-                                 [(i,) for i in done])
-            conn.execute("DELETE FROM mail_outbox WHERE sent < ?", (now - KEEP_SENT_SECONDS,))
+                if done:
+                    conn.execute(update(notifications).where(notifications.c.id.in_(done))
+                                 .values(mail=0))
+            conn.execute(delete(outbox).where(outbox.c.sent < now - KEEP_SENT_SECONDS))
         return added
 
     def _batches(self, notes: list[Waiting], now: float) -> list[list[Waiting]]:
@@ -110,13 +120,13 @@ class Mailer:
     def digest_seconds(self) -> float:
         return max(1, self.settings.digest_minutes) * 60.0
 
-    def _queue(self, conn: sqlite3.Connection, batch: list[Waiting], now: float) -> None:
+    def _queue(self, conn: Connection, batch: list[Waiting], now: float) -> None:
         first = batch[0]
         language = first.language if first.language in LANGUAGES else self.language.get()
         subject, body = self.message(batch, language)
-        conn.execute("INSERT INTO mail_outbox (user_id, recipient, subject, body, created,"
-                     " next_try) VALUES (?, ?, ?, ?, ?, ?)",
-                     (first.user_id, first.email, subject, body, now, now))
+        conn.execute(insert(outbox).values(user_id=first.user_id, recipient=first.email,
+                                           subject=subject, body=body, created=now,
+                                           next_try=now))
 
     def message(self, batch: list[Waiting], language: str) -> tuple[str, str]:
         """Subject and plain-text body of one message to `batch[0]`'s person."""
@@ -148,38 +158,57 @@ class Mailer:
 
     def send_due(self, now: float | None = None) -> int:
         """Send the outbox messages that are due; how many went."""
-        now = time.time() if now is None else now
-        with self.db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT * FROM mail_outbox WHERE sent IS NULL AND next_try <= ?"
-                " ORDER BY id LIMIT ?", (now, BATCH)).fetchall()
-            conn.executemany("UPDATE mail_outbox SET next_try = ? WHERE id = ?",
-                             [(now + CLAIM_SECONDS, r["id"]) for r in rows])
+        now = float(time.time() if now is None else now)
+        claimed = self._claim(now)
         sent = 0
-        for number, row in enumerate(rows):
+        for number, row in enumerate(claimed):
+            if not self._renew(row, now):
+                continue  # held so long that another worker took it over
             try:
                 self._send(row)
             except (OSError, smtplib.SMTPException) as error:
                 delay = RETRY_DELAYS[min(row["attempts"], len(RETRY_DELAYS) - 1)]
                 log.warning("mail to account %s not sent (try %d), again in %ds: %s",
                             row["user_id"], row["attempts"] + 1, delay, error)
-                self._update("UPDATE mail_outbox SET attempts = attempts + 1, next_try = ?,"
-                             " error = ? WHERE id = ?", (now + delay, str(error)[:500], row["id"]))
+                self._update(row["id"], attempts=outbox.c.attempts + 1, next_try=now + delay,
+                             error=str(error)[:500])
                 # The server is down or refusing: the rest of this round waits as long.
-                for rest in rows[number + 1:]:
-                    self._update("UPDATE mail_outbox SET next_try = ? WHERE id = ?",
-                                 (now + delay, rest["id"]))
+                for rest in claimed[number + 1:]:
+                    self._update(rest["id"], next_try=now + delay)
                 break
-            self._update("UPDATE mail_outbox SET sent = ?, error = '' WHERE id = ?",
-                         (time.time(), row["id"]))
+            self._update(row["id"], sent=time.time(), error="")
             sent += 1
         return sent
 
-    def _update(self, sql: str, values: tuple[object, ...]) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(sql, values)
+    def _claim(self, now: float) -> list[RowMapping]:
+        """Take up to BATCH due messages for CLAIM_SECONDS. The UPDATE moves their next
+        try only while they are still due, so of two workers one gets each message;
+        on PostgreSQL the rows another worker is claiming are skipped, not waited for."""
+        due = (outbox.c.sent.is_(None), outbox.c.next_try <= now)
+        # Materialised, so PostgreSQL picks and locks the batch once (a subquery may be
+        # run again per row and take more); SQLite ignores FOR UPDATE: its write lock
+        # serialises the claims.
+        first = select(outbox.c.id).where(*due).order_by(outbox.c.id).limit(BATCH) \
+            .with_for_update(skip_locked=True).cte("due") \
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        rows = self.db.connect().execute(
+            update(outbox).where(outbox.c.id == first.c.id, *due)
+            .values(next_try=now + CLAIM_SECONDS).returning(*outbox.c)).mappings().all()
+        return sorted(rows, key=lambda r: int(r["id"]))
 
-    def _send(self, row: sqlite3.Row) -> None:
+    def _renew(self, row: RowMapping, now: float) -> bool:
+        """Hold the claim on `row` for another CLAIM_SECONDS from now; False when it is
+        no longer this worker's (a slow round let the claim run out and another took it)."""
+        until = max(now, time.time()) + CLAIM_SECONDS
+        held = self.db.connect().execute(update(outbox).where(
+            outbox.c.id == row["id"], outbox.c.sent.is_(None),
+            outbox.c.next_try == row["next_try"]).values(next_try=until))
+        return bool(held.rowcount)
+
+    def _update(self, number: int, **values: object) -> None:
+        self.db.connect().execute(update(outbox).where(outbox.c.id == number).values(**values))
+
+    def _send(self, row: RowMapping) -> None:
         s = self.settings
         message = EmailMessage()
         message["From"] = s.smtp_from or s.committer_email
@@ -228,17 +257,22 @@ class Mailer:
             self.notifications.mail_waiting.wait(POLL_SECONDS)
 
 
+_ACTOR = users.alias("actor")
 _WAITING = (
-    "SELECT n.id, n.user_id, n.kind, n.page, n.summary, n.link, n.created, a.name AS actor,"
-    " u.name, u.email, u.language, u.active, coalesce(s.email, 'none') AS choice"
-    " FROM notifications n JOIN users u ON u.id = n.user_id"
-    " LEFT JOIN notify_settings s ON s.user_id = n.user_id"
-    " LEFT JOIN users a ON a.id = n.actor_id"
-    " WHERE n.mail = 1 ORDER BY n.user_id, n.created, n.id"
+    select(notifications.c.id, notifications.c.user_id, notifications.c.kind,
+           notifications.c.page, notifications.c.summary, notifications.c.link,
+           notifications.c.created, _ACTOR.c.name.label("actor"), users.c.name, users.c.email,
+           users.c.language, users.c.active,
+           func.coalesce(notify_settings.c.email, "none").label("choice"))
+    .select_from(notifications.join(users, users.c.id == notifications.c.user_id)
+                 .outerjoin(notify_settings, notify_settings.c.user_id == notifications.c.user_id)
+                 .outerjoin(_ACTOR, _ACTOR.c.id == notifications.c.actor_id))
+    .where(notifications.c.mail == 1)
+    .order_by(notifications.c.user_id, notifications.c.created, notifications.c.id)
 )
 
 
-def _waiting(r: sqlite3.Row) -> Waiting:
+def _waiting(r: RowMapping) -> Waiting:
     return Waiting(id=r["id"], user_id=r["user_id"], name=r["name"], email=r["email"],
                    language=r["language"], choice=r["choice"] if r["active"] else "none",
                    kind=r["kind"], page=r["page"], actor=r["actor"] or "",

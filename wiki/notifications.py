@@ -10,15 +10,19 @@ an outbox message, so a stopped server or an SMTP outage loses nothing.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from sqlalchemy import Connection, RowMapping, delete, func, insert, literal, select, update
+
 from wiki.changes import PAGE_EDITS, Change, Kind, Listener
 from wiki.db import Database
+from wiki.dbdialect import insert_ignore, lock_key, upsert
+from wiki.dbschema import notifications as notes
+from wiki.dbschema import notify_settings, page_follows, users
 from wiki.errors import N_, InvalidInput
 from wiki.wikilang import translate
 
@@ -41,10 +45,8 @@ SENTENCES = {
 }
 SOMEONE = N_("Someone")
 
-_SELECT = (
-    "SELECT n.*, a.name AS actor FROM notifications n"
-    " LEFT JOIN users a ON a.id = n.actor_id"
-)
+_SELECT = select(notes, users.c.name.label("actor")).select_from(
+    notes.outerjoin(users, users.c.id == notes.c.actor_id))
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Notification:
 
 
 class Notifications:
-    """Notifications, page follows and e-mail choices, in SQLite."""
+    """Notifications, page follows and e-mail choices, in the shared database."""
 
     def __init__(self, db: Database, mail_enabled: bool = False) -> None:
         self.db = db
@@ -99,118 +101,119 @@ class Notifications:
         summary, link = " ".join(summary.split())[:MAX_SUMMARY], link[:MAX_LINK]
         now = time.time()
         with self.db.transaction() as conn:
+            # Two notifies of the same thing at once would each find no unread one to
+            # refresh and both insert (PostgreSQL runs them side by side).
+            lock_key(conn, f"notify:{kind}:{page.casefold()}:{link}")
             mailed = self._mailed(conn, people)
             for person in people:
-                updated = conn.execute(
-                    "UPDATE notifications SET actor_id = ?, summary = ?, created = ?"
-                    " WHERE user_id = ? AND kind = ? AND page = ? AND link = ?"
-                    " AND read IS NULL", (actor, summary, now, person, kind, page, link))
+                updated = conn.execute(update(notes).where(
+                    notes.c.user_id == person, notes.c.kind == kind, notes.c.page == page,
+                    notes.c.link == link, notes.c.read.is_(None),
+                ).values(actor_id=actor, summary=summary, created=now))
                 if updated.rowcount:
                     continue
-                conn.execute(
-                    "INSERT INTO notifications (user_id, kind, page, actor_id, summary, link,"
-                    " created, mail) SELECT id, ?, ?, ?, ?, ?, ?, ? FROM users"
-                    " WHERE id = ? AND active = 1",
-                    (kind, page, actor if actor > 0 else None, summary, link, now,
-                     int(person in mailed), person))
+                conn.execute(insert(notes).from_select(
+                    ["user_id", "kind", "page", "actor_id", "summary", "link", "created", "mail"],
+                    select(users.c.id, literal(kind), literal(page),
+                           literal(actor if actor > 0 else None, notes.c.actor_id.type),
+                           literal(summary), literal(link), literal(now),
+                           literal(int(person in mailed)))
+                    .where(users.c.id == person, users.c.active == 1)))
         if mailed:
             self.mail_waiting.set()
 
-    def _mailed(self, conn: sqlite3.Connection, people: list[int]) -> set[int]:
+    def _mailed(self, conn: Connection, people: list[int]) -> set[int]:
         """Who of `people` gets notifications by e-mail (nobody while mail is off)."""
         if not self.mail_enabled:
             return set()
-        marks = ",".join("?" * len(people))
-        rows = conn.execute(
-            f"SELECT user_id FROM notify_settings WHERE email != 'none'"  # noqa: S608 (only ?s)
-            f" AND user_id IN ({marks})", people).fetchall()
-        return {int(r[0]) for r in rows}
+        ids = conn.execute(select(notify_settings.c.user_id).where(
+            notify_settings.c.email != "none", notify_settings.c.user_id.in_(people))).scalars()
+        return {int(i) for i in ids}
 
     def facilitators(self) -> list[int]:
         """The active facilitators' account ids (who hears of reports)."""
-        rows = self.db.connect().execute(
-            "SELECT id FROM users WHERE role = 'facilitator' AND active = 1").fetchall()
-        return [int(r[0]) for r in rows]
+        ids = self.db.connect().execute(select(users.c.id).where(
+            users.c.role == "facilitator", users.c.active == 1).order_by(users.c.id)).scalars()
+        return [int(i) for i in ids]
 
     # -- the bell and the list -----------------------------------------------
 
     def unread_count(self, user_id: int) -> int:
         """How many unread notifications `user_id` has (one query on a partial index)."""
-        row = self.db.connect().execute(
-            "SELECT count(*) FROM notifications WHERE user_id = ? AND read IS NULL",
-            (user_id,)).fetchone()
-        return int(row[0])
+        return int(self.db.connect().execute(
+            select(func.count()).select_from(notes)
+            .where(notes.c.user_id == user_id, notes.c.read.is_(None))).scalar_one())
 
     def recent(self, user_id: int, limit: int = LIST_LIMIT) -> list[Notification]:
         """The person's notifications, newest first."""
         rows = self.db.connect().execute(
-            _SELECT + " WHERE n.user_id = ? ORDER BY n.created DESC, n.id DESC LIMIT ?",
-            (user_id, limit)).fetchall()
+            _SELECT.where(notes.c.user_id == user_id)
+            .order_by(notes.c.created.desc(), notes.c.id.desc()).limit(limit)).mappings()
         return [_notification(r) for r in rows]
 
     def get(self, user_id: int, notification_id: int) -> Notification | None:
         """One of the person's notifications, or None (also for someone else's)."""
-        if not 0 < notification_id < 2**63:
+        if not 0 < notification_id < 2**31:
             return None
-        row = self.db.connect().execute(
-            _SELECT + " WHERE n.id = ? AND n.user_id = ?", (notification_id, user_id)).fetchone()
+        row = self.db.connect().execute(_SELECT.where(
+            notes.c.id == notification_id, notes.c.user_id == user_id)).mappings().first()
         return None if row is None else _notification(row)
 
     def mark_read(self, user_id: int, notification_id: int) -> None:
         """Mark one of the person's notifications read (someone else's is left alone)."""
-        if not 0 < notification_id < 2**63:
+        if not 0 < notification_id < 2**31:
             return
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE notifications SET read = ? WHERE id = ? AND user_id = ?"
-                         " AND read IS NULL", (time.time(), notification_id, user_id))
+        self.db.connect().execute(update(notes).where(
+            notes.c.id == notification_id, notes.c.user_id == user_id, notes.c.read.is_(None),
+        ).values(read=time.time()))
 
     def mark_all_read(self, user_id: int) -> int:
         """Mark every unread notification of the person read; how many there were."""
-        with self.db.transaction() as conn:
-            cur = conn.execute("UPDATE notifications SET read = ? WHERE user_id = ?"
-                               " AND read IS NULL", (time.time(), user_id))
-        return cur.rowcount
+        done = self.db.connect().execute(update(notes).where(
+            notes.c.user_id == user_id, notes.c.read.is_(None)).values(read=time.time()))
+        return int(done.rowcount)
 
     # -- following pages -----------------------------------------------------
 
     def follow(self, user_id: int, page: str) -> None:
         """Notify the person of later changes to `page`."""
-        with self.db.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO page_follows (page, user_id, created)"
-                         " VALUES (?, ?, ?)", (page, user_id, time.time()))
+        self.db.connect().execute(insert_ignore(self.db.dialect, page_follows, {
+            "page": page, "user_id": user_id, "created": time.time()}))
 
     def unfollow(self, user_id: int, page: str) -> None:
         """Stop notifying the person of changes to `page`."""
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM page_follows WHERE page = ? AND user_id = ?",
-                         (page, user_id))
+        self.db.connect().execute(delete(page_follows).where(
+            page_follows.c.page == page, page_follows.c.user_id == user_id))
 
     def follows(self, user_id: int, page: str) -> bool:
         """True when the person follows `page`."""
-        row = self.db.connect().execute(
-            "SELECT 1 FROM page_follows WHERE page = ? AND user_id = ?",
-            (page, user_id)).fetchone()
-        return row is not None
+        return self.db.connect().execute(select(page_follows.c.user_id).where(
+            page_follows.c.page == page, page_follows.c.user_id == user_id)).first() is not None
 
     def followers(self, page: str) -> list[int]:
         """The account ids following `page`."""
-        rows = self.db.connect().execute(
-            "SELECT user_id FROM page_follows WHERE page = ? ORDER BY user_id", (page,)).fetchall()
-        return [int(r[0]) for r in rows]
+        ids = self.db.connect().execute(select(page_follows.c.user_id).where(
+            page_follows.c.page == page).order_by(page_follows.c.user_id)).scalars()
+        return [int(i) for i in ids]
 
     def move(self, old: str, new: str) -> None:
         """Follow a page rename: followers of `old` now follow `new`."""
+        f = page_follows.c
+        # Who already follows `new` keeps that follow; a rename that changes only
+        # the case (the same page to the database) moves every follow.
+        already = select(f.user_id).where(f.page == new, f.page != old)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE OR IGNORE page_follows SET page = ? WHERE page = ?", (new, old))
-            conn.execute("DELETE FROM page_follows WHERE page = ?", (old,))
+            conn.execute(update(page_follows).where(f.page == old, f.user_id.not_in(already))
+                         .values(page=new))
+            conn.execute(delete(page_follows).where(f.page == old, f.page != new))
 
     # -- e-mail choice -------------------------------------------------------
 
     def email_choice(self, user_id: int) -> str:
         """How the person gets notifications by e-mail: one of EMAIL_CHOICES."""
-        row = self.db.connect().execute(
-            "SELECT email FROM notify_settings WHERE user_id = ?", (user_id,)).fetchone()
-        return "none" if row is None else str(row[0])
+        choice = self.db.connect().execute(select(notify_settings.c.email).where(
+            notify_settings.c.user_id == user_id)).scalar()
+        return "none" if choice is None else str(choice)
 
     def set_email_choice(self, user_id: int, choice: str) -> None:
         """Choose none, immediate or digest e-mail; InvalidInput for anything else."""
@@ -218,12 +221,11 @@ class Notifications:
             raise InvalidInput(N_("e-mail must be one of {choices}"),
                                choices=", ".join(EMAIL_CHOICES))
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO notify_settings (user_id, email) VALUES (?, ?)"
-                         " ON CONFLICT (user_id) DO UPDATE SET email = excluded.email",
-                         (user_id, choice))
+            conn.execute(upsert(self.db.dialect, notify_settings,
+                                {"user_id": user_id, "email": choice}, ["user_id"]))
             if choice == "none":  # what waited to be mailed is not mailed any more
-                conn.execute("UPDATE notifications SET mail = 0 WHERE user_id = ? AND mail = 1",
-                             (user_id,))
+                conn.execute(update(notes).where(notes.c.user_id == user_id, notes.c.mail == 1)
+                             .values(mail=0))
 
 
 def sentence(language: str, kind: str, actor: str, page: str) -> str:
@@ -253,7 +255,7 @@ def followed_pages(notifications: Notifications) -> Listener:
     return listener
 
 
-def _notification(r: sqlite3.Row) -> Notification:
+def _notification(r: RowMapping) -> Notification:
     return Notification(id=r["id"], user_id=r["user_id"], kind=r["kind"], page=r["page"],
                         actor=r["actor"] or "", summary=r["summary"], link=r["link"],
                         created=r["created"], read=r["read"] is not None)

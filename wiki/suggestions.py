@@ -1,7 +1,7 @@
 """Suggested changes (track changes): a page text proposed without saving it.
 
 The text is a commit on `refs/suggestions/<id>` (storage/suggestions.py) made
-on the revision it was written against, by the suggester; SQLite holds who,
+on the revision it was written against, by the suggester; the database holds who,
 why and what became of it. Its discussion is a page comment (wiki/comments.py)
 that the suggestion points to, so replies, reactions and moderation work as
 for any comment. The page's recent authors (of its last RECENT_CHANGES
@@ -14,10 +14,11 @@ applies becomes a conflict the suggester redoes on the current text.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from storage.merge import merge_texts
 from storage.names import normalize_page_name, page_file
@@ -27,6 +28,8 @@ from wiki.accounts import Accounts, User
 from wiki.changes import Change, Kind, Origin
 from wiki.comments import Comments, clean_reason
 from wiki.db import Database
+from wiki.dbschema import suggestions as rows
+from wiki.dbschema import users
 from wiki.errors import N_, EditConflict, InvalidInput, PageNotFound, PermissionDenied
 from wiki.pages import PageStore, SaveResult, clean_message, clean_text
 from wiki.wikilang import WikiLanguage
@@ -37,10 +40,10 @@ RECENT_CHANGES = 10  # authors of this many of a page's last changes may decide
 VIA = "suggestion"
 # notify(recipients, kind, page, actor, summary, link): wiki/notifications.py
 Notify = Callable[..., None]
-_SELECT = (
-    "SELECT s.*, u.name AS suggester, d.name AS decider FROM suggestions s"
-    " JOIN users u ON u.id = s.user_id LEFT JOIN users d ON d.id = s.decided_by"
-)
+_DECIDER = users.alias("decider")
+_SELECT = select(rows, users.c.name.label("suggester"), _DECIDER.c.name.label("decider")) \
+    .select_from(rows.join(users, users.c.id == rows.c.user_id)
+                 .outerjoin(_DECIDER, _DECIDER.c.id == rows.c.decided_by))
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,8 @@ class Suggestions:
     def get(self, number: int) -> Suggestion:
         """One suggestion; PageNotFound when there is none."""
         row = None
-        if 0 < number < 2**63:
-            row = self.db.connect().execute(_SELECT + " WHERE s.id = ?", (number,)).fetchone()
+        if 0 < number < 2**31:
+            row = self.db.connect().execute(_SELECT.where(rows.c.id == number)).mappings().first()
         if row is None:
             raise PageNotFound(N_("suggestion {id}"), id=number)
         return _suggestion(row)
@@ -116,18 +119,17 @@ class Suggestions:
     def for_page(self, page: str, undecided_only: bool = True) -> list[Suggestion]:
         """The page's suggestions, newest first (by default only those waiting)."""
         states = UNDECIDED if undecided_only else STATES
-        marks = ", ".join("?" * len(states))
-        rows = self.db.connect().execute(
-            _SELECT + f" WHERE s.page = ? AND s.state IN ({marks}) ORDER BY s.id DESC",
-            (normalize_page_name(page), *states)).fetchall()
-        return [_suggestion(r) for r in rows]
+        found = self.db.connect().execute(_SELECT.where(
+            rows.c.page == normalize_page_name(page), rows.c.state.in_(states),
+        ).order_by(rows.c.id.desc())).mappings()
+        return [_suggestion(r) for r in found]
 
     def count(self, page: str) -> int:
         """How many of the page's suggestions wait for a decision."""
-        row = self.db.connect().execute(
-            "SELECT count(*) FROM suggestions WHERE page = ? AND state IN (?, ?)",
-            (normalize_page_name(page), *UNDECIDED)).fetchone()
-        return int(row[0])
+        return int(self.db.connect().execute(
+            select(func.count()).select_from(rows).where(
+                rows.c.page == normalize_page_name(page), rows.c.state.in_(UNDECIDED)),
+        ).scalar_one())
 
     def texts(self, suggestion: Suggestion) -> Texts:
         """The three texts a suggestion's diff and merge need."""
@@ -149,11 +151,9 @@ class Suggestions:
         emails = sorted({e.email.casefold() for e in entries})
         if not emails:
             return set()
-        marks = ", ".join("?" * len(emails))
-        rows = self.db.connect().execute(
-            f"SELECT id FROM users WHERE email IN ({marks}) AND active = 1",  # noqa: S608
-            emails).fetchall()
-        return {int(r[0]) for r in rows}
+        ids = self.db.connect().execute(select(users.c.id).where(
+            users.c.email.in_(emails), users.c.active == 1)).scalars()
+        return {int(i) for i in ids}
 
     def may_decide(self, suggestion: Suggestion, user: User | None) -> bool:
         """A facilitator, or a recent author of the page other than the suggester."""
@@ -180,10 +180,9 @@ class Suggestions:
         try:
             with self.db.transaction() as conn:
                 now = time.time()
-                cur = conn.execute(
-                    "INSERT INTO suggestions (page, base, user_id, note, created, updated)"
-                    " VALUES (?, ?, ?, ?, ?, ?)", (name, base, suggester.id, summary, now, now))
-                number = int(cur.lastrowid or 0)
+                number = int(conn.execute(insert(rows).values(
+                    page=name, base=base, user_id=suggester.id, note=summary, created=now,
+                    updated=now).returning(rows.c.id)).scalar_one())
                 self._write(conn, number, name, base, text, suggester, summary)
         except BaseException:
             if number:  # the row was not kept: neither is its ref (ids are reused then)
@@ -195,9 +194,8 @@ class Suggestions:
         label = self.language.text(N_("See suggestion #{number}"), number=number)
         thread = self.comments.add(name, suggester, f"{opener}\n\n[{label}]({address})"
                                    if address else opener)
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE suggestions SET comment_id = ? WHERE id = ?",
-                         (thread.id, number))
+        self.db.connect().execute(update(rows).where(rows.c.id == number)
+                                  .values(comment_id=thread.id))
         audit.record("suggestion", action="proposed", id=number, page=name, base=base,
                      user=suggester.name, account=suggester.id)
         self._tell(self.recent_authors(name), "suggestion", made, suggester, address)
@@ -211,9 +209,13 @@ class Suggestions:
             raise PermissionDenied(N_("only the suggester redoes an undecided suggestion"))
         name, base, text = self._checked(found.page, markdown, base_revision, user)
         with self.db.transaction() as conn:
+            # Only while still undecided: an accept or reject may have landed meanwhile.
+            reopened = conn.execute(update(rows).where(
+                rows.c.id == number, rows.c.state.in_(UNDECIDED),
+            ).values(state="open", reason="")).rowcount
+            if not reopened:
+                raise InvalidInput(N_("this suggestion was already decided"))
             self._write(conn, number, name, base, text, user, found.note)
-            conn.execute("UPDATE suggestions SET state = 'open', reason = '' WHERE id = ?",
-                         (number,))
         audit.record("suggestion", action="redone", id=number, page=name, base=base,
                      user=user.name, account=user.id)
         return self.get(number)
@@ -234,16 +236,25 @@ class Suggestions:
         if texts.current is None:  # deleted or renamed since: nothing to put it in
             self._decide(number, "conflict", None, why, "", UNDECIDED)
             raise PageNotFound(N_("page “{name}”"), name=found.page)
+        # Decided before the save, in one UPDATE from an undecided state: of two people
+        # accepting (or one rejecting) at once, one wins and only that one saves.
+        self._decide(number, "accepted", user, why, "", UNDECIDED)
         try:
             saved = self.pages.save(found.page, texts.suggested, found.base, suggester.person,
                                     message, Origin(user.id, VIA), committer=user.person)
         except EditConflict:
-            self._decide(number, "conflict", None, why, "", UNDECIDED)
+            self._decide(number, "conflict", None, why, "", ("accepted",))
             audit.record("suggestion", action="conflict", id=number, page=found.page,
                          user=user.name, account=user.id, suggester=found.suggester)
             self._tell([found.suggester_id], "suggestion_decided", found, user, link)
             raise
-        self._decide(number, "accepted", user, why, saved.revision, UNDECIDED)
+        except BaseException:  # refused or failed: nothing saved, it waits again as it was
+            self.db.connect().execute(update(rows).where(
+                rows.c.id == number, rows.c.state == "accepted",
+            ).values(state=found.state, decided_by=None, reason=found.reason, decided=None))
+            raise
+        self.db.connect().execute(update(rows).where(rows.c.id == number)
+                                  .values(revision=saved.revision))
         audit.record("suggestion", action="accepted", id=number, page=found.page,
                      revision=saved.revision, user=user.name, account=user.id,
                      suggester=found.suggester, suggester_account=found.suggester_id)
@@ -262,8 +273,7 @@ class Suggestions:
 
     def move(self, old: str, new: str) -> None:
         """Follow a page rename: its suggestions now belong to `new`."""
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE suggestions SET page = ? WHERE page = ?", (new, old))
+        self.db.connect().execute(update(rows).where(rows.c.page == old).values(page=new))
 
     # -- helpers -------------------------------------------------------------
 
@@ -288,13 +298,13 @@ class Suggestions:
                                      via=VIA))
         return name, base, text
 
-    def _write(self, conn: sqlite3.Connection, number: int, name: str, base: str, text: str,
+    def _write(self, conn: Connection, number: int, name: str, base: str, text: str,
                author: User, note: str) -> None:
         message = clean_message(note, self.language.commit_message("update", name=name))
         commit = write_suggestion(self.repo, number, base, page_file(name),
                                   text.encode("utf-8"), author.person, message)
-        conn.execute("UPDATE suggestions SET base = ?, commit_id = ?, updated = ? WHERE id = ?",
-                     (base, commit or base, time.time(), number))
+        conn.execute(update(rows).where(rows.c.id == number).values(
+            base=base, commit_id=commit or base, updated=time.time()))
 
     def _decidable(self, number: int, user: User) -> Suggestion:
         found = self.get(number)
@@ -307,12 +317,11 @@ class Suggestions:
 
     def _decide(self, number: int, state: str, user: User | None, reason: str, revision: str,
                 were: tuple[str, ...]) -> None:
-        with self.db.transaction() as conn:
-            changed = conn.execute(
-                "UPDATE suggestions SET state = ?, decided_by = ?, reason = ?, revision = ?,"
-                " decided = ?, updated = ? WHERE id = ? AND state IN (?, ?)",
-                (state, user.id if user else None, reason, revision,
-                 time.time() if user else None, time.time(), number, *were)).rowcount
+        changed = self.db.connect().execute(update(rows).where(
+            rows.c.id == number, rows.c.state.in_(were),
+        ).values(state=state, decided_by=user.id if user else None, reason=reason,
+                 revision=revision, decided=time.time() if user else None,
+                 updated=time.time())).rowcount
         if not changed:
             raise InvalidInput(N_("this suggestion was already decided"))
 
@@ -332,7 +341,7 @@ def _note(note: object) -> str:
     return clean_message(note or "", "")
 
 
-def _suggestion(r: sqlite3.Row) -> Suggestion:
+def _suggestion(r: RowMapping) -> Suggestion:
     return Suggestion(
         id=r["id"], page=r["page"], base=r["base"], commit=r["commit_id"],
         suggester=r["suggester"], suggester_id=r["user_id"], note=r["note"], state=r["state"],

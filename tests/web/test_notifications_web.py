@@ -158,11 +158,13 @@ def test_name_completion_lists_people_by_any_word(client: FlaskClient, app: Flas
     assert ask("x" * 41).status_code == 400
 
 
-def test_the_account_page_offers_e_mail_only_when_the_wiki_sends_it(app: Flask,
-                                                                   tmp_path: Path) -> None:
+def test_the_account_page_offers_e_mail_only_when_the_wiki_sends_it(
+        app: Flask, tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> None:
     assert "This wiki sends no e-mail" in login(app, "reader").get("/account").text
+    # A second wiki, with a database of its own on PostgreSQL too.
+    own = request.getfixturevalue("postgres").fresh_database() if database_url else ""
     mailing = create_app({"data_dir": str(tmp_path / "mail"), "smtp_host": "127.0.0.1",
-                          "smtp_port": 1})
+                          "smtp_port": 1, "database_url": own})
     mailing.extensions["cowiki"].accounts.add_user("reader", "r@example.org", "reader",
                                                    PASSWORDS["reader"])
     try:

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 
 from tests.conftest import free_port
 from wiki.accounts import User
 from wiki.changes import Origin
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
+from wiki.dbschema import mail_outbox, notifications
 from wiki.mailer import Mailer
 
 PASSWORD = "a long enough password"
@@ -67,7 +69,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def wiki(tmp_path: Path, smtp: SmtpServer) -> Services:
+def wiki(tmp_path: Path, smtp: SmtpServer, database_url: str) -> Services:
     return open_data_dir(Settings.load({
         "data_dir": str(tmp_path / "data"), "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
         "smtp_starttls": False, "smtp_from": "wiki@example.org", "digest_minutes": 30,
@@ -93,13 +95,14 @@ def body(message: EmailMessage) -> str:
     return str(part.get_content()).replace("\r\n", "\n")
 
 
-def test_mail_is_off_without_an_smtp_host(tmp_path: Path) -> None:
+def test_mail_is_off_without_an_smtp_host(tmp_path: Path, database_url: str) -> None:
     wiki = open_data_dir(Settings.load({"data_dir": str(tmp_path / "data")}))
     assert wiki.mailer is None
     anna = person(wiki, "Anna", email="immediate")
     wiki.notifications.notify([anna.id], "mention", "Home", 0, link="/p/Home")
-    waiting = wiki.db.connect().execute("SELECT count(*) FROM notifications WHERE mail = 1")
-    assert waiting.fetchone()[0] == 0
+    waiting = wiki.db.connect().execute(select(func.count()).select_from(notifications)
+                                        .where(notifications.c.mail == 1))
+    assert waiting.scalar_one() == 0
 
 
 def test_an_immediate_message_arrives_in_each_persons_language(wiki: Services,
@@ -152,7 +155,8 @@ def test_when_smtp_is_down_the_message_waits_and_goes_later(wiki: Services,
     wiki.notifications.notify([anna.id], "mention", "Home", 0, "hoi", "/p/Home")
     now = time.time()
     assert mailer(wiki).run_once(now) == 0
-    row = wiki.db.connect().execute("SELECT attempts, sent, error FROM mail_outbox").fetchone()
+    row = wiki.db.connect().execute(select(mail_outbox.c.attempts, mail_outbox.c.sent,
+                                           mail_outbox.c.error)).mappings().one()
     assert (row["attempts"], row["sent"]) == (1, None) and row["error"]
     smtp.up()
     assert mailer(wiki).run_once(now + 1) == 0  # waits its turn

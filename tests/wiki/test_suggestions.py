@@ -1,11 +1,12 @@
 """Suggested changes: refs beside main, who may decide, credit in git, stale and frozen pages.
 
-Real git (checked with the git binary), real SQLite, the real change door.
+Real git (checked with the git binary), real SQLite and PostgreSQL, the real change door.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ TEXT = "# Plan\n\nWe meet on Monday.\n\nThe budget is small.\n\nWe write the rep
 
 
 @pytest.fixture
-def wiki(tmp_path: Path) -> Services:
+def wiki(tmp_path: Path, database_url: str) -> Services:
     return open_data_dir(Settings.load({"data_dir": str(tmp_path / "data")}))
 
 
@@ -203,3 +204,47 @@ def test_suggestion_follows_a_renamed_page_and_is_accepted_there(
     wiki.suggestions.accept(made.id, people["author"])
     assert "Tuesday" in wiki.pages.get("Chapter/Plan").markdown
     assert wiki.pages.find("Plan") is None
+
+
+def test_deciders_at_once_put_the_suggestion_in_the_page_once(
+        wiki: Services, people: dict[str, User], base: str) -> None:
+    made = wiki.suggestions.propose("Plan", TEXT.replace("small", "enough"), base,
+                                    people["suggester"])
+    deciders = [people["author"], people["facilitator"], people["author"], people["facilitator"]]
+    start, outcomes = threading.Barrier(len(deciders)), []
+
+    def decide(user: User, accept: bool) -> None:
+        start.wait()
+        try:
+            if accept:
+                wiki.suggestions.accept(made.id, user, "Agreed")
+            else:
+                wiki.suggestions.reject(made.id, user, "No")
+            outcomes.append("accepted" if accept else "rejected")
+        except InvalidInput:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=decide, args=(user, i != 3))
+               for i, user in enumerate(deciders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    [decided] = [o for o in outcomes if o != "refused"]
+    assert sorted(outcomes) == sorted([decided] + ["refused"] * 3)
+    assert wiki.suggestions.get(made.id).state == decided
+    new_commits = git(wiki, "rev-list", f"{base}..main").split()
+    assert len(new_commits) == (1 if decided == "accepted" else 0)
+
+
+def test_an_accept_the_freeze_refuses_leaves_the_suggestion_waiting(
+        wiki: Services, people: dict[str, User], base: str) -> None:
+    made = wiki.suggestions.propose("Plan", TEXT.replace("small", "enough"), base,
+                                    people["suggester"])
+    set_frozen(wiki.db, "Plan", True, people["facilitator"].id)
+    with pytest.raises(Frozen):
+        wiki.suggestions.accept(made.id, people["author"], "Agreed")
+    waiting = wiki.suggestions.get(made.id)
+    assert (waiting.state, waiting.decided_by, waiting.decided) == ("open", "", None)
+    set_frozen(wiki.db, "Plan", False, people["facilitator"].id)
+    assert wiki.suggestions.accept(made.id, people["author"])[0].state == "accepted"
