@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
 
 from wiki.db import Database
-from wiki.dbdialect import fault, lock_key, starts_with
+from wiki.dbdialect import lock_key, starts_with
 from wiki.dbschema import login_failures as events
 
 MINUTE = 60.0
@@ -81,11 +81,10 @@ class RateLimits:
                 if wait:
                     return wait
                 conn.execute(insert(events).values(key=key, at=now))
-        except DBAPIError as exc:
-            # A busy, full or unreachable database: let the action through, so that it
-            # reports the real problem (503, 507) instead of a limit that could not count.
-            if fault(exc) is None:
-                raise
+        except OperationalError:
+            # A busy, full or failing database (SQLite: also "disk I/O error" when a
+            # file cannot grow): let the action through, so that it reports the real
+            # problem (503, 507) instead of a limit that could not count.
             return 0.0
         return 0.0
 
