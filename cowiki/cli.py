@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cowiki import account_cmd, docx_cmd, export_cmd, ops_cmd, root_cmd
+from cowiki import account_cmd, dbmove_cmd, docx_cmd, export_cmd, ops_cmd, root_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
 from wiki import audit
@@ -77,6 +77,7 @@ def build_parser() -> Parser:
     sub.add_parser("reindex", help="rebuild the search index from git")
     export_cmd.add_parser(sub)
     ops_cmd.add_parsers(sub)
+    dbmove_cmd.add_parser(sub)
     return parser
 
 
@@ -206,6 +207,7 @@ COMMANDS: dict[str, Command] = {
     "reindex": cmd_reindex,
     "export": export_cmd.cmd_export,
     **ops_cmd.COMMANDS,
+    "migrate-db": dbmove_cmd.cmd_migrate_db,
     **account_cmd.COMMANDS,
     **root_cmd.COMMANDS,
 }

@@ -1,7 +1,9 @@
 """Operations commands: `backup --out FILE`, `restore FILE` and `check`.
 
 None of them creates a data directory by accident: `backup` and `check` need
-an existing wiki, `restore` needs an empty or new folder. Problems a user can
+an existing wiki, `restore` needs an empty or new folder (and, for a wiki on
+PostgreSQL, an empty database). Every archive holds the database as one SQLite
+file, whichever engine the wiki runs on (wiki/backup.py). Problems a user can
 fix (wrong folder, damaged archive) exit 2 with one line through cli.main.
 """
 
@@ -22,14 +24,15 @@ def add_parsers(sub: Any) -> None:
     backup = sub.add_parser("backup", help="write a backup archive (safe while the wiki runs)")
     backup.add_argument("--out", required=True, metavar="FILE",
                         help="the archive to write (.tar; .tar.gz compresses)")
-    restore = sub.add_parser("restore", help="restore a backup into an empty data directory")
+    restore = sub.add_parser("restore", help="restore a backup into an empty data directory"
+                             " (and an empty database when COWIKI_DATABASE_URL is set)")
     restore.add_argument("archive", metavar="FILE")
     sub.add_parser("check", help="verify repository, database and search index")
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """Write the archive and say what it holds."""
-    info = create_backup(Path(settings.data_dir), Path(args.out))
+    info = create_backup(Path(settings.data_dir), Path(args.out), settings.database_url)
     print(f"Backed up {settings.data_dir} to {info.path} ({info.size / 1e6:.1f} MB): "
           f"{info.refs} ref(s), main at {str(info.head)[:10]}, {info.users} user(s).")
     return 0

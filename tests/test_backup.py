@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from app import create_app
 from storage.gitcmd import run_git
@@ -18,6 +19,7 @@ from tests.conftest import LiveServer, cli
 from tests.ops_support import Saver, assert_fsck_clean, token_session
 from wiki.backup import create_backup
 from wiki.db import Database
+from wiki.dbschema import login_failures
 
 ACCOUNT_QUERIES = {
     "users": "SELECT name, email, role, password_hash, active, created FROM users ORDER BY 1",
@@ -153,24 +155,25 @@ def test_backup_of_a_folder_without_a_wiki_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing").exists() and not (tmp_path / "b.tar").exists()
 
 
-def test_database_copies_are_consistent_while_accounts_are_written(tmp_path: Path) -> None:
+def test_database_copies_are_consistent_while_accounts_are_written(
+        tmp_path: Path, database_url: str) -> None:
     source = tmp_path / "source"
     create_app({"data_dir": str(source)})
-    db = Database(source / "cowiki.db")
+    db = Database(database_url or source / "cowiki.db")
     stop = threading.Event()
 
     def write_rows() -> None:
         while not stop.is_set():
             with db.transaction() as conn:
-                conn.execute("INSERT INTO login_failures (key, at) VALUES ('x', 0)")
-                conn.execute("INSERT INTO login_failures (key, at) VALUES ('y', 0)")
+                conn.execute(insert(login_failures).values(key="x", at=0.0))
+                conn.execute(insert(login_failures).values(key="y", at=0.0))
 
     writer = threading.Thread(target=write_rows)
     writer.start()
     try:
         counts = []
         for number in range(5):
-            create_backup(source, tmp_path / f"b{number}.tar")
+            create_backup(source, tmp_path / f"b{number}.tar", database_url)
             with tarfile.open(tmp_path / f"b{number}.tar") as tar:
                 tar.extract("cowiki.db", tmp_path / f"copy{number}", filter="data")
             copy = sqlite3.connect(tmp_path / f"copy{number}" / "cowiki.db")
@@ -180,6 +183,7 @@ def test_database_copies_are_consistent_while_accounts_are_written(tmp_path: Pat
     finally:
         stop.set()
         writer.join()
+        db.dispose()
     assert all(count % 2 == 0 for count in counts)  # never half a transaction
     assert counts == sorted(counts) and counts[-1] > 0
 

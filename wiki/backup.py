@@ -4,10 +4,17 @@ The archive holds three members:
 
 - `repo.bundle`: `git bundle create --all`, every ref (main, version tags,
   notes) with all objects they reach;
-- `cowiki.db`: a consistent copy of the SQLite database made with SQLite's
-  online backup API (one read transaction, so writers are never blocked in
-  WAL mode and the copy is a snapshot, never a torn file);
-- `cowiki-backup.json`: format, time, head, counts and SHA-256 of the others.
+- `cowiki.db`: a consistent copy of the database as one SQLite file, whichever
+  engine the wiki runs on. A SQLite wiki's file is copied with SQLite's online
+  backup API (one read transaction, so writers are never blocked in WAL mode
+  and the copy is a snapshot, never a torn file); a wiki on PostgreSQL is
+  copied table by table from one REPEATABLE READ snapshot (wiki/dbcopy.py);
+- `cowiki-backup.json`: format, time, head, counts, the schema revision and
+  SHA-256 of the others.
+
+A restore puts the database onto the engine the restored wiki is configured
+for: the SQLite file into the data dir, or (COWIKI_DATABASE_URL set) its rows
+into that database, which must be empty.
 
 The database is copied first, then the repository: the push log only names
 commits that were published before it was written, so every commit the copied
@@ -26,21 +33,31 @@ import sqlite3
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
 from storage.bundle import create_bundle, fetch_bundle
 from storage.errors import StorageError
 from storage.repository import Person, Repository
+from wiki import dbcopy, sqlite_legacy
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
-from wiki.db import MIGRATIONS
+from wiki.db import Database
+from wiki.dbmigrate import SCRIPTS, current
+from wiki.dbschema import users
 from wiki.errors import WikiError
 
-FORMAT = 1
+FORMAT = 2  # 2: the database's schema is an Alembic revision (1: PRAGMA user_version)
+READABLE = (1, 2)
 MANIFEST = "cowiki-backup.json"
 BUNDLE = "repo.bundle"
 DATABASE = "cowiki.db"
@@ -62,7 +79,7 @@ class BackupInfo:
     head: str | None
     refs: int
     users: int
-    schema: int
+    schema: str
     size: int
 
 
@@ -82,17 +99,23 @@ def _no_progress(done: int, total: int) -> None:
 # -- backup -----------------------------------------------------------------------
 
 
-def create_backup(data_dir: Path, out: Path) -> BackupInfo:
-    """Write a backup of `data_dir` to `out` (replaced atomically when complete)."""
-    repo_path, db_path = data_dir / "repo.git", data_dir / DATABASE
-    if not (repo_path / "HEAD").exists() or not db_path.exists():
+def create_backup(data_dir: Path, out: Path, database_url: str = "") -> BackupInfo:
+    """Write a backup of `data_dir` (its database at `database_url`, default its SQLite
+    file) to `out` (replaced atomically when complete)."""
+    repo_path = data_dir / "repo.git"
+    source = Database(database_url or data_dir / DATABASE)
+    if not (repo_path / "HEAD").exists() or (source.path is not None
+                                             and not source.path.exists()):
         raise BackupError(f"no wiki in {data_dir} (needs repo.git and {DATABASE})")
     out = out.absolute()
     if out.is_dir() or not out.parent.is_dir():
         raise BackupError(f"cannot write {out}: give a file in an existing folder")
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".cowiki-backup-") as tmp:
         staging = Path(tmp)
-        users, schema = copy_database(db_path, staging / DATABASE)
+        try:
+            users, schema = copy_database(source, staging / DATABASE)
+        finally:
+            source.dispose()
         refs, head = bundle_repository(repo_path, staging / BUNDLE)
         manifest = {
             "format": FORMAT,
@@ -110,25 +133,62 @@ def create_backup(data_dir: Path, out: Path) -> BackupInfo:
     return _info(out, manifest)
 
 
-def copy_database(source: Path, target: Path) -> tuple[int, int]:
-    """Copy a live SQLite database with the backup API; (users, schema version) of the copy."""
+def copy_database(source: Database, target: Path) -> tuple[int, str]:
+    """Copy a live database into the SQLite file `target`; (users, schema revision)."""
+    try:
+        if source.path is not None:
+            _copy_sqlite_file(source.path, target)
+        else:
+            _copy_to_sqlite(source, target)
+        with _sqlite_file(target) as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=DELETE")  # a self-contained single file
+            check = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+            if check != "ok":
+                raise BackupError(f"the database copy failed its integrity check: {check}")
+            counted = conn.execute(select(func.count()).select_from(users)).scalar_one()
+            return int(counted), _schema(conn)
+    except (sqlite3.Error, SQLAlchemyError, dbcopy.CopyError) as exc:
+        raise BackupError(f"the database could not be copied: {exc}") from exc
+
+
+def _copy_sqlite_file(source: Path, target: Path) -> None:
+    """SQLite's online backup: all pages in one step, one consistent read snapshot."""
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:
         src.execute("PRAGMA busy_timeout=30000")
-        src.backup(dst)  # all pages in one step: one consistent read snapshot
-        dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained single file
-        check = dst.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise BackupError(f"the database copy failed its integrity check: {check}")
-        users = int(dst.execute("SELECT count(*) FROM users").fetchone()[0])
-        schema = int(dst.execute("PRAGMA user_version").fetchone()[0])
-    except sqlite3.Error as exc:
-        raise BackupError(f"the database could not be copied: {exc}") from exc
+        src.backup(dst)
     finally:
         dst.close()
         src.close()
-    return users, schema
+
+
+def _copy_to_sqlite(source: Database, target: Path) -> None:
+    """A database on another engine, copied row by row into a new SQLite file."""
+    copy = dbcopy.open_target(f"sqlite:///{target}")
+    try:
+        dbcopy.copy_database(source, copy)
+    finally:
+        copy.dispose()
+
+
+@contextmanager
+def _sqlite_file(path: Path) -> Iterator[Connection]:
+    """A plain connection to a SQLite file (none of the wiki's pragmas: it stays as it is)."""
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _schema(conn: Connection) -> str:
+    """The schema revision of a SQLite copy; `legacy-N` for a file from before Alembic."""
+    revision = current(conn)
+    if revision is not None:
+        return revision
+    return f"legacy-{conn.exec_driver_sql('PRAGMA user_version').scalar()}"
 
 
 def bundle_repository(repo_path: Path, target: Path) -> tuple[int, str | None]:
@@ -152,7 +212,7 @@ def sha256(path: Path) -> str:
 def _info(path: Path, manifest: dict[str, Any]) -> BackupInfo:
     return BackupInfo(path=path, created=str(manifest.get("created", "")),
                       head=manifest.get("head"), refs=int(manifest.get("refs", 0)),
-                      users=int(manifest.get("users", 0)), schema=int(manifest.get("schema", 0)),
+                      users=int(manifest.get("users", 0)), schema=str(manifest.get("schema", "")),
                       size=path.stat().st_size)
 
 
@@ -179,6 +239,10 @@ def restore_backup(archive: Path, settings: Settings,
         restore_repository(staging / BUNDLE, staging / "repo.git", committer)
         (staging / BUNDLE).unlink()
         check_database_copy(staging / DATABASE)
+        if settings.database_url:
+            load_database(staging / DATABASE, settings.database_url)
+            for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
+                (staging / name).unlink(missing_ok=True)  # the wiki's database is elsewhere
         data_dir.mkdir(exist_ok=True)
         for child in staging.iterdir():
             os.rename(child, data_dir / child.name)
@@ -226,7 +290,7 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
         manifest = json.loads(source.read(CHUNK).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BackupError(f"{MANIFEST} is not valid JSON") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE:
         raise BackupError(f"unknown backup format {manifest.get('format')!r}; expected {FORMAT}"
                           if isinstance(manifest, dict) else f"{MANIFEST} is not an object")
     return manifest
@@ -248,20 +312,44 @@ def restore_repository(bundle: Path, target: Path, committer: Person) -> None:
 
 
 def check_database_copy(path: Path) -> None:
-    """Refuse a database that is damaged or newer than this cowiki's migrations."""
+    """Refuse a database that is damaged or newer than this cowiki's migrations (a file
+    from before Alembic counts its migrations in user_version; migrate() upgrades it)."""
     try:
-        conn = sqlite3.connect(path)
-        try:
-            check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            schema = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
+        with _sqlite_file(path) as conn:
+            check = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+            schema = _schema(conn)
+    except SQLAlchemyError as exc:
         raise BackupError(f"the database in the backup cannot be read: {exc}") from exc
     if check != "ok":
         raise BackupError(f"the database in the backup is damaged: {check}")
-    if schema > len(MIGRATIONS):
+    if not _known(schema):
         raise BackupError(f"the backup comes from a newer cowiki (schema {schema}); upgrade first")
+
+
+def _known(schema: str) -> bool:
+    """Whether this cowiki's migrations know `schema` (so they can bring it to the head)."""
+    if schema.startswith("legacy-"):
+        return int(schema.removeprefix("legacy-")) <= len(sqlite_legacy.MIGRATIONS)
+    try:
+        return ScriptDirectory(str(SCRIPTS)).get_revision(schema) is not None
+    except CommandError:
+        return False
+
+
+def load_database(path: Path, database_url: str) -> None:
+    """Put the archived SQLite file's rows into the (empty) database at `database_url`."""
+    archived = Database(path)
+    try:
+        archived.migrate()  # an archive from an older cowiki comes up to this one's schema
+        target = dbcopy.open_target(database_url)
+        try:
+            dbcopy.copy_database(archived, target)
+        finally:
+            target.dispose()
+    except (SQLAlchemyError, dbcopy.CopyError) as exc:
+        raise BackupError(f"the database could not be restored: {exc}") from exc
+    finally:
+        archived.dispose()
 
 
 def rebuild_index(settings: Settings, progress: Progress) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Dialect, Table, Text, event, func, make_url
+from sqlalchemy import Connection, Dialect, Integer, Table, Text, event, func, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -240,3 +240,24 @@ def version_schema(conn: Connection) -> str | None:
         return None
     found = conn.exec_driver_sql("SELECT current_schema()").scalar()
     return str(found) if found else None
+
+
+def begin_snapshot(dialect: str) -> str:
+    """The statement that opens a read-only snapshot for copying a whole database: one
+    consistent moment, without blocking writers (SQLite in WAL mode fixes it at the
+    first read; PostgreSQL needs REPEATABLE READ)."""
+    return "BEGIN" if dialect == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def after_copy(conn: Connection, table: Table) -> None:
+    """After rows were copied into `table` with their ids: the next id follows the
+    copied ones. SQLite takes max(id) + 1 by itself; PostgreSQL's serial sequence is
+    moved past them."""
+    keys = list(table.primary_key.columns)
+    if conn.dialect.name != "postgresql" or len(keys) != 1 \
+            or not isinstance(keys[0].type, Integer):
+        return
+    (key,) = keys
+    highest = select(func.coalesce(func.max(key), 0)).scalar_subquery()
+    sequence = func.pg_get_serial_sequence(table.name, key.name)
+    conn.execute(select(func.setval(sequence, highest + 1, False)))

@@ -1,0 +1,172 @@
+"""Copying a wiki's database to another place or engine, table by table.
+
+`cowiki migrate-db` moves a wiki from its SQLite file to PostgreSQL (or back),
+and a backup of a wiki on PostgreSQL stores its database as the same SQLite
+file a SQLite wiki's backup holds (wiki/backup.py); restoring onto PostgreSQL
+copies that file back. All of it is this module:
+
+- the target is checked first: a URL of a known engine that answers and holds
+  no rows; then it is migrated to this cowiki's schema;
+- every table of wiki/dbschema.py is read from one snapshot of the source (so
+  the copy is one moment, never half a transaction) and written in foreign-key
+  order, in batches, inside one write transaction on the target: a failed copy
+  leaves the target empty;
+- ids are copied as they are; PostgreSQL's id sequences are then moved past
+  them (wiki/dbdialect.after_copy);
+- the discussion stamps, which triggers bump on every comment, report and
+  reaction the copy inserts, are replaced by the source's own at the end.
+
+The wiki should be stopped (or at least not written) while `migrate-db` copies:
+what is written to the source after its snapshot is not in the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Table, delete, func, insert, inspect, make_url, select
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from wiki import dbdialect
+from wiki.db import Database
+from wiki.dbmigrate import current, head
+from wiki.dbschema import discussion_stamps, metadata
+from wiki.errors import WikiError
+
+BATCH = 1000
+ENGINES = ("sqlite", "postgresql")
+# Filled by triggers while the other tables are copied: replaced by the source's rows last.
+SET_BY_TRIGGERS = (discussion_stamps,)
+
+
+class CopyError(WikiError):
+    """A database could not be copied; the message says why (one line)."""
+
+
+@dataclass(frozen=True)
+class TableCount:
+    """Rows of one table in the source and in the target."""
+
+    table: str
+    source: int
+    target: int
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.source} → {self.target}"
+
+
+def copy_order() -> list[Table]:
+    """Every table, parents before the rows that point at them, trigger-filled ones last."""
+    return [t for t in metadata.sorted_tables if t not in SET_BY_TRIGGERS] \
+        + list(SET_BY_TRIGGERS)
+
+
+def checked_url(url: str) -> str:
+    """`url` when it names SQLite or PostgreSQL; CopyError otherwise."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise CopyError(f"{url!r} is not a database URL; give postgresql+psycopg://USER:"
+                        "PASSWORD@HOST/DB or sqlite:///PATH") from exc
+    if parsed.get_backend_name() not in ENGINES or parsed.get_driver_name() not in (
+            "pysqlite", "psycopg"):
+        shown = parsed.render_as_string(hide_password=True)
+        raise CopyError(f"cowiki works with SQLite (sqlite:///PATH) and PostgreSQL through"
+                        f" psycopg (postgresql+psycopg://...), not {shown}")
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise CopyError("a SQLite URL needs a file: sqlite:///PATH")
+    return url
+
+
+def open_target(url: str) -> Database:
+    """The database at `url`, reachable, empty and migrated to this cowiki's schema.
+
+    A database that holds rows is refused before anything in it changes.
+    """
+    target = Database(checked_url(url))
+    try:
+        refuse_rows(target)
+        target.migrate()
+        refuse_rows(target)
+    except SQLAlchemyError as exc:
+        target.dispose()
+        raise CopyError(f"cannot use {target.describe()}: {_reason(exc)}") from exc
+    except CopyError:
+        target.dispose()
+        raise
+    return target
+
+
+def refuse_rows(target: Database) -> None:
+    """CopyError when any of cowiki's tables in `target` holds a row."""
+    conn = target.connect()
+    present = set(inspect(conn).get_table_names())
+    counts = {t.name: _count(conn, t) for t in copy_order() if t.name in present}
+    filled = ", ".join(f"{name} {rows}" for name, rows in counts.items() if rows)
+    if filled:
+        raise CopyError(f"{target.describe()} already holds data ({filled}); give an empty"
+                        " database")
+
+
+def copy_database(source: Database, target: Database, batch: int = BATCH) -> list[TableCount]:
+    """Copy every row of `source` into the empty, migrated `target` (see open_target);
+    per table, the rows of the source's snapshot and what the target holds after."""
+    try:
+        with _snapshot(source) as read:
+            at = current(read)
+            if at != head():
+                raise CopyError(f"{source.describe()} is at schema {at or 'none'}, this cowiki"
+                                f" at {head()}: start the wiki once (it upgrades), then copy")
+            copied = {}
+            with target.transaction() as write:
+                for table in copy_order():
+                    if table in SET_BY_TRIGGERS:
+                        write.execute(delete(table))
+                    copied[table.name] = _copy_table(read, write, table, batch)
+                    dbdialect.after_copy(write, table)
+        after = count_rows(target)
+    except SQLAlchemyError as exc:
+        raise CopyError(f"the copy from {source.describe()} to {target.describe()} failed:"
+                        f" {_reason(exc)}") from exc
+    return [TableCount(name, rows, after[name]) for name, rows in copied.items()]
+
+
+def count_rows(db: Database) -> dict[str, int]:
+    """Rows per table, in copy order."""
+    conn = db.connect()
+    return {table.name: _count(conn, table) for table in copy_order()}
+
+
+def _copy_table(read: Connection, write: Connection, table: Table, batch: int) -> int:
+    rows = 0
+    ordered = select(table).order_by(*table.primary_key.columns)  # replies after their parent
+    result = read.execution_options(yield_per=batch).execute(ordered)
+    for part in result.mappings().partitions():
+        write.execute(insert(table), [dict(row) for row in part])
+        rows += len(part)
+    return rows
+
+
+def _count(conn: Connection, table: Table) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@contextmanager
+def _snapshot(db: Database) -> Iterator[Connection]:
+    """A connection of its own reading one consistent moment of `db`, writers unblocked."""
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql(dbdialect.begin_snapshot(db.dialect))
+        try:
+            yield conn
+        finally:
+            with suppress(SQLAlchemyError):  # nothing to roll back on a dropped connection
+                conn.exec_driver_sql("ROLLBACK")
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The database's own words for a failure, first line only (no SQL, no parameters)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__
