@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cowiki import account_cmd, dbmove_cmd, docx_cmd, export_cmd, ops_cmd, root_cmd
+from cowiki import account_cmd, dbmove_cmd, docx_cmd, export_cmd, fleet_cmd, ops_cmd, root_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
 from wiki import audit
@@ -49,7 +49,7 @@ def build_parser() -> Parser:
                         help="data directory (default ./wiki-data or $COWIKI_DATA_DIR)")
     parser.add_argument("--root", default=None, metavar="DIR",
                         help="a folder of many wikis, one data directory each (serve,"
-                             " create-wiki)")
+                             " create-wiki, move-wiki, placement)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("init", help="create the data directory")
     serve = sub.add_parser("serve", help="run the wiki with gunicorn")
@@ -65,6 +65,7 @@ def build_parser() -> Parser:
                      help="read the password from standard input")
     account_cmd.add_parsers(sub)
     root_cmd.add_parsers(sub)
+    fleet_cmd.add_parsers(sub)
     token = sub.add_parser("token", help="print a new personal access token for a user")
     token.add_argument("name")
     token.add_argument("--label", default="cli")
@@ -210,6 +211,7 @@ COMMANDS: dict[str, Command] = {
     "migrate-db": dbmove_cmd.cmd_migrate_db,
     **account_cmd.COMMANDS,
     **root_cmd.COMMANDS,
+    **fleet_cmd.COMMANDS,
 }
 
 

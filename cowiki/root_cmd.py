@@ -19,7 +19,7 @@ from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.errors import InvalidInput
 
-ROOT_COMMANDS = ("serve", "create-wiki")
+ROOT_COMMANDS = ("serve", "create-wiki", "move-wiki", "placement")
 
 
 def add_parsers(sub: Any) -> None:

@@ -43,6 +43,9 @@ class Settings:
     # The path the wiki is served under ("/w/<slug>" when `cowiki serve --root` hosts many
     # wikis; "" for a wiki of its own): page links, the session cookie's path and URLs.
     url_prefix: str = ""
+    # The fleet's placement file (which node serves which wiki; cowiki/placement.py), for
+    # `move-wiki` and `placement`. Empty: ROOT/placement.json of the --root given.
+    placement: str = ""
     # Reverse proxies in front of the wiki (nginx, Caddy, a load balancer), counted in hops:
     # their X-Forwarded-For and X-Forwarded-Proto are believed that many entries deep, so
     # limits and the audit log see each person's address instead of the proxy's. 0: none.
