@@ -82,6 +82,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     access.install(app)
     errors.install(app)
+    # Each request gives its thread's database connection back to the pool, so the pool
+    # counts requests in flight, not threads (and a dropped connection is not kept).
+    app.teardown_request(lambda _error: services.db.release())
     security.install(app)  # CSP and framing headers, bounded JSON
     i18n.install(app)  # Dutch and English; catalogs in translations/ like templates/
     install_templating(app)

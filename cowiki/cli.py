@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from cowiki import account_cmd, dbmove_cmd, docx_cmd, export_cmd, fleet_cmd, ops_cmd, root_cmd
 from storage.errors import StorageError
 from storage.repository import GIT_FAILURES
@@ -24,6 +27,8 @@ from wiki.accounts import ROLES
 from wiki.changes import Origin
 from wiki.config import Settings
 from wiki.datadir import Services, open_data_dir
+from wiki.db import open_database
+from wiki.dbdialect import fault
 from wiki.errors import WikiError
 from wiki.importer import import_tree
 
@@ -222,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {}
     if args.data:
         overrides["data_dir"] = args.data
+    settings: Settings | None = None
     try:
         settings = Settings.load(overrides)
         if args.root:
@@ -232,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, WikiError, StorageError, ValueError, OSError, EOFError, zlib.error,
             tarfile.TarError, sqlite3.Error) as exc:
         return fail(str(exc))
+    except (DBAPIError, PoolTimeout) as exc:
+        return fail(database_failure(exc, settings))
     except GIT_FAILURES as exc:
         return fail(f"the repository could not be read or written ({exc}); "
                     "`git fsck` shows what is damaged")
@@ -239,6 +247,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: still one line, never a traceback
         return fail(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def database_failure(exc: DBAPIError | PoolTimeout, settings: Settings | None) -> str:
+    """One line for a database that failed: which one, what kind, the engine's words."""
+    name = open_database(settings).describe() if settings is not None else "the database"
+    kind = "busy" if isinstance(exc, PoolTimeout) else fault(exc)
+    what = {"unreachable": "cannot be reached", "busy": "is busy; try again in a moment",
+            "full": "is on a full disk; nothing was saved",
+            "read-only": "accepts no changes (read-only)"}.get(kind or "", "failed")
+    detail = exc.orig if isinstance(exc, DBAPIError) else exc
+    return f"{name} {what} ({detail})"
 
 
 def fail(message: str) -> int:

@@ -133,6 +133,10 @@ class WikiDispatcher:
             except Exception as exc:  # noqa: BLE001 (the wiki is gone from here either way)
                 log.warning("closing the database pool of moved wiki %s failed: %s", slug, exc)
 
+    def opened(self) -> list[WsgiApp]:
+        """The wikis' apps this process has built so far (closed when the worker exits)."""
+        return list(self._apps.values())
+
     def _open(self, slug: str) -> WsgiApp:
         data_dir = wikiroot.wiki_dir(self.root, slug)
         if not (data_dir / wikiroot.REPOSITORY).is_dir():

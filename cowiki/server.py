@@ -14,6 +14,11 @@ up front: `LiveOnDemand` starts a wiki's own live process the first time a
 browser opens a live socket there (the web worker asks by creating
 DIR/run/live.wanted, wiki/live/livesock.py), and from then on watches it like
 the single wiki's.
+
+Stopping (SIGTERM to the master): each worker stops accepting, finishes the
+requests in flight (up to `graceful_timeout`), and on its way out closes its
+database pool (`worker_exit`), so a PostgreSQL server keeps no connections of
+a worker that is gone.
 """
 
 from __future__ import annotations
@@ -257,8 +262,28 @@ def serve_root(root: Path, settings: Settings, host: str, port: int, workers: in
     WikiServer(settings, options, root).run()
 
 
+def close_databases(_arbiter: Any, worker: Any) -> None:
+    """gunicorn's `worker_exit`, in the worker after its last request: close the database
+    pool of every wiki it opened (a wiki that never opened has none)."""
+    wsgi = getattr(worker, "wsgi", None)
+    opened = getattr(wsgi, "opened", None)  # cowiki/multi.py's dispatcher: its wikis so far
+    for app in opened() if callable(opened) else [wsgi]:
+        services = getattr(app, "extensions", {}).get("cowiki")
+        if services is None:
+            continue
+        try:
+            services.db.dispose()
+        except Exception as exc:  # noqa: BLE001 (the worker exits either way)
+            log.warning("closing the database pool of %s failed: %s",
+                        services.db.describe(), exc)
+        else:
+            log.info("worker %s closed its connections to %s", os.getpid(),
+                     services.db.describe())
+
+
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
-    """gunicorn's settings for `cowiki serve`."""
+    """gunicorn's settings for `cowiki serve`: on SIGTERM a worker finishes its requests
+    in flight (up to graceful_timeout seconds), then closes its database pool."""
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -266,6 +291,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "worker_class": "gthread",
         "timeout": 120,
         "graceful_timeout": 20,
+        "worker_exit": close_databases,
         "accesslog": "-",
         "errorlog": "-",
         "loglevel": "info",

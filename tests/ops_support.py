@@ -19,7 +19,8 @@ import requests
 
 from tests.conftest import ROOT, LiveServer, free_port
 from wiki.accounts import Accounts
-from wiki.db import Database
+from wiki.config import Settings
+from wiki.db import open_database
 
 
 def git(data_dir: Path, *args: str) -> str:
@@ -42,13 +43,19 @@ def token_session(server: LiveServer, name: str) -> requests.Session:
     """A requests session as `name` with a fresh personal token (cheap to check, unlike scrypt).
 
     The token is made in this process on the live database (SQLite WAL allows
-    it while the server runs), which saves a `cowiki token` start-up.
+    it while the server runs; COWIKI_DATABASE_URL names a PostgreSQL one), which
+    saves a `cowiki token` start-up.
     """
-    accounts = Accounts(Database(server.data_dir / "cowiki.db"))
-    user = accounts.by_name(name)
-    assert user is not None
+    db = open_database(Settings.load({"data_dir": str(server.data_dir)}))
+    try:
+        accounts = Accounts(db)
+        user = accounts.by_name(name)
+        assert user is not None
+        token = accounts.create_token(user, "test")
+    finally:
+        db.dispose()
     session = requests.Session()
-    session.auth = (name, accounts.create_token(user, "test"))
+    session.auth = (name, token)
     return session
 
 

@@ -62,6 +62,15 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE} STRATEGY FILE_COPY')
         return self.url(name)
 
+    def pause(self) -> None:
+        """Stop the server as an outage would (fast: sessions are cut), keeping its data."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server again after `pause`, on the same socket."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-o", server_options(self.root),
+                  "-l", str(self.root / "log"), "-w", "start")
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop",
                   check=False)
@@ -90,10 +99,7 @@ def start() -> Cluster:
     try:
         cluster._run("initdb", "-D", str(root / "data"), "-U", OWNER, "-A", "trust",
                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        options = (f"-k {root / 'socket'} -c listen_addresses='' -c fsync=off"
-                   " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
-        cluster._run("pg_ctl", "-D", str(root / "data"), "-o", options, "-l",
-                     str(root / "log"), "-w", "start")
+        cluster.resume()
         with cluster.admin() as conn:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
         _migrate(cluster.url(TEMPLATE))
@@ -101,6 +107,12 @@ def start() -> Cluster:
         cluster.stop()
         raise
     return cluster
+
+
+def server_options(root: Path) -> str:
+    """postgres's options: the socket in `root`, no TCP, no waiting for the disk."""
+    return (f"-k {root / 'socket'} -c listen_addresses='' -c fsync=off"
+            " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
 
 
 def _migrate(url: str) -> None:

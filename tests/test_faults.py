@@ -2,7 +2,7 @@
 
 Everything is real: gunicorn workers die by SIGKILL, the disk fills through a
 file-size limit (RLIMIT_FSIZE) in a child process, the index directory is
-deleted or overwritten, and a second SQLite connection holds the write lock.
+deleted or overwritten, and a second database connection holds the lock.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
+import psycopg
+import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
@@ -221,17 +224,29 @@ def test_check_and_healthz_report_a_missing_index_without_taking_the_wiki_down(
 # -- a locked database ---------------------------------------------------------------
 
 
-def lock_database(app: Flask) -> sqlite3.Connection:
-    """Another connection holding SQLite's write lock (BEGIN EXCLUSIVE)."""
-    holder = sqlite3.connect(app.extensions["cowiki"].db.path, isolation_level=None,
-                             check_same_thread=False)
-    holder.execute("BEGIN EXCLUSIVE")
-    return holder
+class Holder(Protocol):
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+def lock_database(app: Flask) -> Holder:
+    """Another connection holding the database's lock: SQLite's write lock (BEGIN
+    EXCLUSIVE), or PostgreSQL's table locks on the accounts a login reads and writes."""
+    db = app.extensions["cowiki"].db
+    if db.dialect == "sqlite":
+        holder = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+        return holder
+    locker = psycopg.connect(db.url.replace("+psycopg", ""))
+    locker.execute("LOCK TABLE users, tokens, login_failures IN ACCESS EXCLUSIVE MODE")
+    return locker
 
 
 def set_busy_timeout(app: Flask, milliseconds: int) -> None:
     """Shorten how long this thread's wiki connection waits for a lock (10 s in production)."""
-    app.extensions["cowiki"].db.connect().execute(f"PRAGMA busy_timeout={milliseconds:d}")
+    db = app.extensions["cowiki"].db
+    setting = "PRAGMA busy_timeout" if db.dialect == "sqlite" else "SET lock_timeout"
+    db.connect().exec_driver_sql(f"{setting} = {milliseconds:d}")
 
 
 def test_briefly_locked_database_is_waited_for(app: Flask, client: FlaskClient) -> None:
@@ -291,6 +306,8 @@ def test_check_finds_a_damaged_object(app: Flask, client: FlaskClient) -> None:
 
 
 def test_check_finds_rows_pointing_to_missing_users(app: Flask) -> None:
+    if app.extensions["cowiki"].db.dialect != "sqlite":
+        pytest.skip("PostgreSQL enforces foreign keys on every write: no orphan to find")
     data = app.extensions["cowiki"].settings.data_dir
     conn = sqlite3.connect(data / "cowiki.db", isolation_level=None)
     conn.execute("PRAGMA foreign_keys=OFF")

@@ -9,7 +9,8 @@ and asks this module for the few things that differ:
 - insert-or-update and insert-or-ignore (`upsert`, `insert_ignore`);
 - serialising work on one key (`lock_key`), which the rate limiter's counters need;
 - the triggers that keep comment-section stamps, and the engine's own setup;
-- which failures are a busy, full or unreachable database (`fault`).
+- which failures are a busy, full or unreachable database (`fault`), and what
+  the engine itself can check of its data (`integrity_problems`).
 """
 
 from __future__ import annotations
@@ -209,6 +210,19 @@ def fault(exc: BaseException) -> Fault | None:
     if code.startswith("08") or "connection" in text or "timeout" in text:
         return "unreachable"
     return None
+
+
+def integrity_problems(conn: Connection) -> list[str]:
+    """What the engine's own consistency checks find (for `cowiki check`): SQLite's
+    `integrity_check` and `foreign_key_check`. PostgreSQL enforces every constraint on
+    each write: nothing to run beyond reaching it."""
+    if conn.dialect.name != "sqlite":
+        return []
+    problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check")
+                if str(row[0]) != "ok"]
+    for row in conn.exec_driver_sql("PRAGMA foreign_key_check"):
+        problems.append(f"foreign key: row {row[1]} of {row[0]} points to a missing {row[2]}")
+    return problems
 
 
 def schema_url(url: str, schema: str) -> str:

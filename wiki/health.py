@@ -2,8 +2,10 @@
 
 Two depths: `quick` is cheap enough for every `/healthz` poll (head and its
 tree readable, no stale ref lock, the database answers, the index's commit);
-`full` is what `cowiki check` runs (`git fsck --strict`, SQLite's
-`integrity_check` and `foreign_key_check`, the index's pages against git).
+`full` is what `cowiki check` runs (`git fsck --strict`, the database engine's
+own checks (SQLite's `integrity_check` and `foreign_key_check`), the index's
+pages against git). The database is SQLite or PostgreSQL (wiki/db.py); every
+finding about it names which one (`Database.describe()`, never a password).
 
 The repository and the database hold the wiki's data, so a problem there is
 critical: the wiki is degraded. The index is a cache that rebuilds itself
@@ -14,16 +16,24 @@ mark a serving wiki as down.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from storage.inspect import descends_from, fsck, head_state, is_commit
 from storage.names import page_name_from_file
 from storage.repository import MAIN_REF, Person, Repository
-from wiki.db import MIGRATIONS, Database
+from wiki import dbmigrate, dbschema
+from wiki.config import Settings
+from wiki.db import Database, open_database
+from wiki.dbdialect import fault, integrity_problems
 from wiki.live import livesock
 from wiki.live.relay import relay
 from wiki.search import IndexUnavailable, SearchIndex
@@ -90,23 +100,27 @@ def quick_report(repo: Repository, db: Database, index: SearchIndex,
     return HealthReport(findings + ((check_live(index.directory.parent),) if live else ()))
 
 
-def full_report(data_dir: Path) -> HealthReport:
+def full_report(data_dir: Path, settings: Settings | None = None) -> HealthReport:
     """Every check on a data directory, without creating or changing anything in it.
 
+    The database is the one `settings` name (default: the environment's, so
+    COWIKI_DATABASE_URL is honoured), else the data dir's SQLite file.
     Raises FileNotFoundError when `data_dir` holds no wiki.
     """
-    repo_path, db_path = data_dir / "repo.git", data_dir / "cowiki.db"
-    if not (repo_path / "HEAD").exists() and not db_path.exists():
-        raise FileNotFoundError(f"no wiki in {data_dir} (no repo.git, no cowiki.db)")
+    if settings is None:
+        settings = Settings.load({"data_dir": str(data_dir)})
+    repo_path, db = data_dir / "repo.git", open_database(settings)
+    if not (repo_path / "HEAD").exists() and (db.path is None or not db.path.exists()):
+        held = "no repo.git" + (f", no {db.path.name}" if db.path is not None else "")
+        raise FileNotFoundError(f"no wiki in {data_dir} ({held})")
     repo = Repository(repo_path, Person("cowiki", "cowiki@localhost"))
-    findings = [check_repository(repo, full=True)]
-    if db_path.exists():
-        findings.append(check_database(Database(db_path), full=True))
-    else:
-        findings.append(Finding("database", False, f"{db_path.name} is missing"))
-    findings.append(check_index(SearchIndex(data_dir / "index"), repo, full=True))
-    findings.append(check_disk(data_dir))
-    return HealthReport(tuple(findings))
+    try:
+        findings = (check_repository(repo, full=True), check_database(db, full=True),
+                    check_index(SearchIndex(data_dir / "index"), repo, full=True),
+                    check_disk(data_dir))
+    finally:
+        db.dispose()
+    return HealthReport(findings)
 
 
 def check_disk(data_dir: Path, minimum: int = MIN_FREE_BYTES) -> Finding:
@@ -181,33 +195,49 @@ def stale_locks(repo_path: Path) -> list[str]:
 
 
 def check_database(db: Database, full: bool) -> Finding:
-    """The schema is readable and current; with `full`, integrity and foreign keys too."""
-    if not db.path.exists():
-        return Finding("database", False, f"{db.path.name} is missing")
+    """The database answers and its schema is one this cowiki knows; with `full`, the
+    engine's own integrity checks too. Never creates a missing SQLite file."""
+    name = db.describe()
+    facts: dict[str, Any] = {"name": name}
+    if db.path is not None and not db.path.exists():
+        return Finding("database", False, f"{name} is missing", facts=facts)
     try:
         conn = db.connect()
-        users = int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        problems = database_problems(conn) if full else []
-    except sqlite3.Error as exc:
-        return Finding("database", False, f"{db.path.name} cannot be read", problems=(str(exc),))
-    if version > len(MIGRATIONS):
-        problems.append(f"schema version {version} is newer than this cowiki "
-                        f"({len(MIGRATIONS)}): upgrade cowiki")
-    summary = f"{users} user(s), schema {version}/{len(MIGRATIONS)}"
+        users = int(conn.execute(select(func.count()).select_from(dbschema.users)).scalar_one())
+        revision = dbmigrate.current(conn)
+        problems = integrity_problems(conn) if full else []
+    except (DBAPIError, PoolTimeout) as exc:
+        return database_failure(name, exc)
+    facts.update(users=users, schema=revision)
+    if revision is not None and revision not in known_revisions():
+        problems.append(f"schema revision {revision} is newer than this cowiki "
+                        f"({dbmigrate.head()}): upgrade cowiki")
+    summary = f"{name}: {users} user(s), schema {revision or 'from before Alembic'}"
+    if revision != dbmigrate.head():
+        summary += f" (this cowiki's is {dbmigrate.head()})"
     if full:
-        summary += ", integrity and foreign keys " + ("ok" if not problems else "NOT ok")
+        summary += ", integrity " + ("ok" if not problems else "NOT ok")
     return Finding("database", not problems, summary, problems=tuple(problems[:MAX_PROBLEMS]),
-                   facts={"users": users, "schema": version})
+                   facts=facts)
 
 
-def database_problems(conn: sqlite3.Connection) -> list[str]:
-    """What `PRAGMA integrity_check` and `PRAGMA foreign_key_check` find."""
-    problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")
-                if str(row[0]) != "ok"]
-    for row in conn.execute("PRAGMA foreign_key_check"):
-        problems.append(f"foreign key: row {row[1]} of {row[0]} points to a missing {row[2]}")
-    return problems
+def database_failure(name: str, exc: DBAPIError | PoolTimeout) -> Finding:
+    """The finding for a database that did not answer: which one, and the engine's words."""
+    kind = "busy" if isinstance(exc, PoolTimeout) else fault(exc)
+    summary = {"unreachable": f"{name} cannot be reached",
+               "busy": f"{name} is busy (every connection or lock is taken)"}.get(
+        kind or "", f"{name} cannot be read")
+    detail = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip()
+    first = (detail.splitlines() or [type(exc).__name__])[0]
+    return Finding("database", False, summary, problems=(first[:300],),
+                   facts={"name": name})
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every schema revision this cowiki has a migration for."""
+    scripts = ScriptDirectory(str(dbmigrate.SCRIPTS))
+    return frozenset(script.revision for script in scripts.walk_revisions())
 
 
 # -- index ----------------------------------------------------------------------

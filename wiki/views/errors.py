@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from storage.errors import RefContention, RepositoryWriteFailed
+from wiki.dbdialect import fault
 from wiki.errors import (
     EditConflict,
     Frozen,
@@ -76,20 +78,35 @@ def install(app: Flask) -> None:
 
         app.register_error_handler(kind, handler)
 
-    @app.errorhandler(sqlite3.OperationalError)
-    def database_error(exc: sqlite3.OperationalError) -> tuple[Response | str, int]:
-        # busy_timeout already waited for the lock; a clear 503 beats a traceback.
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
-            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
-            return with_retry_after(error_response(503, "busy", gettext(
-                "The wiki is very busy right now; nothing was changed."
-                " Please try again in a moment.")))
-        if "full" in text:
-            log.error("database disk full on %s %s: %s", request.method, request.path, exc)
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(exc: DBAPIError | PoolTimeout) -> tuple[Response | str, int]:
+        # The database already waited (busy_timeout, lock_timeout, the pool's wait);
+        # a clear answer in plain words beats a traceback. The engine's text goes to the log.
+        kind = "busy" if isinstance(exc, PoolTimeout) else fault(exc)
+        if kind is None:
+            return unexpected(exc)
+        # Who is logged in is kept in the database: the error page is drawn for an
+        # anonymous visitor, so drawing it does not ask the database again.
+        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        where = f"{request.method} {request.path}"
+        if kind == "full":
+            log.error("database disk full on %s: %s", where, exc)
             return error_response(507, "storage_full", gettext(
                 "The server's disk is full; nothing was saved. Please tell the facilitator."))
-        return unexpected(exc)
+        if kind == "read-only":
+            log.error("database read-only on %s: %s", where, exc)
+            return error_response(507, "read_only", gettext(
+                "The wiki's database accepts no changes right now; nothing was saved."
+                " Please tell the facilitator."))
+        log.warning("database %s on %s: %s", kind, where, exc)
+        if kind == "unreachable":
+            return with_retry_after(error_response(503, "database_unreachable", gettext(
+                "The database cannot be reached right now; nothing was changed."
+                " Please try again in a moment.")))
+        return with_retry_after(error_response(503, "busy", gettext(
+            "The wiki is very busy right now; nothing was changed."
+            " Please try again in a moment.")))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:
