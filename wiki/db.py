@@ -10,6 +10,7 @@ Schema changes are Alembic migrations (wiki/dbmigrate.py).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -20,9 +21,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from wiki.config import Settings
-from wiki.dbdialect import begin_statement, engine_options, prepare_engine
+from wiki.dbdialect import (
+    begin_statement,
+    engine_options,
+    prepare_engine,
+    schema_url,
+    url_schema,
+)
 
 DEFAULT_FILE = "cowiki.db"
+SCHEMA_FILE = "database-schema"
 POOL_SIZE = 5
 TIMEOUT = 10.0
 
@@ -35,9 +43,29 @@ def database_url(data_dir: str | os.PathLike[str], url: str = "") -> str:
 
 
 def open_database(settings: Settings) -> Database:
-    """The database of the wiki `settings` describe (not yet migrated)."""
-    return Database(database_url(settings.data_dir, settings.database_url),
-                    settings.database_pool_size, settings.database_timeout)
+    """The database of the wiki `settings` describe (not yet migrated).
+
+    A wiki of a `--root` that shares one PostgreSQL database has its own schema in it
+    (the root puts it into the URL); the data dir remembers it in SCHEMA_FILE, so a
+    command run on that wiki alone (`cowiki --data ROOT/SLUG ...`) finds its tables too.
+    """
+    url = database_url(settings.data_dir, settings.database_url)
+    marker = Path(settings.data_dir) / SCHEMA_FILE
+    schema = url_schema(url)
+    if schema is not None:
+        if marker.parent.is_dir() and _read(marker) != schema:
+            marker.write_text(schema + "\n", encoding="utf-8")
+    elif settings.database_url and (remembered := _read(marker)):
+        url = schema_url(url, remembered)
+    return Database(url, settings.database_pool_size, settings.database_timeout)
+
+
+def _read(marker: Path) -> str | None:
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text if re.fullmatch(r"[a-z0-9_-]{1,63}", text) else None
 
 
 class Database:

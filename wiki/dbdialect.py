@@ -15,6 +15,7 @@ and asks this module for the few things that differ:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -233,6 +234,17 @@ def schema_url(url: str, schema: str) -> str:
         return url
     return parsed.update_query_dict(
         {"options": f'-csearch_path="{schema}",public'}).render_as_string(hide_password=False)
+
+
+def url_schema(url: str) -> str | None:
+    """The schema `schema_url` put into a PostgreSQL URL, or None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    options = parsed.query.get("options", "")
+    found = re.fullmatch(r'-csearch_path="([a-z0-9_-]{1,63})",public',
+                         options if isinstance(options, str) else "")
+    return found.group(1) if found else None
 
 
 def ensure_schema(conn: Connection) -> None:

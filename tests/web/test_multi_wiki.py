@@ -23,8 +23,11 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import BACKENDS, ROOT, free_port
+from tests.pgcluster import Cluster
 from tests.web.git_client import GitClient
+from wiki.db import Database
+from wiki.dbdialect import schema_url
 
 FACILITATORS = {"alpha": "Ann", "beta": "Bob", "gamma": "Cat"}
 PASSWORD = "long-enough-secret-1"
@@ -52,13 +55,47 @@ def create_wiki(folder: Path, slug: str, name: str) -> subprocess.CompletedProce
                   stdin=PASSWORD + "\n")
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Root]:
-    folder = tmp_path_factory.mktemp("root")
+@pytest.fixture(scope="module", params=BACKENDS)
+def root(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Root]:
+    """Three wikis and a damaged one on SQLite files, or sharing one PostgreSQL database
+    (a schema each)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COWIKI_DATABASE_URL", raising=False)
+        if request.param == "postgresql":
+            cluster = request.getfixturevalue("postgres")
+            if cluster is None:
+                pytest.skip("PostgreSQL is not installed here")
+            patch.setenv("COWIKI_DATABASE_URL", empty_database(cluster))
+        yield from _serve_root(tmp_path_factory.mktemp("root"))
+
+
+def empty_database(cluster: Cluster) -> str:
+    """A new database with nothing in it (no template): the wikis make their schemas."""
+    name = f"root{next(cluster.counter)}"
+    with cluster.admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return cluster.url(name)
+
+
+def damage(folder: Path) -> None:
+    """Make the wiki 'damaged' unopenable: a garbage SQLite file, or a schema at a
+    revision no cowiki knows."""
+    url = os.environ.get("COWIKI_DATABASE_URL", "")
+    if not url:
+        (folder / "damaged" / "cowiki.db").write_bytes(b"this is not a database" * 100)
+        return
+    db = Database(schema_url(url, "wiki_damaged"))
+    with db.transaction() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'from-the-future'")
+    db.dispose()
+
+
+def _serve_root(folder: Path) -> Iterator[Root]:
     for slug, name in {**FACILITATORS, "damaged": "Dan"}.items():
         done = create_wiki(folder, slug, name)
         assert done.returncode == 0, done.stderr
-    (folder / "damaged" / "cowiki.db").write_bytes(b"this is not a database" * 100)
+    damage(folder)
     port = free_port()
     log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed with the process)
     process = subprocess.Popen(
@@ -243,6 +280,19 @@ def test_an_unknown_wiki_is_a_plain_404_that_lists_nothing(root: Root) -> None:
         assert answer.status_code == 404, path
         assert answer.headers["Content-Type"].startswith("text/plain")
         assert "damaged" not in answer.text and "/w/alpha" not in answer.text
+
+
+def test_a_command_on_one_wiki_of_the_root_reaches_that_wiki_only(root: Root) -> None:
+    # With a shared PostgreSQL database the wiki's schema comes from its data dir.
+    done = cowiki("--data", str(root.folder / "beta"), "adduser", "Bea", "--email",
+                  "bea@beta.example.org", "--role", "participant", "--password-stdin",
+                  stdin=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    assert browser(root, "beta", name="Bea").get(root.wiki("beta") + "/p/Home",
+                                                  timeout=10).status_code == 200
+    refused = requests.get(root.wiki("alpha") + "/api/v1/pages", auth=("Bea", PASSWORD),
+                           timeout=10)
+    assert refused.status_code == 401
 
 
 def test_create_wiki_refuses_in_one_line_with_exit_2(root: Root, tmp_path: Path) -> None:
