@@ -31,7 +31,8 @@ def cmd_passwd(args: argparse.Namespace, settings: Settings) -> int:
     """Set the password read from stdin (or asked twice), or print a reset link."""
     from cowiki.cli import UserError, read_password
 
-    if not (Path(settings.data_dir) / "cowiki.db").is_file():  # not a wiki: make none
+    # Not a wiki: make none. The repository tells, as the database may live elsewhere.
+    if not (Path(settings.data_dir) / "repo.git").is_dir():
         raise UserError(f"no wiki in {settings.data_dir} (see --data)")
     services = open_data_dir(settings)
     user = services.accounts.by_name(args.name)

@@ -23,11 +23,14 @@ def test_init_creates_the_data_dir_with_a_bare_repo(tmp_path: Path) -> None:
     assert bare.stdout.strip() == "true"
 
 
-def test_adduser_and_token(tmp_path: Path) -> None:
+def test_adduser_and_token(tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "d"
     done = cli(data, "adduser", "Anna", "--email", "anna@example.org", "--role", "facilitator",
                "--password-stdin", stdin="lang-wachtwoord\n")
     assert done.returncode == 0, done.stderr
+    again = cli(data, "adduser", "anna", "--email", "other@example.org", "--role", "reader",
+                "--password-stdin", stdin="lang-wachtwoord\n")
+    assert again.returncode == 2 and "already in use" in again.stderr, again.stderr
     token = cli(data, "token", "Anna")
     assert token.returncode == 0 and token.stdout.strip().startswith("cw_")
 
@@ -49,7 +52,8 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str]) -> 
     assert "Traceback" not in done.stderr
 
 
-def test_passwd_sets_a_new_password_or_prints_a_one_time_link(tmp_path: Path) -> None:
+def test_passwd_sets_a_new_password_or_prints_a_one_time_link(
+        tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "d"
     cli(data, "adduser", "Anna", "--email", "anna@example.org", "--role", "participant",
         "--password-stdin", stdin="lang-wachtwoord\n")

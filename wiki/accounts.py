@@ -13,13 +13,16 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 import unicodedata
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
 from storage.repository import Person
 from wiki.db import Database
+from wiki.dbschema import sessions, tokens, users
 from wiki.errors import N_, InvalidInput, PermissionDenied, TooManyRequests
 from wiki.passwords import check_password_strength, name_key
 from wiki.ratelimit import Limit, RateLimits
@@ -103,7 +106,6 @@ def secret_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-
 def check_new_account(name: str, email: str, role: str, password: str) -> tuple[str, str]:
     """The name and email as an account keeps them; InvalidInput for a bad name, email,
     role or password (whether they are taken is the database's answer)."""
@@ -117,8 +119,9 @@ def check_new_account(name: str, email: str, role: str, password: str) -> tuple[
     check_password_strength(password, name, email)
     return name, email
 
+
 class Accounts:
-    """Users, tokens and login throttling in SQLite."""
+    """Users, tokens, sessions and login throttling in the shared database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -127,25 +130,26 @@ class Accounts:
     def add_user(self, name: str, email: str, role: str, password: str) -> User:
         """Create an account; InvalidInput for a bad or taken name, email, role or password."""
         name, email = check_new_account(name, email, role, password)
-        with self.db.transaction() as conn:
-            taken = conn.execute("SELECT 1 FROM users WHERE name = ? OR name_key = ? OR email = ?",
-                                 (name, name_key(name), email)).fetchone()
-            if taken:
-                raise InvalidInput(N_("that name or email is already in use"))
-            cur = conn.execute(
-                "INSERT INTO users (name, name_key, email, role, password_hash, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (name, name_key(name), email, role, hash_password(password), time.time()),
-            )
-        return User(int(cur.lastrowid or 0), name, email, role, True)
+        hashed = hash_password(password)  # slow on purpose: not while holding the database
+        try:
+            with self.db.transaction() as conn:
+                # The unique name, name_key and email decide, also between two workers
+                # adding the same person at once.
+                user_id = conn.execute(insert(users).values(
+                    name=name, name_key=name_key(name), email=email, role=role,
+                    password_hash=hashed, created=time.time()).returning(users.c.id)).scalar_one()
+        except IntegrityError:
+            raise InvalidInput(N_("that name or email is already in use")) from None
+        return User(int(user_id), name, email, role, True)
 
     def set_password(self, user: User, password: str) -> None:
         """Replace a user's password; this ends all of the user's sessions and lifts a
         lockout (the guesses were at the old password)."""
         check_password_strength(password, user.name, user.email)
+        hashed = hash_password(password)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                         (hash_password(password), user.id))
+            conn.execute(update(users).where(users.c.id == user.id)
+                         .values(password_hash=hashed))
             _end_sessions(conn, user.id)
         self.unlock(user)
 
@@ -154,7 +158,7 @@ class Accounts:
         if role not in ROLES:
             raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
         with self.db.transaction() as conn:
-            conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+            conn.execute(update(users).where(users.c.id == user.id).values(role=role))
             _end_sessions(conn, user.id)
 
     def set_language(self, user: User, language: str) -> None:
@@ -163,38 +167,42 @@ class Accounts:
             raise InvalidInput(N_("language must be one of {languages}"),
                                languages=", ".join(LANGUAGES))
         with self.db.transaction() as conn:
-            conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user.id))
+            conn.execute(update(users).where(users.c.id == user.id).values(language=language))
 
     def set_active(self, user: User, active: bool) -> None:
         """Deactivate (no login, no tokens; history and attribution stay) or reactivate.
         Either way the user's sessions end."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user.id))
+            conn.execute(update(users).where(users.c.id == user.id).values(active=int(active)))
             _end_sessions(conn, user.id)
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
-        row = self.db.connect().execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
-        return _user(row)
+        row = self.db.connect().execute(
+            select(users).where(users.c.id == user_id)).mappings().first()
+        return None if row is None else _user(row)
 
     def by_name(self, name: str) -> User | None:
         """The user with this name (NFKC, case-insensitive), or None."""
-        return _user(self._row_by_name(name))
+        row = self._row_by_name(name)
+        return None if row is None else _user(row)
 
-    def _row_by_name(self, name: str) -> object:
+    def _row_by_name(self, name: str) -> RowMapping | None:
         # An exact match first: two accounts from before names were folded may share a key.
+        exact = users.c.name == name.strip()
         return self.db.connect().execute(
-            "SELECT * FROM users WHERE name = ? OR name_key = ? ORDER BY name = ? DESC LIMIT 1",
-            (name.strip(), name_key(name), name.strip())).fetchone()
+            select(users).where(or_(exact, users.c.name_key == name_key(name)))
+            .order_by(exact.desc()).limit(1)).mappings().first()
 
     def all_users(self) -> list[User]:
         """All users by name."""
-        rows = self.db.connect().execute("SELECT * FROM users ORDER BY name").fetchall()
-        return [u for u in map(_user, rows) if u is not None]
+        rows = self.db.connect().execute(select(users).order_by(users.c.name)).mappings().all()
+        return [_user(row) for row in rows]
 
     def count(self) -> int:
         """Number of accounts."""
-        return int(self.db.connect().execute("SELECT count(*) FROM users").fetchone()[0])
+        return int(self.db.connect().execute(
+            select(func.count()).select_from(users)).scalar_one())
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The active user with this name and password, else None (same work either way).
@@ -205,43 +213,40 @@ class Accounts:
         """A new personal access token for `user`; the secret is returned only now."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO tokens (user_id, token_hash, label, created) VALUES (?, ?, ?, ?)",
-                (user.id, secret_hash(token), label.strip()[:80] or "token", time.time()),
-            )
+            conn.execute(insert(tokens).values(
+                user_id=user.id, token_hash=secret_hash(token),
+                label=label.strip()[:80] or "token", created=time.time()))
         return token
 
     def user_for_token(self, name: str, token: str) -> User | None:
         """The active user owning `token`, if `name` matches its owner."""
         if not token.startswith(TOKEN_PREFIX):
             return None
-        conn = self.db.connect()
-        row = conn.execute(
-            "SELECT users.*, tokens.id AS token_id, tokens.last_used FROM tokens JOIN users"
-            " ON users.id = tokens.user_id WHERE token_hash = ?",
-            (secret_hash(token),),
-        ).fetchone()
-        user = _user(row)
-        if user is None or not user.active or name_key(user.name) != name_key(name):
+        row = self.db.connect().execute(
+            select(users, tokens.c.id.label("token_id"), tokens.c.last_used)
+            .join(tokens, users.c.id == tokens.c.user_id)
+            .where(tokens.c.token_hash == secret_hash(token))).mappings().first()
+        if row is None or not row["active"] or name_key(row["name"]) != name_key(name):
             return None
         now = time.time()
         if (row["last_used"] or 0) < now - TOUCH_EVERY:
-            with self.db.transaction() as write:
-                write.execute("UPDATE tokens SET last_used = ? WHERE id = ?",
-                              (now, row["token_id"]))
-        return user
+            with self.db.transaction() as conn:
+                conn.execute(update(tokens).where(tokens.c.id == row["token_id"])
+                             .values(last_used=now))
+        return _user(row)
 
     def tokens(self, user: User) -> list[Token]:
         """The user's tokens, newest first."""
         rows = self.db.connect().execute(
-            "SELECT id, label, created, last_used FROM tokens WHERE user_id = ?"
-            " ORDER BY created DESC", (user.id,)).fetchall()
-        return [Token(r["id"], r["label"], r["created"], r["last_used"]) for r in rows]
+            select(tokens.c.id, tokens.c.label, tokens.c.created, tokens.c.last_used)
+            .where(tokens.c.user_id == user.id).order_by(tokens.c.created.desc())).all()
+        return [Token(*row) for row in rows]
 
     def revoke_token(self, user: User, token_id: int) -> None:
         """Delete one of the user's tokens."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM tokens WHERE id = ? AND user_id = ?", (token_id, user.id))
+            conn.execute(delete(tokens).where(tokens.c.id == token_id,
+                                              tokens.c.user_id == user.id))
 
     # -- sessions --------------------------------------------------------------
 
@@ -249,33 +254,33 @@ class Accounts:
         """A new login session for `user`: its secret id, for the session cookie only."""
         sid, now = secrets.token_urlsafe(32), time.time()
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE expires < ?", (now,))
-            conn.execute("INSERT INTO sessions (sid_hash, user_id, created, expires)"
-                         " VALUES (?, ?, ?, ?)",
-                         (secret_hash(sid), user.id, now, now + SESSION_SECONDS))
+            conn.execute(delete(sessions).where(sessions.c.expires < now))
+            conn.execute(insert(sessions).values(sid_hash=secret_hash(sid), user_id=user.id,
+                                                 created=now, expires=now + SESSION_SECONDS))
         return sid
 
     def session_user(self, user_id: int, generation: int, sid: str) -> User | None:
         """The active user of a live session, or None once it ended (logout, new password,
         role change, deactivation, 'log out everywhere', or two weeks unused)."""
         now = time.time()
+        sid_hash = secret_hash(sid)
         row = self.db.connect().execute(
-            "SELECT users.*, sessions.expires FROM sessions JOIN users ON users.id = user_id"
-            " WHERE sid_hash = ? AND user_id = ? AND session_generation = ? AND expires > ?",
-            (secret_hash(sid), user_id, generation, now)).fetchone()
-        user = _user(row)
-        if user is None or not user.active:
+            select(users, sessions.c.expires).join(sessions, users.c.id == sessions.c.user_id)
+            .where(sessions.c.sid_hash == sid_hash, users.c.id == user_id,
+                   users.c.session_generation == generation, sessions.c.expires > now)
+        ).mappings().first()
+        if row is None or not row["active"]:
             return None
         if row["expires"] < now + SESSION_SECONDS - SESSION_TOUCH_EVERY:
             with self.db.transaction() as conn:
-                conn.execute("UPDATE sessions SET expires = ? WHERE sid_hash = ?",
-                             (now + SESSION_SECONDS, secret_hash(sid)))
-        return user
+                conn.execute(update(sessions).where(sessions.c.sid_hash == sid_hash)
+                             .values(expires=now + SESSION_SECONDS))
+        return _user(row)
 
     def end_session(self, sid: str) -> None:
         """End one session (logging out): every copy of its cookie stops working."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE sid_hash = ?", (secret_hash(sid),))
+            conn.execute(delete(sessions).where(sessions.c.sid_hash == secret_hash(sid)))
 
     def end_all_sessions(self, user: User) -> None:
         """Log the user out everywhere."""
@@ -327,32 +332,30 @@ class Accounts:
                                   " minutes."), retry_after=int(wait))
 
 
-def _throttle_keys(row: object, name: str, address: str | None) -> tuple[str, str]:
+def _throttle_keys(row: RowMapping | None, name: str, address: str | None) -> tuple[str, str]:
     # The account as the wiki finds it, so ' bob' and 'BOB' (and a look-alike name kept
     # from before names were folded) count against the account they log in to. A name
     # without an account counts by its folded form: it locks like a real one, so the
     # lock tells nothing about who has an account.
-    account = (f"{LOCK_PREFIX}{row['id']}" if row is not None  # type: ignore[index]
+    account = (f"{LOCK_PREFIX}{row['id']}" if row is not None
                else f"login:name:{name_key(name)}")
     return account, f"login:ip:{address}"
 
 
-def _checked(row: object, password: str) -> User | None:
-    stored = row["password_hash"] if row else _DUMMY_HASH  # type: ignore[index]
+def _checked(row: RowMapping | None, password: str) -> User | None:
+    stored = row["password_hash"] if row is not None else _DUMMY_HASH
     ok = check_password(stored, password)
-    user = _user(row)
-    return user if ok and user is not None and user.active else None
+    return _user(row) if ok and row is not None and row["active"] else None
 
 
-def _end_sessions(conn: sqlite3.Connection, user_id: int) -> None:
-    conn.execute("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?",
-                 (user_id,))
-    conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+def _end_sessions(conn: Connection, user_id: int) -> None:
+    # One statement: concurrent bumps each count, and a session cookie signed with the
+    # generation before any of them fails.
+    conn.execute(update(users).where(users.c.id == user_id)
+                 .values(session_generation=users.c.session_generation + 1))
+    conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
 
-def _user(row: object) -> User | None:
-    if row is None:
-        return None
-    r = row  # sqlite3.Row
-    return User(r["id"], r["name"], r["email"], r["role"], bool(r["active"]),  # type: ignore[index]
-                r["language"], r["session_generation"])  # type: ignore[index]
+def _user(r: RowMapping) -> User:
+    return User(r["id"], r["name"], r["email"], r["role"], bool(r["active"]), r["language"],
+                r["session_generation"])

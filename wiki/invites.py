@@ -13,13 +13,14 @@ made it is active and still holds a role at least as high as the invite's.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 import segno
+from sqlalchemy import ColumnElement, RowMapping, case, exists, insert, select, update
 
 from wiki.accounts import ROLES, Accounts, User
+from wiki.dbschema import invites, users
 from wiki.errors import N_, InvalidInput, PageNotFound, TooManyRequests
 from wiki.ratelimit import Limit
 
@@ -59,8 +60,22 @@ class InviteInvalid(PageNotFound):
     """The invite code is unknown, used up, expired or revoked (HTTP 404)."""
 
 
+def _rank(role: ColumnElement[str]) -> ColumnElement[int]:
+    return case({name: rank for rank, name in enumerate(ROLES)}, value=role)
+
+
+_creator = users.alias("creator")
+# The invite's creator is active and holds a role at least as high as the invite's.
+_CREATOR_MAY_INVITE = exists().where(_creator.c.id == invites.c.created_by,
+                                     _creator.c.active != 0,
+                                     _rank(_creator.c.role) >= _rank(invites.c.role))
+_SELECT = (select(invites, users.c.name.label("by"),
+                  _CREATOR_MAY_INVITE.label("creator_may_invite"))
+           .outerjoin(users, users.c.id == invites.c.created_by))
+
+
 class Invites:
-    """Invites in SQLite; accounts are created through `Accounts`."""
+    """Invites in the shared database; accounts are created through `Accounts`."""
 
     def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
@@ -79,22 +94,15 @@ class Invites:
         code = secrets.token_urlsafe(18)
         now = time.time()
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO invites (code, role, created_by, created, expires, max_uses)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (code, role, by.id, now, now + expires_days * DAY, max_uses))
+            conn.execute(insert(invites).values(
+                code=code, role=role, created_by=by.id, created=now,
+                expires=now + expires_days * DAY, max_uses=max_uses))
         return Invite(code, role, by.name, now, now + expires_days * DAY, max_uses, 0, False)
 
     def get(self, code: str) -> Invite | None:
         """The invite with this code (usable or not), or None."""
         row = self.db.connect().execute(
-            "SELECT invites.*, coalesce(users.name, '') AS by,"
-            # active creator whose role ranks at least the invite's (instr: rank by position)
-            "  (SELECT users.active AND instr('reader participant facilitator', users.role)"
-            "   >= instr('reader participant facilitator', invites.role) FROM users"
-            "   WHERE users.id = invites.created_by) AS creator_may_invite FROM invites"
-            " LEFT JOIN users ON users.id = invites.created_by WHERE code = ?",
-            (code,)).fetchone()
+            _SELECT.where(invites.c.code == code)).mappings().first()
         return None if row is None else _invite(row)
 
     def usable(self, code: str) -> Invite:
@@ -108,18 +116,13 @@ class Invites:
     def all(self) -> list[Invite]:
         """Every invite, newest first."""
         rows = self.db.connect().execute(
-            "SELECT invites.*, coalesce(users.name, '') AS by,"
-            # active creator whose role ranks at least the invite's (instr: rank by position)
-            "  (SELECT users.active AND instr('reader participant facilitator', users.role)"
-            "   >= instr('reader participant facilitator', invites.role) FROM users"
-            "   WHERE users.id = invites.created_by) AS creator_may_invite FROM invites"
-            " LEFT JOIN users ON users.id = invites.created_by ORDER BY created DESC").fetchall()
+            _SELECT.order_by(invites.c.created.desc())).mappings().all()
         return [_invite(r) for r in rows]
 
     def revoke(self, code: str) -> None:
         """Stop an invite from admitting anyone else."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE invites SET revoked = 1 WHERE code = ?", (code,))
+            conn.execute(update(invites).where(invites.c.code == code).values(revoked=1))
 
     def register(self, code: str, name: str, email: str, password: str,
                  address: str | None = None) -> User:
@@ -141,20 +144,22 @@ class Invites:
     def _register(self, code: str, name: str, email: str, password: str) -> User:
         invite = self.usable(code)
         with self.db.transaction() as conn:
+            # One statement: PostgreSQL re-checks `uses < max_uses` on the row a
+            # concurrent join just counted, so the last use is taken once.
             taken = conn.execute(
-                "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked = 0"
-                " AND uses < max_uses AND expires > ? AND EXISTS (SELECT 1 FROM users"
-                "  WHERE users.id = invites.created_by AND users.active"
-                "  AND instr('reader participant facilitator', users.role)"
-                "  >= instr('reader participant facilitator', invites.role))",
-                (code, time.time())).rowcount
+                update(invites).where(invites.c.code == code, invites.c.revoked == 0,
+                                      invites.c.uses < invites.c.max_uses,
+                                      invites.c.expires > time.time(),
+                                      _CREATOR_MAY_INVITE)
+                .values(uses=invites.c.uses + 1)).rowcount
         if taken != 1:
             raise InviteInvalid(N_("This invite link was used up a moment ago."))
         try:
             return self.accounts.add_user(name, email, invite.role, password)
         except InvalidInput:
             with self.db.transaction() as conn:
-                conn.execute("UPDATE invites SET uses = uses - 1 WHERE code = ?", (code,))
+                conn.execute(update(invites).where(invites.c.code == code)
+                             .values(uses=invites.c.uses - 1))
             raise
 
 
@@ -162,8 +167,8 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _invite(r: sqlite3.Row) -> Invite:
-    return Invite(r["code"], r["role"], r["by"], r["created"], r["expires"], r["max_uses"],
+def _invite(r: RowMapping) -> Invite:
+    return Invite(r["code"], r["role"], r["by"] or "", r["created"], r["expires"], r["max_uses"],
                   r["uses"], bool(r["revoked"]), bool(r["creator_may_invite"]))
 
 

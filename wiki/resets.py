@@ -12,7 +12,11 @@ from __future__ import annotations
 import secrets
 import time
 
+from sqlalchemy import delete, insert, select, update
+
 from wiki.accounts import Accounts, User, secret_hash
+from wiki.dbdialect import lock_key
+from wiki.dbschema import password_resets as resets
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.passwords import check_password_strength
 
@@ -26,7 +30,7 @@ class ResetInvalid(PageNotFound):
 
 
 class PasswordResets:
-    """Reset links in SQLite; passwords are set through `Accounts`."""
+    """Reset links in the shared database; passwords are set through `Accounts`."""
 
     def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
@@ -39,13 +43,13 @@ class PasswordResets:
                                name=user.name)
         secret, now = secrets.token_urlsafe(32), time.time()
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM password_resets WHERE expires < ?", (now - KEEP_SECONDS,))
-            conn.execute("UPDATE password_resets SET used = ? WHERE user_id = ? AND used IS NULL",
-                         (now, user.id))
-            conn.execute("INSERT INTO password_resets (secret_hash, user_id, created_by, created,"
-                         " expires) VALUES (?, ?, ?, ?, ?)",
-                         (secret_hash(secret), user.id, by.id if by else None, now,
-                          now + RESET_SECONDS))
+            lock_key(conn, f"reset:{user.id}")  # two links made at once: the later one works
+            conn.execute(delete(resets).where(resets.c.expires < now - KEEP_SECONDS))
+            conn.execute(update(resets).where(resets.c.user_id == user.id,
+                                              resets.c.used.is_(None)).values(used=now))
+            conn.execute(insert(resets).values(
+                secret_hash=secret_hash(secret), user_id=user.id,
+                created_by=by.id if by else None, created=now, expires=now + RESET_SECONDS))
         return secret
 
     def user_for(self, secret: str) -> User:
@@ -53,8 +57,8 @@ class PasswordResets:
         row = None
         if isinstance(secret, str) and len(secret) <= MAX_TOKEN:
             row = self.db.connect().execute(
-                "SELECT user_id, expires, used FROM password_resets WHERE secret_hash = ?",
-                (secret_hash(secret),)).fetchone()
+                select(resets.c.user_id, resets.c.expires, resets.c.used)
+                .where(resets.c.secret_hash == secret_hash(secret))).mappings().first()
         user = self.accounts.get(row["user_id"]) if row is not None else None
         if row is None or user is None or not user.active:
             raise ResetInvalid(N_("This password reset link is unknown. Check that you copied"
@@ -71,10 +75,13 @@ class PasswordResets:
         A refused password (InvalidInput) leaves the link working, to try another."""
         user = self.user_for(secret)
         check_password_strength(password, user.name, user.email)
+        now = time.time()
         with self.db.transaction() as conn:
+            # One statement marks it used: of two tabs at once, one claims the link.
             claimed = conn.execute(
-                "UPDATE password_resets SET used = ? WHERE secret_hash = ? AND used IS NULL"
-                " AND expires > ?", (time.time(), secret_hash(secret), time.time())).rowcount
+                update(resets).where(resets.c.secret_hash == secret_hash(secret),
+                                     resets.c.used.is_(None), resets.c.expires > now)
+                .values(used=now)).rowcount
         if claimed != 1:  # a second tab was a moment faster
             raise _used()
         self.accounts.set_password(user, password)  # ends sessions, lifts a lockout

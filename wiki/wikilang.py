@@ -17,9 +17,12 @@ from html import escape
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
+from sqlalchemy import select
 
 from storage.errors import N_, fill
 from wiki.db import Database
+from wiki.dbdialect import upsert
+from wiki.dbschema import wiki_settings
 
 __all__ = ["COMMIT_MESSAGES", "ENGLISH", "LANGUAGES", "N_", "WikiLanguage", "footnote_titles",
            "moment", "translate", "translations"]
@@ -93,17 +96,17 @@ class WikiLanguage:
         """'en' or 'nl'."""
         if self.db is None:
             return self.default
-        row = self.db.connect().execute(
-            "SELECT value FROM wiki_settings WHERE key = ?", (SETTING,)).fetchone()
-        return str(row["value"]) if row is not None and row["value"] in LANGUAGES else self.default
+        value = self.db.connect().execute(
+            select(wiki_settings.c.value).where(wiki_settings.c.key == SETTING)).scalar()
+        return str(value) if value in LANGUAGES else self.default
 
     def set(self, language: str) -> None:
         """Write from now on in `language` (one of LANGUAGES; the caller validated it)."""
         if self.db is None or language not in LANGUAGES:
             raise ValueError(language)
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO wiki_settings (key, value) VALUES (?, ?) ON CONFLICT(key)"
-                         " DO UPDATE SET value = excluded.value", (SETTING, language))
+            conn.execute(upsert(self.db.dialect, wiki_settings,
+                                {"key": SETTING, "value": language}, keys=("key",)))
 
     def text(self, text: str, **values: object) -> str:
         """An English catalog text in the wiki's language."""

@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from tests.conftest import PASSWORDS, csrf, post_form
+from wiki.dbschema import tokens
 from wiki.views.access import PUBLIC
 
 SAMPLE_ARGS = {"path": "Home", "name": "x.png", "token_id": "1"}
@@ -142,8 +144,8 @@ def test_api_accepts_basic_auth_with_password_or_token(app: Flask, client: Flask
 def test_tokens_are_stored_hashed(app: Flask) -> None:
     accounts = app.extensions["cowiki"].accounts
     token = accounts.create_token(accounts.by_name("reader"), "t")
-    rows = app.extensions["cowiki"].db.connect().execute("SELECT token_hash FROM tokens")
-    assert all(token not in row[0] for row in rows)
+    stored = app.extensions["cowiki"].db.connect().execute(select(tokens.c.token_hash)).scalars()
+    assert all(token not in value for value in stored)
 
 
 def test_public_read_lets_anonymous_read_but_not_write(tmp_path) -> None:  # type: ignore[no-untyped-def]
