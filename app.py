@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
+from wiki.dbschema import MAX_ID
 from wiki.views import access, errors, i18n, security, workshop
 from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
@@ -44,11 +45,11 @@ from wiki.views.workshop_api import bp as workshop_api_bp
 
 
 class RowId(IntegerConverter):
-    """`<int:...>` ids are SQLite rowids: a larger number matches no route (404)
-    instead of overflowing SQLite's 64-bit INTEGER (a 500)."""
+    """`<int:...>` ids are database ids: a larger number than any id can be matches no
+    route (404) instead of overflowing the column (PostgreSQL's are 32 bits: a 500)."""
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -33,7 +33,7 @@ from werkzeug.routing import IntegerConverter, PathConverter, Rule
 from app import create_app
 from storage.names import ATTACHMENT_DIR, normalize_attachment_name, page_name_from_file
 from storage.repository import MAIN_REF
-from tests.conftest import PASSWORDS
+from tests.conftest import BACKENDS, PASSWORDS
 from wiki.chapter_templates import TEMPLATES_FILE
 from wiki.export import jobs as export_jobs
 from wiki.export.outline import OUTLINE_FILE
@@ -249,12 +249,19 @@ def read_hooks(data_dir: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[World]:
     parent = tmp_path_factory.mktemp("properties")
     data_dir = parent / "wiki-data"
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(parent)  # a relative path written by mistake would land in the snapshot
+        patch.delenv("COWIKI_DATABASE_URL", raising=False)
+        if request.param == "postgresql":  # ids past 32 bits must not reach the database
+            cluster = request.getfixturevalue("postgres")
+            if cluster is None:
+                pytest.skip("PostgreSQL is not installed here")
+            patch.setenv("COWIKI_DATABASE_URL", cluster.fresh_database())
         # Hypothesis writes far faster than people: no per-person rate limits here.
         app = create_app({"data_dir": str(data_dir), "rate_comments": 0, "rate_reactions": 0,
                           "rate_saves": 0, "rate_exports": 0})

@@ -19,7 +19,7 @@ from storage.names import normalize_page_name
 from wiki import dbdialect
 from wiki.accounts import User
 from wiki.db import Database
-from wiki.dbschema import comment_reports, comments, users
+from wiki.dbschema import MAX_ID, comment_reports, comments, users
 from wiki.errors import N_, InvalidInput, PageNotFound, PermissionDenied
 from wiki.mentions import MentionIndex, mentioned
 from wiki.notifications import Notifications
@@ -29,7 +29,6 @@ from wiki.render import Renderer
 REPORT_REASONS = ("offensive", "self-promotion", "off-topic", "other")
 MAX_BODY = 10_000
 MAX_REASON = 500
-MAX_ID = 2**31 - 1  # ids are INTEGER, 32 bits on PostgreSQL: a larger one is no comment
 _author, _hider, _resolver = users.alias("u"), users.alias("h"), users.alias("v")
 _REPORTED = exists().where(comment_reports.c.comment_id == comments.c.id)
 _REPORTS = (select(func.count()).select_from(comment_reports)

@@ -27,6 +27,10 @@ from wiki.dbdialect import NoCase
 
 metadata = MetaData()
 
+# Ids are INTEGER: 32 bits on PostgreSQL. A larger id names no row, and a store or view
+# checks it against this before asking (PostgreSQL would refuse the query).
+MAX_ID = 2**31 - 1
+
 ROLES = "role IN ('reader', 'participant', 'facilitator')"
 
 

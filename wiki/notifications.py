@@ -21,8 +21,8 @@ from sqlalchemy import Connection, RowMapping, delete, func, insert, literal, se
 from wiki.changes import PAGE_EDITS, Change, Kind, Listener
 from wiki.db import Database
 from wiki.dbdialect import insert_ignore, lock_key, upsert
+from wiki.dbschema import MAX_ID, notify_settings, page_follows, users
 from wiki.dbschema import notifications as notes
-from wiki.dbschema import notify_settings, page_follows, users
 from wiki.errors import N_, InvalidInput
 from wiki.wikilang import translate
 
@@ -153,7 +153,7 @@ class Notifications:
 
     def get(self, user_id: int, notification_id: int) -> Notification | None:
         """One of the person's notifications, or None (also for someone else's)."""
-        if not 0 < notification_id < 2**31:
+        if not 0 < notification_id <= MAX_ID:
             return None
         row = self.db.connect().execute(_SELECT.where(
             notes.c.id == notification_id, notes.c.user_id == user_id)).mappings().first()
@@ -161,7 +161,7 @@ class Notifications:
 
     def mark_read(self, user_id: int, notification_id: int) -> None:
         """Mark one of the person's notifications read (someone else's is left alone)."""
-        if not 0 < notification_id < 2**31:
+        if not 0 < notification_id <= MAX_ID:
             return
         self.db.connect().execute(update(notes).where(
             notes.c.id == notification_id, notes.c.user_id == user_id, notes.c.read.is_(None),

@@ -28,8 +28,8 @@ from wiki.accounts import Accounts, User
 from wiki.changes import Change, Kind, Origin
 from wiki.comments import Comments, clean_reason
 from wiki.db import Database
+from wiki.dbschema import MAX_ID, users
 from wiki.dbschema import suggestions as rows
-from wiki.dbschema import users
 from wiki.errors import N_, EditConflict, InvalidInput, PageNotFound, PermissionDenied
 from wiki.pages import PageStore, SaveResult, clean_message, clean_text
 from wiki.wikilang import WikiLanguage
@@ -110,7 +110,7 @@ class Suggestions:
     def get(self, number: int) -> Suggestion:
         """One suggestion; PageNotFound when there is none."""
         row = None
-        if 0 < number < 2**31:
+        if 0 < number <= MAX_ID:
             row = self.db.connect().execute(_SELECT.where(rows.c.id == number)).mappings().first()
         if row is None:
             raise PageNotFound(N_("suggestion {id}"), id=number)

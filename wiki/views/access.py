@@ -24,12 +24,13 @@ from werkzeug.wrappers import Response
 from storage.names import whole_number
 from wiki import audit
 from wiki.accounts import ROLES, LoginRefused, User
+from wiki.dbschema import MAX_ID
 from wiki.views import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-ROWID = 2**63 - 1
+ROWID = MAX_ID  # the largest id a session or request may name (wiki/dbschema.py)
 
 
 class LoginUser(UserMixin):  # type: ignore[misc]  # flask-login is untyped
