@@ -56,7 +56,7 @@ def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     cluster = request.getfixturevalue("postgres")
     if cluster is None:
         pytest.skip("PostgreSQL is not installed here")
-    url = cluster.fresh_database()
+    url: str = cluster.fresh_database()
     monkeypatch.setenv("COWIKI_DATABASE_URL", url)
     return url
 

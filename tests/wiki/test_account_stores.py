@@ -9,12 +9,11 @@ claims keep a name, an invite's last use or a reset link from being taken twice.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
 
+from tests.concurrency_support import at_once
 from wiki.accounts import Accounts, User
 from wiki.db import Database
 from wiki.errors import InvalidInput
@@ -24,29 +23,6 @@ from wiki.wikilang import WikiLanguage
 
 T = TypeVar("T")
 PASSWORD = "tulips in spring"
-
-
-def at_once(database: Database, count: int, work: Callable[[int], T]) -> list[T | Exception]:
-    """Run `work(0)` .. `work(count - 1)` in threads released together; each result or
-    the exception it raised, in order."""
-    start = threading.Barrier(count)
-    results: list[T | Exception] = [RuntimeError("did not run")] * count
-
-    def worker(number: int) -> None:
-        try:
-            start.wait()
-            results[number] = work(number)
-        except Exception as exc:  # noqa: BLE001 - returned, so the test asserts on it
-            results[number] = exc
-        finally:
-            database.release()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture
@@ -70,7 +46,7 @@ def test_a_taken_name_key_or_email_is_refused_as_in_use(accounts: Accounts) -> N
 
 def test_people_joining_at_once_under_one_name_get_one_account(
         database: Database, accounts: Accounts) -> None:
-    results = at_once(database, 6, lambda n: accounts.add_user(
+    results = at_once(6, database=database, work=lambda n: accounts.add_user(
         "Anna", f"anna{n}@example.org", "participant", PASSWORD))
     made = [r for r in results if isinstance(r, User)]
     refused = [r for r in results if not isinstance(r, User)]
@@ -83,7 +59,7 @@ def test_an_invite_admits_exactly_its_uses_when_a_room_joins_at_once(
         database: Database, accounts: Accounts, facilitator: User) -> None:
     invites = Invites(accounts)
     code = invites.create(facilitator, "participant", 7, 3).code
-    results = at_once(database, 8, lambda n: invites.register(
+    results = at_once(8, database=database, work=lambda n: invites.register(
         code, f"Person {n}", f"person{n}@example.org", PASSWORD))
     assert sum(isinstance(r, User) for r in results) == 3
     assert all(isinstance(r, User | InviteInvalid) for r in results), results
@@ -119,7 +95,8 @@ def test_a_reset_link_opened_in_two_tabs_sets_one_password(
         database: Database, accounts: Accounts, facilitator: User) -> None:
     resets = PasswordResets(accounts)
     secret = resets.issue(facilitator)
-    results = at_once(database, 4, lambda n: resets.redeem(secret, f"new password {n}!"))
+    results = at_once(4, database=database,
+                      work=lambda n: resets.redeem(secret, f"new password {n}!"))
     done = [n for n, r in enumerate(results) if isinstance(r, User)]
     assert len(done) == 1
     assert all(isinstance(r, ResetInvalid) for n, r in enumerate(results) if n not in done)
@@ -131,7 +108,7 @@ def test_a_reset_link_opened_in_two_tabs_sets_one_password(
 def test_of_links_made_at_once_one_works(database: Database, accounts: Accounts,
                                         facilitator: User) -> None:
     resets = PasswordResets(accounts)
-    secrets = at_once(database, 4, lambda n: resets.issue(facilitator))
+    secrets = at_once(4, database=database, work=lambda n: resets.issue(facilitator))
     assert all(isinstance(s, str) for s in secrets), secrets
     assert sum(works(resets, str(secret)) for secret in secrets) == 1
 
@@ -148,7 +125,8 @@ def test_logging_out_everywhere_at_once_ends_every_session(
         database: Database, accounts: Accounts, facilitator: User) -> None:
     sid = accounts.start_session(facilitator)
     assert accounts.session_user(facilitator.id, facilitator.generation, sid) == facilitator
-    assert at_once(database, 5, lambda n: accounts.end_all_sessions(facilitator)) == [None] * 5
+    ended = at_once(5, database=database, work=lambda n: accounts.end_all_sessions(facilitator))
+    assert ended == [None] * 5
     now = accounts.get(facilitator.id)
     assert now is not None and now.generation == facilitator.generation + 5
     assert accounts.session_user(facilitator.id, facilitator.generation, sid) is None

@@ -4,12 +4,10 @@ nor count twice."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import func, insert, select
 
+from tests.concurrency_support import at_once, errors_of
 from wiki.accounts import User
 from wiki.comments import Comments
 from wiki.db import Database
@@ -41,28 +39,6 @@ def stamp(database: Database, page: str) -> int:
     found = database.connect().execute(
         select(discussion_stamps.c.stamp).where(discussion_stamps.c.page == page)).scalar()
     return int(found or 0)
-
-
-def at_once(database: Database, count: int,
-            work: Callable[[int], object]) -> list[BaseException]:
-    """Run `work(i)` in `count` threads (web requests) released together; their errors."""
-    start, errors = threading.Barrier(count), []
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 (reported by the test)
-            errors.append(exc)
-        finally:
-            database.release()  # as at the end of a request
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_comments_come_back_with_their_authors_and_replies(
@@ -138,8 +114,8 @@ def test_clicks_at_the_same_moment_toggle_one_after_the_other(
     store, target = Reactions(database), comment_target(1)
     for _ in range(20):
         before = store.tally(target, people["Anna"]).counts["thumbsup"]
-        errors = at_once(database, clicks,
-                         lambda _i: store.toggle(target, people["Anna"], "thumbsup"))
+        errors = errors_of(at_once(clicks, database=database, work=lambda _i: store.toggle(
+            target, people["Anna"], "thumbsup")))
         after = store.tally(target, people["Anna"]).counts["thumbsup"]
         assert not errors and after == (before + clicks) % 2
 
@@ -150,11 +126,11 @@ def test_reports_and_places_written_at_the_same_moment_do_not_fail(
     anchor = anchor_at(text, "a" * 40, 13, 24)
     made = [comments.add("Plan", people["Anna"], f"Over zin {i}", anchor=anchor)
             for i in range(3)]
-    errors = at_once(database, 4, lambda i: comments.report(made[0].id, people["Bert"],
-                                                   ("other", "off-topic")[i % 2]))
+    errors = errors_of(at_once(4, database=database, work=lambda i: comments.report(
+        made[0].id, people["Bert"], ("other", "off-topic")[i % 2])))
     places = PassagePlaces(database)
-    errors += at_once(database, 4, lambda _i: places.places(
-        text, "blob1", {c.id: anchor for c in made}, lambda _rev: text))
+    errors += errors_of(at_once(4, database=database, work=lambda _i: places.places(
+        text, "blob1", {c.id: anchor for c in made}, lambda _rev: text)))
     assert not errors
     count = database.connect().execute(select(func.count()).select_from(comment_reports))
     assert count.scalar_one() == 1

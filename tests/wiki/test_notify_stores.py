@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, update
 
+from tests.concurrency_support import at_once, errors_of
 from tests.conftest import free_port
 from tests.wiki.test_mailer import SmtpServer
 from wiki.config import Settings
@@ -29,27 +30,6 @@ def add_user(db: Database, name: str, active: bool = True) -> int:
         name=name, email=f"{name.lower()}@example.org", role="participant", password_hash="x",
         active=int(active), created=time.time(), language="en", name_key=name.casefold(),
     ).returning(users.c.id)).scalar_one())
-
-
-def at_once(workers: int, work: Callable[[int], object]) -> list[object]:
-    """Run `work(i)` in `workers` threads released together; their results in order."""
-    start, results = threading.Barrier(workers), [None] * workers
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            results[i] = work(i)
-        except BaseException as error:  # noqa: BLE001 (reported below)
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
 
 
 @pytest.fixture
@@ -87,8 +67,8 @@ def test_notify_skips_the_actor_and_inactive_accounts_and_refreshes_unread(
 def test_the_same_notification_from_many_threads_is_one_unread_row(database: Database) -> None:
     store = Notifications(database)
     actor, readers = add_user(database, "Actor"), [add_user(database, f"R{i}") for i in range(5)]
-    at_once(6, lambda i: store.notify(readers, "followed_change", "Plan", actor, "saved",
-                                      "/p/Plan"))
+    assert not errors_of(at_once(6, lambda i: store.notify(
+        readers, "followed_change", "Plan", actor, "saved", "/p/Plan")))
     assert [store.unread_count(r) for r in readers] == [1] * 5
 
 
@@ -130,7 +110,8 @@ def test_composed_messages_go_out_once(database: Database, smtp: SmtpServer,
         store.set_email_choice(person, "immediate")
     store.notify(people, "mention", "Home", 0, "hoi", "/p/Home")
     workers = [mailer(database, smtp, tmp_path) for _ in range(3)]
-    assert sum(int(str(n)) for n in at_once(3, lambda i: workers[i].run_once())) == 3
+    done = at_once(3, lambda i: workers[i].run_once())
+    assert not errors_of(done) and sum(int(str(n)) for n in done) == 3
     assert sorted(str(m["To"]) for m in smtp.inbox.wait_for(3)) == [
         "p0@example.org", "p1@example.org", "p2@example.org"]
     assert workers[0].run_once(time.time() + 3600) == 0
@@ -150,7 +131,7 @@ def test_workers_sending_at_once_send_each_message_exactly_once(
     finally:
         for db in pools:
             db.dispose()
-    assert sum(int(str(n)) for n in sent) == 30
+    assert not errors_of(sent) and sum(int(str(n)) for n in sent) == 30
     time.sleep(0.5)  # anything sent twice has arrived too
     assert sorted(int(str(m["Subject"])) for m in smtp.inbox.messages) == list(range(30))
 
