@@ -202,9 +202,12 @@ def fault(exc: BaseException) -> Fault | None:
     original = getattr(exc, "orig", exc)
     text = str(original).lower()
     code = str(getattr(original, "sqlstate", "") or "")
-    if "locked" in text or "busy" in text or code in ("55P03", "57014", "40001", "40P01"):
+    # lock_timeout, statement_timeout, serialisation failure, deadlock, too many connections
+    if "locked" in text or "busy" in text or code in ("55P03", "57014", "40001", "40P01",
+                                                      "53300"):
         return "busy"
-    if "full" in text or code == "53100":
+    # SQLite says "disk I/O error" when its journal cannot grow on a full disk
+    if "full" in text or "disk i/o error" in text or code == "53100":
         return "full"
     if "readonly" in text or "read-only" in text or code == "25006":
         return "read-only"
