@@ -26,114 +26,39 @@ import argparse
 import os
 import random
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
 import requests
 
-# The per-person limits (COWIKI_RATE_*) stop people who click faster than people do;
-# these scripts do exactly that to measure the server, so they switch them off.
-NO_PERSON_LIMITS = {f"COWIKI_RATE_{kind}": "0" for kind in ("SAVES", "COMMENTS", "REACTIONS",
-                                                          "EXPORTS")}
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_save import cpu_seconds  # noqa: E402  (this folder is on sys.path)
+from engines import ENGINES, NAMES, database, server_env  # noqa: E402
+from wikis import (  # noqa: E402
+    HOST,
+    SHARED,
+    build_root_wiki,
+    build_wiki,
+    running_server,
+    slug,
+    wiki_url,
+)
 
-from storage.repository import MAIN_REF, Person  # noqa: E402
+from storage.repository import MAIN_REF  # noqa: E402
 from wiki.config import Settings  # noqa: E402
-from wiki.datadir import Services, open_data_dir  # noqa: E402
 
-HOST = "127.0.0.1"  # loopback only: this script never talks to another machine
-SHARED = "Shared notes"
-WORDS = ("klanten", "samenwerking", "onderzoek", "gemeente", "beleid", "bewoners", "aanpak",
-         "kennis", "customers", "collaboration", "research", "council", "policy", "residents",
-         "approach", "partners", "knowledge", "energy", "education", "quality", "future")
 SEARCHES = ("klanten", "samenwerking gemeente", '"shared notes"', "research", "energie",
             "policy approach", "kennis~")
 MAX_RETRIES = 50  # a save that still conflicts after this many re-reads is given up
-
-
-# -- the wiki ------------------------------------------------------------------------------
-
-
-def page_text(rng: random.Random, title: str) -> str:
-    """A page of ~2 KB: a heading and a few paragraphs of workshop words."""
-    paragraphs = [" ".join(rng.choices(WORDS, k=40)).capitalize() + "." for _ in range(6)]
-    return f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
-
-
-def build_wiki(data_dir: Path, participants: int, pages: int) -> tuple[list[str], list[str]]:
-    """Accounts with tokens and `pages` pages (one commit) plus the shared page, indexed.
-
-    Returns the page names and one 'name:token' credential per participant.
-    """
-    services: Services = open_data_dir(Settings(data_dir=data_dir))
-    credentials = []
-    for number in range(participants):
-        name = f"participant{number:02d}"
-        user = services.accounts.add_user(name, f"{name}@example.org", "participant",
-                                          "load-password-1")
-        credentials.append(f"{name}:{services.accounts.create_token(user, 'load')}")
-    rng = random.Random(9)
-    names = [f"chapter-{n % 10}/page-{n:03d}" for n in range(pages)]
-    changes: dict[str, bytes | None] = {f"{n}.md": page_text(rng, n).encode() for n in names}
-    sections = "".join(f"## {c.split(':')[0]}\n\nNotes.\n\n" for c in credentials)
-    shared = f"# {SHARED}\n\n{sections}## Everyone\n\nAll append here.\n"
-    changes[f"{SHARED}.md"] = shared.encode()
-    services.repo.commit(lambda head: changes, Person("Loader", "loader@example.org"),
-                         "Seed the load test")
-    services.indexer.rebuild()
-    return names, credentials
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running_server(data_dir: Path, workers: int, threads: int) -> Iterator[tuple[str, int]]:
-    """`cowiki serve` (gunicorn) on a free loopback port; yields its URL and process id."""
-    port = free_port()
-    with open(data_dir / "server.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cowiki", "--data", str(data_dir), "serve", "--host", HOST,
-             "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **NO_PERSON_LIMITS})
-        url = f"http://{HOST}:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not healthy(url):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the server did not come up; see {log.name}")
-                time.sleep(0.1)
-            yield url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def healthy(url: str) -> bool:
-    try:
-        return requests.get(url + "/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 # -- the participants ----------------------------------------------------------------------
@@ -249,11 +174,15 @@ class Participant:
 
 
 def run_participants(url: str, credentials: list[str], pages: list[str], seconds: float,
-                     think: float) -> tuple[Tally, float]:
-    """Every participant in its own thread for `seconds`; returns the tally and wall time."""
+                     think: float, wikis: int = 0) -> tuple[Tally, float]:
+    """Every participant in its own thread for `seconds`; returns the tally and wall time.
+
+    With `wikis`, `url` is a root's and participant n works in wiki n % wikis.
+    """
     tally = Tally()
     until = time.monotonic() + seconds
-    crowd = [Participant(n, credential, url, pages, tally, think)
+    crowd = [Participant(n, credential, wiki_url(url, n % wikis) if wikis else url, pages,
+                         tally, think)
              for n, credential in enumerate(credentials)]
     threads = [threading.Thread(target=p.run, args=(until,), daemon=True) for p in crowd]
     start = time.monotonic()
@@ -265,6 +194,31 @@ def run_participants(url: str, credentials: list[str], pages: list[str], seconds
         if thread.is_alive():
             tally.error("a participant did not stop in time")
     return tally, time.monotonic() - start
+
+
+def build_root(root: Path, participants: int, wikis: int, pages: int, database_url: str
+               ) -> tuple[list[str], list[str]]:
+    """`wikis` wikis in `root`, participant n in wiki n % wikis; the page names (the same
+    in every wiki) and every participant's credential, in participant order."""
+    root.mkdir(parents=True, exist_ok=True)
+    credentials = [""] * participants
+    names: list[str] = []
+    for number in range(wikis):
+        members = range(number, participants, wikis)
+        names, made = build_root_wiki(root, number, database_url, members, pages)
+        for member, credential in zip(members, made, strict=True):
+            credentials[member] = credential
+    return names, credentials
+
+
+def by_wiki(acknowledged: list[tuple[str, str, str]], wikis: int
+            ) -> list[list[tuple[str, str, str]]]:
+    """The acknowledged saves per wiki: a marker 'marker pN-...' went to wiki N % wikis."""
+    groups: list[list[tuple[str, str, str]]] = [[] for _ in range(max(wikis, 1))]
+    for entry in acknowledged:
+        number = int(entry[2].split()[1][1:].split("-")[0])
+        groups[number % max(wikis, 1)].append(entry)
+    return groups
 
 
 # -- checking git --------------------------------------------------------------------------
@@ -354,27 +308,51 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--keep", metavar="DIR", help="build the wiki in DIR and keep it")
+    parser.add_argument("--wikis", type=int, default=0, metavar="N",
+                        help="N wikis served by one `cowiki --root` (participants spread"
+                             " evenly); 0: one wiki with --data")
+    parser.add_argument("--database", choices=ENGINES, default="sqlite",
+                        help="postgresql: a throwaway cluster (with --wikis, one schema each)")
     args = parser.parse_args()
     if not 1 <= args.participants <= 500 or not 0 < args.seconds <= 3600:
         parser.error("participants must be 1-500 and seconds 0-3600")
-    with tempfile.TemporaryDirectory(prefix="cowiki-load-") as tmp:
-        data_dir = Path(args.keep or tmp) / "wiki-data"
-        pages, credentials = build_wiki(data_dir, args.participants, args.pages)
+    if not 0 <= args.wikis <= min(args.participants, 100):
+        parser.error("wikis must be 0-100 and at most the participants")
+    with tempfile.TemporaryDirectory(prefix="cowiki-load-") as tmp, \
+            database(args.database) as database_url:
+        if args.wikis:
+            folder = Path(args.keep or tmp) / "wikis"
+            pages, credentials = build_root(folder, args.participants, args.wikis, args.pages,
+                                            database_url)
+            repos = [folder / slug(n) / "repo.git" for n in range(args.wikis)]
+        else:
+            folder = Path(args.keep or tmp) / "wiki-data"
+            pages, credentials = build_wiki(Settings(data_dir=folder, database_url=database_url),
+                                            range(args.participants), args.pages)
+            repos = [folder / "repo.git"]
+        where = f"{args.wikis} wikis under one --root" if args.wikis else "one wiki"
         print(f"{args.participants} participants for {args.seconds:.0f} s (think time "
               f"{args.think:.2f} s mean), {len(pages) + 2} pages; cowiki serve with "
-              f"{args.workers} workers x {args.threads} threads on {HOST}; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+              f"{args.workers} workers x {args.threads} threads on {HOST}; {where} on "
+              f"{NAMES[args.database]}; {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
         client_before = resource.getrusage(resource.RUSAGE_SELF)
-        with running_server(data_dir, args.workers, args.threads) as (url, pid):
+        with running_server(folder, args.workers, args.threads, root=bool(args.wikis),
+                            env=server_env(database_url)) as (url, pid):
             server_before = cpu_seconds(pid)
-            tally, took = run_participants(url, credentials, pages, args.seconds, args.think)
+            tally, took = run_participants(url, credentials, pages, args.seconds, args.think,
+                                           args.wikis)
             server_cpu = cpu_seconds(pid) - server_before
         client_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (client_after.ru_utime - client_before.ru_utime
                       + client_after.ru_stime - client_before.ru_stime)
-        lost = lost_edits(data_dir / "repo.git", tally.acknowledged)
+        groups = by_wiki(tally.acknowledged, args.wikis)
+        lost = [problem for repo, group in zip(repos, groups, strict=True)
+                for problem in lost_edits(repo, group)]
         report(tally, took, lost, server_cpu, client_cpu)
-        markers, fsck_clean = git_checks(data_dir / "repo.git", len(tally.acknowledged))
+        checks = [git_checks(repo, len(group)) for repo, group in zip(repos, groups, strict=True)]
+        markers = sum(count for count, _ in checks)
+        fsck_clean = all(clean for _, clean in checks)
         print(f"git log: {markers} commits with a load marker for {len(tally.acknowledged)} "
               f"acknowledged saves; git fsck --strict: {'clean' if fsck_clean else 'PROBLEMS'}")
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")

@@ -1,6 +1,6 @@
 """Run every benchmark at one wiki size and print one table: cowiki, its raw limit, the ratio.
 
-    .venv/bin/python benchmarks/run_all.py [--large] [--quick] [--only save,search,git,export,scale]
+    .venv/bin/python benchmarks/run_all.py [--large] [--quick] [--only save,search,git,...]
 
 The default size is 500 pages / 2,500 commits; --large is 10,000 pages /
 50,000 commits (without the export: a 10,000-page whitepaper is not a use case).
@@ -17,6 +17,11 @@ wiki and server and measures the raw limit in the same run:
                                             500 -> 2,000 only without --large, or with --quick
     live                   bench_live.py    the target: keystroke to other screen p95 < 100 ms
                                             (50 editors on a page, 10 live pages; --quick: 10, 3)
+    database               bench_database.py a bare INSERT + COMMIT / SELECT by key with the
+                                            same driver, on SQLite and PostgreSQL (500 pages;
+                                            --quick: 100)
+    many wikis             bench_multi.py   the same operation with one wiki under --root
+                                            (1, 10 and 50 wikis; --quick: 1 and 3)
 
 Their own output streams through; the summary comes at the end. The load
 average is printed before and after each step, because other work may share
@@ -151,6 +156,39 @@ def live_rows(figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def database_rows(figures: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for engine, got in figures["engines"].items():
+        for operation, row in got["rows"].items():
+            rows.append(("database", f"{operation} ({engine})",
+                         f"{ms(row['p50_ms'])} (p95 {ms(row['p95_ms'])})",
+                         f"raw {row['limit']} {row['limit_ms']:.3f} ms", f"{row['ratio']:.0f}x"))
+        for run in got["comments"]:
+            state = "clean" if run["error_count"] == 0 and run["lost_count"] == 0 \
+                else "ERRORS OR LOST COMMENTS"
+            rows.append(("database", f"8 clients commenting, {run['label']} ({engine})",
+                         f"{run['per_s']:.0f} comments/s", state, ""))
+    return rows
+
+
+def multi_rows(figures: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for engine, got in figures.items():
+        sizes = got["sizes"]
+        one, most = sizes[min(sizes, key=int)], max(sizes, key=int)
+        for operation in ("view", "save", "comment"):
+            rows.append(("wikis", f"{operation} p50, {most} wikis ({engine})",
+                         ms(sizes[most][operation]["p50_ms"]),
+                         f"1 wiki {ms(one[operation]['p50_ms'])}",
+                         f"{sizes[most][operation]['p50_ms'] / one[operation]['p50_ms']:.2f}x"))
+        rows.append(("wikis", f"first view of a cold wiki, {most} wikis ({engine})",
+                     ms(sizes[most]["cold"]["p50_ms"]), "", ""))
+        rss, base = max(sizes[most]["rss_mb"]["workers"]), max(one["rss_mb"]["workers"])
+        rows.append(("wikis", f"worker memory, {most} wikis open ({engine})", f"{rss:.0f} MB",
+                     f"1 wiki {base:.0f} MB", f"{rss / base:.2f}x"))
+    return rows
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}\n")
     header = ("area", "operation", "cowiki", "raw limit (same run)", "ratio")
@@ -166,9 +204,9 @@ def main() -> int:
                         help="10,000 pages / 50,000 commits instead of 500 / 2,500")
     parser.add_argument("--quick", action="store_true",
                         help="the growth benchmark at 500 and 2,000 pages only (a smoke run)")
-    parser.add_argument("--only", default="save,search,git,export,scale,live",
+    parser.add_argument("--only", default="save,search,git,export,scale,live,database,multi",
                         help="comma-separated benchmarks to run "
-                             "(save, search, git, export, scale, live)")
+                             "(save, search, git, export, scale, live, database, multi)")
     args = parser.parse_args()
     size = "large" if args.large else "small"
     pages, commits = SIZES[size]
@@ -191,6 +229,8 @@ def main() -> int:
         "scale": ("bench_scale.py", [] if args.large and not args.quick else ["--quick"], {},
                   scale_rows),
         "live": ("bench_live.py", ["--quick"] if args.quick else [], {}, live_rows),
+        "database": ("bench_database.py", ["--quick"] if args.quick else [], {}, database_rows),
+        "multi": ("bench_multi.py", ["--quick"] if args.quick else [], {}, multi_rows),
     }
     print(f"cowiki benchmarks at {pages} pages / {commits} commits ({size}); "
           f"{os.cpu_count()} CPUs; load average {load()}", flush=True)
