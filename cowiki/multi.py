@@ -46,7 +46,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 NOT_FOUND = N_("There is no wiki at this address.")
 UNAVAILABLE = N_("This wiki cannot be opened right now. The other wikis on this server are"
                  " not affected; try again later.")
-MOVING = "moving.json"  # in ROOT/<slug>/ while `move-wiki` moves that wiki to another node
+MOVING = wikiroot.MOVING
 MOVING_TEXT = N_("This workshop is moving to another server; try again in a minute.")
 
 

@@ -22,6 +22,7 @@ from wiki.dbdialect import schema_url
 
 PREFIX = "/w/"
 REPOSITORY = "repo.git"
+MOVING = "moving.json"  # in ROOT/<slug>/ while `move-wiki` moves that wiki to another node
 
 
 def url_prefix(slug: str) -> str:

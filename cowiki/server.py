@@ -42,12 +42,15 @@ from gunicorn.app.base import BaseApplication
 from cowiki import root as wikiroot
 from wiki.config import Settings
 from wiki.live import livesock
+from wiki.live.journal import journals
 
 log = logging.getLogger("gunicorn.error")  # the master's log: the server's own lines
 POLL_SECONDS = 0.5
 BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # pauses before each restart of a live process that
 STEADY_SECONDS = 30.0                  # keeps dying; one that ran this long starts afresh
 STOP_SECONDS = 5.0
+IDLE_STOP_SECONDS = 600.0  # a --root wiki's live process with no open room this long stops
+IDLE_CHECK_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1
 
 
@@ -152,6 +155,8 @@ class LiveOnDemand:
         self.root = root
         self.settings = settings
         self.processes: dict[str, LiveProcess] = {}
+        self._busy: dict[str, float] = {}  # when each running process last had an open room
+        self._checked = 0.0
         self._stopping = threading.Event()
 
     def start(self) -> None:
@@ -162,7 +167,7 @@ class LiveOnDemand:
     def stop(self) -> None:
         """Stop every live process (all at once: each may take STOP_SECONDS)."""
         self._stopping.set()
-        stoppers = [threading.Thread(target=live.stop) for live in self.processes.values()]
+        stoppers = [threading.Thread(target=live.stop) for live in list(self.processes.values())]
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
@@ -189,7 +194,34 @@ class LiveOnDemand:
                 live = LiveProcess(data_dir, wikiroot.wiki_environment(self.root, slug,
                                                                        self.settings))
                 self.processes[slug] = live
+                self._busy[slug] = time.monotonic()
                 live.start()
+        self.retire()
+
+    def retire(self, now: float | None = None) -> list[str]:
+        """Stop the live processes that should not run (their rooms are saved to git on
+        the way out): a wiki that moved away or is moving (`move-wiki`), and one without
+        an open room for IDLE_STOP_SECONDS. The next editor starts it again. The slugs
+        stopped."""
+        now = time.monotonic() if now is None else now
+        if now - self._checked < IDLE_CHECK_SECONDS:
+            return []
+        self._checked = now
+        done = []
+        for slug in list(self.processes):
+            data_dir = wikiroot.wiki_dir(self.root, slug)
+            gone = (not (data_dir / wikiroot.REPOSITORY).is_dir()
+                    or os.path.lexists(data_dir / wikiroot.MOVING))
+            if journals(data_dir):
+                self._busy[slug] = now
+            if gone or now - self._busy.get(slug, now) >= IDLE_STOP_SECONDS:
+                live = self.processes.pop(slug)
+                self._busy.pop(slug, None)
+                log.info("stopping the live process of %s (%s)", slug,
+                         "moved away" if gone else "no open room")
+                threading.Thread(target=live.stop, name="cowiki-live-stop", daemon=True).start()
+                done.append(slug)
+        return done
 
     def _watch(self) -> None:
         while not self._stopping.wait(POLL_SECONDS / 2):

@@ -7,6 +7,7 @@ marked as the baseline revision, whose schema is exactly theirs.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,8 @@ from wiki import sqlite_legacy
 from wiki.dbdialect import ensure_schema, lock_key, version_schema
 
 SCRIPTS = Path(__file__).with_name("migrations")
+# Alembic tells every step at INFO; a process starting up has nothing to say about it.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 BASELINE = "0001"
 
 
