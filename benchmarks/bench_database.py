@@ -57,6 +57,7 @@ from engines import (  # noqa: E402
     RAW_SELECT,
     best_of,
     database,
+    database_cpu_seconds,
     engine_choice,
     measure_raw,
     server_env,
@@ -162,7 +163,7 @@ def missing_comments(http: requests.Session, api: str, made: list[tuple[str, int
 
 
 def measure_comments(services: Services, url: str, pid: int, clients: int, seconds: float,
-                     pages: int) -> list[dict[str, Any]]:
+                     pages: int, database_url: str) -> list[dict[str, Any]]:
     """`clients` commenters for `seconds` on their own pages, then all on one page."""
     api = f"{url}/api/v1/pages"
     sessions = [token_session(services, f"commenter{c}") for c in range(clients)]
@@ -171,7 +172,7 @@ def measure_comments(services: Services, url: str, pid: int, clients: int, secon
         crowd = Crowd()
         targets = [page_name(7 if shared else (40 + c) % pages) for c in range(clients)]
         until = time.monotonic() + seconds
-        before = cpu_seconds(pid)
+        before = cpu_seconds(pid), database_cpu_seconds(database_url)
         threads = [threading.Thread(target=comment_loop, args=(
             sessions[c], api, targets[c], until, crowd, c)) for c in range(clients)]
         start = time.monotonic()
@@ -180,13 +181,15 @@ def measure_comments(services: Services, url: str, pid: int, clients: int, secon
         for thread in threads:
             thread.join()
         took = time.monotonic() - start
-        used = cpu_seconds(pid) - before
+        used = cpu_seconds(pid) - before[0]
+        database_used = database_cpu_seconds(database_url) - before[1]
         lost = missing_comments(sessions[0], api, crowd.made)
         results.append({"label": label, "comments": len(crowd.made), "seconds": took,
                         "per_s": len(crowd.made) / took, "errors": crowd.errors[:5],
                         "error_count": len(crowd.errors), "lost": lost[:5],
                         "lost_count": len(lost),
-                        "cpu_ms": 1000 * used / max(len(crowd.made), 1)})
+                        "cpu_ms": 1000 * used / max(len(crowd.made), 1),
+                        "database_cpu_ms": 1000 * database_used / max(len(crowd.made), 1)})
     return results
 
 
@@ -201,7 +204,8 @@ def measure_engine(engine: str, data_dir: Path, url: str, args: argparse.Namespa
     with running_server(data_dir, args.workers, 4, env=server_env(url)) as (base, pid):
         rows = measure_http(services, base, args.pages, args.samples)
         raw = best_of(raw, measure_raw(engine, url, data_dir.parent, args.samples))
-        crowd = measure_comments(services, base, pid, args.clients, args.seconds, args.pages)
+        crowd = measure_comments(services, base, pid, args.clients, args.seconds, args.pages,
+                                 url)
     services.db.dispose()
     limits = {row.name.removeprefix(f"{NAMES[engine]} raw "): row for row in raw}
     return {
@@ -251,7 +255,8 @@ def report(figures: dict[str, dict[str, Any]]) -> None:
         for run in figures[engine]["comments"]:
             print(f"  {run['label']:16} {run['comments']:>5} comments in {run['seconds']:4.1f} s"
                   f" = {run['per_s']:6.1f}/s; {run['error_count']} errors, {run['lost_count']}"
-                  f" missing afterwards; server CPU {run['cpu_ms']:.1f} ms/comment")
+                  f" missing afterwards; CPU per comment: server {run['cpu_ms']:.1f} ms,"
+                  f" PostgreSQL {run['database_cpu_ms']:.1f} ms")
             for problem in run["errors"] + run["lost"]:
                 print(f"      {problem}")
     if len(engines) == 2:

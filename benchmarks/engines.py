@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from sqlalchemy import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_save import Row, timed  # noqa: E402  (this folder is on sys.path)
+from bench_save import Row, cpu_seconds, timed  # noqa: E402  (this folder is on sys.path)
 
 from tests import pgcluster  # noqa: E402
 
@@ -76,6 +76,16 @@ def connections(url: str) -> int:
     return int(found[0]) if found else 0
 
 
+def database_cpu_seconds(url: str) -> float:
+    """CPU used so far by the PostgreSQL server of `url` (postmaster and its backends),
+    which `cowiki serve`'s own CPU does not include; 0 for SQLite (inside the workers)."""
+    if not url:
+        return 0.0
+    socket_dir = make_url(url).query["host"]
+    pidfile = Path(str(socket_dir)).parent / "data" / "postmaster.pid"
+    return cpu_seconds(int(pidfile.read_text().split()[0]))
+
+
 def libpq_url(url: str) -> str:
     """A SQLAlchemy postgresql+psycopg URL as libpq's own URI."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -118,8 +128,3 @@ def best_of(first: list[Row], second: list[Row]) -> list[Row]:
     """Each row's faster run: other work slowing one of them must not flatter a ratio."""
     return [min(a, b, key=Row.p50) for a, b in zip(first, second, strict=True)]
 
-
-def timed_each(rows: list[Row], name: str, count: int, action: Callable[[int], object],
-               prepare: Callable[[int], None] | None = None, limit: str = "") -> None:
-    """`timed` and append the row to `rows`."""
-    rows.append(timed(name, count, action, prepare, limit))
