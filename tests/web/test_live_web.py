@@ -30,6 +30,7 @@ from storage.repository import Person
 from tests.conftest import PASSWORDS, LiveServer, csrf, start_server, stop_server
 from wiki.changes import Change, Kind
 from wiki.live.colours import contrast_with_white, cursor_colour
+from wiki.live.journal import journal_path
 from wiki.live.livesock import socket_path
 from wiki.live.notify import live_rooms
 from wiki.live.tickets import read_ticket, ticket_key
@@ -209,16 +210,33 @@ def recorder(app: Flask) -> Iterator[Recorder]:
     server.server_close()
 
 
-def test_an_api_save_is_posted_to_the_live_process(recorder: Recorder, login_as: Login
-                                                   ) -> None:
+def open_room(app: Flask, page: str) -> None:
+    """What the live process leaves while a page's room is open: its journal."""
+    path = journal_path(app.extensions["cowiki"].settings.data_dir, page)
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(b"")
+
+
+def test_an_api_save_is_posted_to_the_live_process(app: Flask, recorder: Recorder,
+                                                   login_as: Login) -> None:
+    open_room(app, "Plan")
     saved = api(login_as("participant")).put("/api/v1/pages/Plan",
                                              json={"markdown": "# Plan\n\nNieuw.\n"})
     assert saved.status_code == 201
     assert ("/rooms/Plan/changed", {"revision": saved.json["revision"]}) in recorder.posts
 
 
+def test_a_save_of_a_page_without_an_open_room_tells_the_live_process_nothing(
+        app: Flask, recorder: Recorder, login_as: Login) -> None:
+    open_room(app, "Plan")
+    saved = api(login_as("participant")).put("/api/v1/pages/Other", json={"markdown": "x\n"})
+    assert saved.status_code == 201
+    assert recorder.posts == []
+
+
 def test_changes_made_by_the_live_process_are_not_sent_back(app: Flask, recorder: Recorder
                                                             ) -> None:
+    open_room(app, "Home")
     listener = live_rooms(app.extensions["cowiki"].settings)
     person = Person("participant", "participant@example.org")
     listener(Change(Kind.SAVED, ("Home",), person, 2, "a" * 40, "live"))

@@ -16,6 +16,7 @@ import logging
 from wiki.changes import Change, Kind, Listener
 from wiki.config import Settings
 from wiki.live import livesock
+from wiki.live.journal import journal_path
 
 log = logging.getLogger(__name__)
 LIVE_VIA = "live"
@@ -44,6 +45,8 @@ def live_rooms(settings: Settings) -> Listener:
         if not pages or not settings.live or not livesock.socket_path(data_dir).exists():
             return
         for page in pages:
+            if not journal_path(data_dir, page).exists():
+                continue  # no room open on it: nobody to tell (a room opening now reads git)
             try:
                 livesock.ask(data_dir, "POST", livesock.page_url("/rooms", page, "/changed"),
                              {"revision": change.revision}, timeout=TIMEOUT)
