@@ -68,8 +68,36 @@ def _read(marker: Path) -> str | None:
     return text if re.fullmatch(r"[a-z0-9_-]{1,63}", text) else None
 
 
+_SHARED: dict[tuple[int, str, int, float], Engine] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _make_engine(url: str, pool_size: int, timeout: float) -> Engine:
+    engine = create_engine(url, **engine_options(url, pool_size, timeout))
+    prepare_engine(engine, timeout)
+    return engine
+
+
+def _shared_engine(url: str, pool_size: int, timeout: float) -> Engine:
+    """One engine per process for every wiki in a schema of the database at `url`: the
+    connections a server keeps open do not grow with the number of wikis."""
+    key = (os.getpid(), url, pool_size, timeout)
+    with _SHARED_LOCK:
+        engine = _SHARED.get(key)
+        if engine is None:
+            for inherited in [k for k in _SHARED if k[0] != os.getpid()]:
+                _SHARED.pop(inherited).dispose(close=False)  # the parent's, after a fork
+            engine = _SHARED[key] = _make_engine(url, pool_size, timeout)
+        return engine
+
+
 class Database:
-    """A database URL (or a SQLite file's path) with per-thread connections."""
+    """A database URL (or a SQLite file's path) with per-thread connections.
+
+    A URL with a wiki's schema (`dbdialect.schema_url`, the wikis of a `--root` sharing
+    one PostgreSQL database) borrows from one pool per process shared by all of them and
+    sets the search_path on each connection it borrows.
+    """
 
     def __init__(self, location: str | os.PathLike[str], pool_size: int = POOL_SIZE,
                  timeout: float = TIMEOUT) -> None:
@@ -80,6 +108,9 @@ class Database:
         self.path = Path(parsed.database) if self.dialect == "sqlite" and parsed.database \
             else None
         self.pool_size, self.timeout = pool_size, timeout
+        self.schema = url_schema(self.url)
+        self._shared_url = None if self.schema is None else (
+            parsed.difference_update_query(["options"]).render_as_string(hide_password=False))
         self._local = threading.local()
         self._engine: Engine | None = None
         self._engine_pid = 0
@@ -95,13 +126,13 @@ class Database:
     @property
     def engine(self) -> Engine:
         """This process's engine (a forked worker makes its own pool)."""
+        if self._shared_url is not None:
+            return _shared_engine(self._shared_url, self.pool_size, self.timeout)
         with self._lock:
             if self._engine is None or self._engine_pid != os.getpid():
                 if self._engine is not None:
                     self._engine.dispose(close=False)  # the parent's connections stay its own
-                engine = create_engine(self.url, **engine_options(
-                    self.url, self.pool_size, self.timeout))
-                prepare_engine(engine, self.timeout)
+                engine = _make_engine(self.url, self.pool_size, self.timeout)
                 self._engine, self._engine_pid = engine, os.getpid()
             return self._engine
 
@@ -111,8 +142,15 @@ class Database:
         local = self._local
         conn: Connection | None = getattr(local, "conn", None)
         if conn is None or local.pid != os.getpid() or conn.closed or conn.invalidated:
-            conn = self.engine.connect()
+            conn = self.borrow()
             local.conn, local.pid = conn, os.getpid()
+        return conn
+
+    def borrow(self) -> Connection:
+        """A connection of the caller's own (closing it gives it back to the pool)."""
+        conn = self.engine.connect()
+        if self.schema is not None:  # checked by url_schema: letters, digits, '_' and '-'
+            conn.exec_driver_sql(f'SET search_path TO "{self.schema}", public')
         return conn
 
     def release(self) -> None:
@@ -148,6 +186,9 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection of this process."""
         self.release()
+        if self._shared_url is not None:  # idle connections go; other wikis' stay theirs
+            self.engine.dispose()
+            return
         with self._lock:
             if self._engine is not None and self._engine_pid == os.getpid():
                 self._engine.dispose()

@@ -156,7 +156,7 @@ def _count(conn: Connection, table: Table) -> int:
 @contextmanager
 def _snapshot(db: Database) -> Iterator[Connection]:
     """A connection of its own reading one consistent moment of `db`, writers unblocked."""
-    with db.engine.connect() as conn:
+    with db.borrow() as conn:
         conn.exec_driver_sql(dbdialect.begin_snapshot(db.dialect))
         try:
             yield conn

@@ -126,6 +126,11 @@ class Indexer:
                 self._catch_up_until_fresh()
             except Exception:
                 log.exception("search indexing failed; retrying on the next change")
+            finally:
+                # Names and the wiki's language came from the database: give the
+                # connection back while idle (a --root may run many indexers).
+                if self.accounts is not None:
+                    self.accounts.db.release()
             if not self._wake.wait(IDLE_SECONDS):
                 with self._guard:
                     if not self._wake.is_set():

@@ -254,6 +254,8 @@ class Mailer:
                 self.run_once()
             except Exception:
                 log.exception("the mailer's round failed; it tries again")
+            finally:
+                self.db.release()  # not held while waiting for the next round
             self.notifications.mail_waiting.wait(POLL_SECONDS)
 
 

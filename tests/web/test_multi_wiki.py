@@ -364,3 +364,25 @@ def test_live_rooms_start_per_wiki_and_a_ticket_of_one_wiki_is_refused_by_anothe
         assert synced_text(ws).strip()
     assert (root.folder / "alpha" / "run" / "live.sock").exists()
     assert not (root.folder / "gamma" / "run" / "live.sock").exists()  # nobody asked in c
+
+
+def test_wikis_sharing_a_postgresql_database_share_one_pool(postgres: Cluster | None) -> None:
+    # Many wikis in one process must not each keep connections open: a --root of 50
+    # wikis would otherwise run out of PostgreSQL's connections.
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed here")
+    base = empty_database(postgres)
+    wikis = [Database(schema_url(base, f"wiki_w{number}"), pool_size=2) for number in range(12)]
+    for db in wikis:
+        db.migrate()
+        db.connect().exec_driver_sql("SELECT count(*) FROM users").scalar_one()
+        db.release()
+    with postgres.admin() as admin:
+        name = base.split("/")[-1].split("?")[0]
+        open_connections = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()
+    assert open_connections is not None and open_connections[0] <= 2
+    assert wikis[3].connect().exec_driver_sql("SHOW search_path").scalar_one() \
+        == "wiki_w3, public"
+    for db in wikis:
+        db.dispose()
