@@ -128,12 +128,14 @@ def prepare_schema(conn: Connection) -> None:
 def create_stamp_triggers(conn: Connection) -> None:
     """Triggers that move a page's discussion stamp on every change to its comments,
     their reports and reactions, so no write path can forget it."""
-    statements = _PG_TRIGGERS if conn.dialect.name == "postgresql" else _sqlite_triggers()
+    statements = _PG_TRIGGERS if conn.dialect.name == "postgresql" else sqlite_triggers()
     for statement in statements:
         conn.exec_driver_sql(statement)
 
 
-def _sqlite_triggers() -> list[str]:
+def sqlite_triggers() -> list[str]:
+    """SQLite's stamp triggers (also the last hand-made migration's, wiki/sqlite_legacy.py:
+    the baseline revision starts where those migrations ended)."""
     bump = ("INSERT INTO discussion_stamps (page, stamp) SELECT page, 1 FROM comments"
             " WHERE id = {id} ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;")
     triggers = {

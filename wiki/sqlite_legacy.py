@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from wiki.dbdialect import sqlite_triggers
 from wiki.passwords import name_key
 
 
@@ -33,23 +34,8 @@ def _discussion_stamps(conn: sqlite3.Connection) -> None:
     is reused while its page's stamp stands (wiki/views/discussion_render.py)."""
     conn.execute("CREATE TABLE discussion_stamps (page TEXT PRIMARY KEY COLLATE NOCASE,"
                  " stamp INTEGER NOT NULL)")
-    bump = ("INSERT INTO discussion_stamps (page, stamp) SELECT page, 1 FROM comments"
-            " WHERE id = {id} ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;")
-    triggers = {
-        "comments_insert": ("AFTER INSERT ON comments", bump.format(id="NEW.id")),
-        "comments_update": ("AFTER UPDATE ON comments", bump.format(id="NEW.id")),
-        "comments_moved": ("AFTER UPDATE OF page ON comments",
-                           "INSERT INTO discussion_stamps (page, stamp) VALUES (OLD.page, 1)"
-                           " ON CONFLICT(page) DO UPDATE SET stamp = stamp + 1;"),
-        "reports_insert": ("AFTER INSERT ON comment_reports", bump.format(id="NEW.comment_id")),
-        "reports_delete": ("AFTER DELETE ON comment_reports", bump.format(id="OLD.comment_id")),
-        "reactions_insert": ("AFTER INSERT ON reactions WHEN NEW.target LIKE 'comment:%'",
-                             bump.format(id="CAST(substr(NEW.target, 9) AS INTEGER)")),
-        "reactions_delete": ("AFTER DELETE ON reactions WHEN OLD.target LIKE 'comment:%'",
-                             bump.format(id="CAST(substr(OLD.target, 9) AS INTEGER)")),
-    }
-    for name, (when, action) in triggers.items():
-        conn.execute(f"CREATE TRIGGER stamp_{name} {when} BEGIN {action} END")
+    for statement in sqlite_triggers():
+        conn.execute(statement)
 
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
