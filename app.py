@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
 from wiki.dbschema import MAX_ID
-from wiki.views import access, errors, i18n, security, workshop
+from wiki.views import access, degraded, errors, i18n, security, workshop
 from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
 from wiki.views.api import health as health_bp
@@ -82,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cowiki"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     access.install(app)
+    degraded.install(app)  # reading on while the database cannot answer
     errors.install(app)
     # Each request gives its thread's database connection back to the pool, so the pool
     # counts requests in flight, not threads (and a dropped connection is not kept).

@@ -108,10 +108,11 @@ def first_user_hint(settings: Settings) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from cowiki.server import serve
+    from cowiki.server import check_keepalive, serve
 
     if not 1 <= args.port <= 65535 or not 1 <= args.workers <= 64 or not 1 <= args.threads <= 64:
         raise UserError("port must be 1-65535, workers and threads 1-64")
+    check_keepalive(settings.keepalive_seconds)
     if args.root:
         return serve_root(args, settings)
     services = open_services(settings)

@@ -52,6 +52,7 @@ STOP_SECONDS = 5.0
 IDLE_STOP_SECONDS = 600.0  # a --root wiki's live process with no open room this long stops
 IDLE_CHECK_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1
+MAX_KEEPALIVE = 3600  # seconds an idle HTTP connection may be kept (COWIKI_KEEPALIVE_SECONDS)
 
 
 class LiveProcess:
@@ -276,7 +277,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
     live = LiveProcess(settings.data_dir) if settings.live else None
     # A data dir once served under --root starts its live process up front again.
     (livesock.socket_path(settings.data_dir).parent / livesock.ON_DEMAND).unlink(missing_ok=True)
-    options = gunicorn_options(host, port, workers, threads)
+    options = gunicorn_options(host, port, workers, threads, settings.keepalive_seconds)
     if live is not None:
         options["when_ready"] = lambda _arbiter: live.start()
         options["on_exit"] = lambda _arbiter: live.stop()
@@ -287,7 +288,7 @@ def serve_root(root: Path, settings: Settings, host: str, port: int, workers: in
                threads: int) -> None:
     """Run gunicorn for every wiki in `root` at /w/<slug>/, live processes on demand."""
     live = LiveOnDemand(root, settings) if settings.live else None
-    options = gunicorn_options(host, port, workers, threads)
+    options = gunicorn_options(host, port, workers, threads, settings.keepalive_seconds)
     if live is not None:
         options["when_ready"] = lambda _arbiter: live.start()
         options["on_exit"] = lambda _arbiter: live.stop()
@@ -313,14 +314,29 @@ def close_databases(_arbiter: Any, worker: Any) -> None:
                      services.db.describe())
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+def check_keepalive(seconds: int) -> None:
+    """ValueError unless `seconds` is a keep-alive `cowiki serve` accepts (1-MAX_KEEPALIVE)."""
+    if not 1 <= seconds <= MAX_KEEPALIVE:
+        raise ValueError(f"COWIKI_KEEPALIVE_SECONDS must be 1-{MAX_KEEPALIVE}, not {seconds}")
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int,
+                     keepalive: int) -> dict[str, Any]:
     """gunicorn's settings for `cowiki serve`: on SIGTERM a worker finishes its requests
-    in flight (up to graceful_timeout seconds), then closes its database pool."""
+    in flight (up to graceful_timeout seconds), then closes its database pool.
+
+    An idle connection stays open `keepalive` seconds for the client's next request.
+    gthread workers (a sync worker would ignore keepalive) wait for it in their poller,
+    not in a thread, so idle connections cannot starve the threads; each worker holds at
+    most worker_connections (1000) of them.
+    """
+    check_keepalive(keepalive)
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread",
+        "keepalive": keepalive,
         "timeout": 120,
         "graceful_timeout": 20,
         "worker_exit": close_databases,

@@ -94,6 +94,11 @@ class Settings:
     database_url: str = ""
     database_pool_size: int = 5
     database_timeout: float = 10.0
+    # How long `cowiki serve` keeps an idle HTTP connection open for the next request
+    # (gunicorn's keepalive; its threaded workers wait for it without holding a thread).
+    # Longer than the 60 s a proxy in front keeps its idle upstream connections (nginx),
+    # so the proxy closes them first and never sends a request on one the wiki closed.
+    keepalive_seconds: int = 75
 
     def remote_image_policy(self) -> str:
         """`remote_images` as one of REMOTE_IMAGES; ValueError for anything else."""

@@ -10,13 +10,19 @@ one shows everywhere at once, with nothing to rewrite or re-index.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from wiki.accounts import Accounts, User
+from wiki.dbdialect import fault
 from wiki.passwords import name_key
 
+log = logging.getLogger("cowiki.people")
 Namer = Callable[[str, str], str]
 """(git name, git email) -> the name the wiki shows."""
 
@@ -40,9 +46,17 @@ def git_name(name: str, _email: str) -> str:
 def display_names(accounts: Accounts | Iterable[User]) -> Namer:
     """The wiki's name for a commit author: the account's name for its email, else git's.
 
-    Reads the accounts once; build one per request or job, not per commit.
+    Reads the accounts once; build one per request or job, not per commit. While the
+    database cannot answer, every author keeps git's name: pages, history and search
+    stay readable (a real bug in the query still raises).
     """
-    users = accounts.all_users() if isinstance(accounts, Accounts) else accounts
+    try:
+        users = accounts.all_users() if isinstance(accounts, Accounts) else accounts
+    except (DBAPIError, PoolTimeout) as exc:
+        if isinstance(exc, DBAPIError) and fault(exc) is None:
+            raise
+        log.warning("names as git has them: the database failed: %s", exc)
+        return git_name
     names = {user.email.casefold(): user.name for user in users}
 
     def shown(name: str, email: str) -> str:

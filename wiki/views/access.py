@@ -19,13 +19,15 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.wrappers import Response
 
 from storage.names import whole_number
 from wiki import audit
 from wiki.accounts import ROLES, LoginRefused, User
 from wiki.dbschema import MAX_ID
-from wiki.views import services
+from wiki.views import degraded, services
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
@@ -112,6 +114,9 @@ def check_access() -> Response | None:
         abort(403)
     authenticated = current_user.is_authenticated  # loads Basic auth first: CSRF needs it
     if role != PUBLIC and not authenticated and not public_read_allows(role):
+        unchecked = degraded.unchecked_session()
+        if unchecked is not None:  # logged in, maybe, but the database cannot say: 503
+            raise unchecked
         return login_required_response()
     if not is_read_request() and not csrf_exempt() and (not g.get("basic_auth")
                                                          or cross_site()):
@@ -239,7 +244,14 @@ def install(app: Flask) -> None:
                                                                              high=ROWID)
         if user_id is None or generation is None or not sid:
             return None  # also every cookie from before sessions were kept server-side
-        user = services().accounts.session_user(user_id, generation, sid)
+        try:
+            user = services().accounts.session_user(user_id, generation, sid)
+        except (DBAPIError, PoolTimeout) as exc:
+            # The database cannot say whether the session still lives: read on as an
+            # anonymous visitor would, cookie kept (wiki/views/degraded.py).
+            if degraded.session_not_checked(exc):
+                return None
+            raise
         return LoginUser(user, sid) if user is not None else None
 
     @manager.request_loader  # type: ignore[untyped-decorator]

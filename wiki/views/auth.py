@@ -14,7 +14,7 @@ from wiki import audit
 from wiki.accounts import LoginRefused, User
 from wiki.errors import InvalidInput, PermissionDenied
 from wiki.resets import ResetInvalid
-from wiki.views import me, services
+from wiki.views import degraded, me, services
 from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
 from wiki.views.i18n import clear_session_keeping_language, error_text, language_arg
 
@@ -41,6 +41,9 @@ def renew_session(user: User) -> None:
 
 def end_session() -> None:
     """Log this browser out; a copy of its cookie is logged out too."""
+    unchecked = degraded.unchecked_session()
+    if unchecked is not None:  # its session lives on in the database: answer 503, keep it
+        raise unchecked
     if current_user.is_authenticated and getattr(current_user, "sid", ""):
         services().accounts.end_session(current_user.sid)
     logout_user()

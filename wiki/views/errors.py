@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from storage.errors import RefContention, RepositoryWriteFailed
-from wiki.dbdialect import fault
 from wiki.errors import (
     EditConflict,
     Frozen,
@@ -26,6 +25,7 @@ from wiki.errors import (
     TooManyRequests,
 )
 from wiki.views.access import is_api
+from wiki.views.degraded import database_fault
 from wiki.views.i18n import error_text
 
 log = logging.getLogger("cowiki.web")
@@ -83,12 +83,13 @@ def install(app: Flask) -> None:
     def database_error(exc: DBAPIError | PoolTimeout) -> tuple[Response | str, int]:
         # The database already waited (busy_timeout, lock_timeout, the pool's wait);
         # a clear answer in plain words beats a traceback. The engine's text goes to the log.
-        kind = "busy" if isinstance(exc, PoolTimeout) else fault(exc)
+        # Who is logged in is kept in the database: the error page is drawn for an
+        # anonymous visitor, so drawing it does not ask the database again (also for a
+        # bug in the query that loads the person, which would fail again).
+        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        kind = database_fault(exc)
         if kind is None:
             return unexpected(exc)
-        # Who is logged in is kept in the database: the error page is drawn for an
-        # anonymous visitor, so drawing it does not ask the database again.
-        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
         where = f"{request.method} {request.path}"
         if kind == "full":
             log.error("database disk full on %s: %s", where, exc)

@@ -28,6 +28,7 @@ from wiki.export.jobs import Job, Jobs, Limits
 from wiki.views import author, me, origin, services
 from wiki.views.access import allow
 from wiki.views.api import body, text_field
+from wiki.views.degraded import or_else
 from wiki.views.security import rate_limited
 
 bp = Blueprint("export", __name__)
@@ -43,7 +44,8 @@ def jobs() -> Jobs:
 def current_outline() -> outlines.Outline:
     """The outline at the head."""
     s = services()
-    return outlines.load(s.repo, s.repo.head(), s.settings.site_name, s.language.get())
+    language = or_else(s.language.get, s.language.default)  # the database may be away
+    return outlines.load(s.repo, s.repo.head(), s.settings.site_name, language)
 
 
 def start(fmt: str, ref: str) -> Job:

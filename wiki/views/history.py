@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
@@ -9,8 +11,10 @@ from storage.names import normalize_page_name, validate_revision, whole_number
 from wiki import diffs, revisions
 from wiki.errors import InvalidInput
 from wiki.people import display_names
+from wiki.revisions import RecentChange, Revision
 from wiki.views import services
 from wiki.views.access import allow
+from wiki.views.degraded import or_else
 
 bp = Blueprint("history", __name__)
 PER_PAGE = 50
@@ -24,6 +28,13 @@ def page_number() -> int:
     return number
 
 
+def pushers(entries: Sequence[Revision | RecentChange]) -> dict[str, str]:
+    """Who pushed each of `entries` where it is not its author (none while the database
+    cannot say: the history itself comes from git)."""
+    log = services().pushlog
+    return or_else(lambda: log.pushed_by_others((e.revision, e.email) for e in entries), {})
+
+
 @bp.get("/p/<path:path>/history")
 @allow("reader")
 def page_history(path: str) -> str:
@@ -31,7 +42,7 @@ def page_history(path: str) -> str:
     wiki = services().pages
     entries = revisions.history(wiki, path, limit=PER_PAGE + 1, skip=(number - 1) * PER_PAGE,
                                 names=display_names(services().accounts))
-    pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
+    pushed_by = pushers(entries)
     return render_template("history/history.html", name=normalize_page_name(path),
                            entries=entries[:PER_PAGE], number=number,
                            more=len(entries) > PER_PAGE, pushed_by=pushed_by)
@@ -76,7 +87,7 @@ def changes() -> str:
     entries = revisions.recent_changes(services().pages, limit=PER_PAGE + 1,
                                        skip=(number - 1) * PER_PAGE,
                                        names=display_names(services().accounts))
-    pushed_by = services().pushlog.pushed_by_others((e.revision, e.email) for e in entries)
+    pushed_by = pushers(entries)
     return render_template("history/changes.html", entries=entries[:PER_PAGE], number=number,
                            more=len(entries) > PER_PAGE, pushed_by=pushed_by)
 

@@ -17,6 +17,7 @@ from wiki.people import last_change_shown
 from wiki.render import NOTICE, is_plain
 from wiki.views import author, me, origin, services
 from wiki.views.access import allow, login_required_response
+from wiki.views.degraded import or_else
 from wiki.views.errors import STATUS
 from wiki.views.i18n import current_language, error_text
 from wiki.views.security import rate_limited
@@ -24,7 +25,7 @@ from wiki.views.templates_admin import choices, starting_text
 from wiki.views.templating import version_label
 from wiki.views.workshop import page_workshop
 from wiki.wikilang import footnote_titles
-from wiki.workshop import rank_pages
+from wiki.workshop import RankedPage, rank_pages
 
 bp = Blueprint("pages", __name__)
 bp.add_app_template_test(is_plain, "too_complex")  # a text shown as is: templates add NOTICE
@@ -62,7 +63,9 @@ def index() -> str:
     if number is None:
         abort(400, description=gettext("'page' must be a whole number from 1"))
     svc = services()
-    ranked = rank_pages(svc.comments, svc.reactions, svc.pages.all_pages(), sort)
+    listed = svc.pages.all_pages()
+    ranked = or_else(lambda: rank_pages(svc.comments, svc.reactions, listed, sort),
+                     [RankedPage(summary, 0, 0, 0) for summary in listed])
     # A page of the list at a time: a 10,000-page wiki lists as fast as a small one.
     pages = max(1, -(-len(ranked) // LIST_PAGE))
     shown = ranked[(number - 1) * LIST_PAGE:number * LIST_PAGE]
@@ -89,7 +92,8 @@ def view(path: str) -> str | Response | tuple[str, int]:
                              services().accounts)
     return render_template("pages/view.html", page=page, html=html, last=last,
                            old=bool(rev), chapters=chapter_nav(),
-                           workshop=None if rev else page_workshop(page.name))
+                           workshop=None if rev else or_else(lambda: page_workshop(page.name),
+                                                             None))
 
 
 def mark_missing_links(html: str) -> str:

@@ -22,6 +22,7 @@ from wiki.suggestions import Suggestion, Suggestions, Texts
 from wiki.views import me, services
 from wiki.views.access import allow
 from wiki.views.api import body, text_field
+from wiki.views.degraded import or_else
 from wiki.views.errors import STATUS
 from wiki.views.i18n import error_text
 from wiki.views.security import rate_limited
@@ -41,7 +42,7 @@ def store() -> Suggestions:
 def open_count(name: str) -> int:
     """How many suggestions on page `name` wait for a decision (for the page's tabs)."""
     try:
-        return store().count(name)
+        return or_else(lambda: store().count(name), 0)
     except (ValueError, LookupError):
         return 0
 
