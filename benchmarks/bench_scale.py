@@ -22,7 +22,11 @@ runs: a save only wakes it, and its catch-up would compete for the CPU being
 measured (bench_search.py measures the index). `--keep DIR` builds each wiki
 in DIR once and reuses it in later runs (the 10,000-page build takes minutes).
 
+`--merges N` makes N of the edits merges of a commit pushed from a stale clone
+(one three commits below the head), as pushes to `refs/for/main` land.
+
     .venv/bin/python benchmarks/bench_scale.py [--quick] [--runs N] [--json FILE] [--keep DIR]
+                                               [--merges N]
 """
 
 from __future__ import annotations
@@ -75,16 +79,23 @@ def page_text(title: str, version: int, lines: int = 40) -> bytes:
     return ("\n".join(body) + "\n").encode()
 
 
-def fast_import_stream(pages: int, commits: int) -> Iterator[bytes]:
+def fast_import_stream(pages: int, commits: int, merges: int = 0) -> Iterator[bytes]:
     """One commit per new page, then edits of random pages; the history page's revisions
-    spread evenly over the whole history."""
+    spread evenly over the whole history. With `merges`, that many edits are instead
+    merges of a commit pushed from a clone three commits behind (one of them three
+    commits before the head), as `refs/for/main` lands them."""
     rng = random.Random(7)
     when = int(time.time()) - commits * 600
     versions = [0] * pages
     every = max(1, commits // HISTORY_REVISIONS)
     history_version = 0
+    merged_at = {commits - 3} if merges else set()
+    merged_at |= {pages + (commits - pages) * (i + 1) // merges for i in range(merges - 1)}
     for number in range(commits):
         when += 600
+        if number in merged_at:
+            yield from pushed_merge(rng, number, when, pages, versions)
+            continue
         if number == 0:
             path, data = "Home.md", b"# Home\n\nThe whitepaper.\n"
         elif number < pages:
@@ -98,7 +109,7 @@ def fast_import_stream(pages: int, commits: int) -> Iterator[bytes]:
             path, data = f"{page_name(page)}.md", page_text(page_name(page), versions[page])
         name, email = rng.choice(AUTHORS)
         message = f"Edit {path[:-3]}".encode()
-        yield (b"commit refs/heads/main\n"
+        yield (b"commit refs/heads/main\nmark :%d\n" % (number + 1)
                + f"author {name} <{email}> {when} +0000\n".encode()
                + f"committer cowiki <cowiki@localhost> {when} +0000\n".encode()
                + b"data %d\n%s\n" % (len(message), message)
@@ -106,12 +117,36 @@ def fast_import_stream(pages: int, commits: int) -> Iterator[bytes]:
                + b"data %d\n%s\n" % (len(data), data))
 
 
-def build(data_dir: Path, pages: int, commits: int) -> dict[str, float]:
+def pushed_merge(rng: random.Random, number: int, when: int, pages: int,
+                 versions: list[int]) -> Iterator[bytes]:
+    """A commit made on a clone of commit `number - 3` (dated between the two commits
+    before this one), and commit `number` merging it into main with its page."""
+    page = rng.randrange(1, pages)
+    versions[page] += 1
+    path, data = f"{page_name(page)}.md", page_text(page_name(page), versions[page])
+    name, email = rng.choice(AUTHORS)
+    message = f"Pushed {path[:-3]}".encode()
+    side = 10_000_000 + number
+    change = f'M 100644 inline "{path}"\n'.encode() + b"data %d\n%s\n" % (len(data), data)
+    yield (b"commit refs/heads/pushed\nmark :%d\n" % side
+           + f"author {name} <{email}> {when - 900} +0000\n".encode()
+           + f"committer {name} <{email}> {when - 900} +0000\n".encode()
+           + b"data %d\n%s\n" % (len(message), message) + b"from :%d\n" % (number - 2)
+           + change)
+    yield (b"commit refs/heads/main\nmark :%d\n" % (number + 1)
+           + f"author {name} <{email}> {when} +0000\n".encode()
+           + f"committer cowiki <cowiki@localhost> {when} +0000\n".encode()
+           + b"data 5\nMerge\n" + b"merge :%d\n" % side + change)
+
+
+def build(data_dir: Path, pages: int, commits: int, merges: int = 0) -> dict[str, float]:
     """The data dir with its history; seconds taken by each step."""
     repo = Repository.init(data_dir / "repo.git", Person("cowiki", "cowiki@localhost"))
     started = time.perf_counter()
     run_git("fast-import", "--quiet", git_dir=repo.path,
-            input=b"".join(fast_import_stream(pages, commits)), timeout=3600)
+            input=b"".join(fast_import_stream(pages, commits, merges)), timeout=3600)
+    if merges:  # the pushed commits are reachable through main's merges only
+        run_git("update-ref", "-d", "refs/heads/pushed", git_dir=repo.path)
     imported = time.perf_counter()
     History(repo.path).maintain()  # what housekeeping does at once after an import
     return {"fast-import s": imported - started, "commit-graph s": time.perf_counter() - imported}
@@ -243,6 +278,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 and 2,000 pages only")
     parser.add_argument("--runs", type=int, default=15, help="runs per operation (median)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--merges", type=int, default=0, metavar="N",
+                        help="N of the edits are merges of pushed commits (one near the head)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="build the wikis in DIR and reuse them when they are there")
     args = parser.parse_args()
@@ -253,7 +290,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="cowiki-scale-") as tmp:
             data_dir = (args.keep or Path(tmp)) / f"{pages}-pages" / "data"
             built = (data_dir / "repo.git" / "HEAD").exists()
-            figures = {} if built else build(data_dir, pages, commits)
+            figures = {} if built else build(data_dir, pages, commits, args.merges)
             figures |= measure(data_dir, pages, args.runs)
             figures |= measure_memory(data_dir, pages)
         results[pages] = figures

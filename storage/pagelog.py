@@ -14,13 +14,14 @@ process) when a few commits are new (a follow-up commit, a small push); more
 it changed (a web save names its page). Where a commit both deletes and adds
 files, only git's own `-M` can say which adds are renames, so that one
 commit is read with `git diff-tree -M` (as is a file turned into a link:
-libgit2 counts no lines for it, git does).
+libgit2 counts no lines for it, git does). `shown_commits` reads commits off
+the chain (pushed side branches) as plain `git log` shows them.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pygit2
@@ -33,6 +34,7 @@ UNIT = "\x1f"
 FORMAT = f"--format={RECORD}%H %P{UNIT}%an{UNIT}%ae{UNIT}%at{UNIT}%cn{UNIT}%ce{UNIT}%B{UNIT}"
 LOG_TIMEOUT = 1800.0  # a first build reads the whole history
 IN_PROCESS_LIMIT = 20  # more new commits than this: one `git log` reads them faster
+ARGUMENTS_PER_RUN = 2_000  # commit ids on one `git log --no-walk` command line
 ZERO = "0" * 40
 TYPECHANGE = pygit2.enums.DiffOption.INCLUDE_TYPECHANGE
 
@@ -105,6 +107,23 @@ def new_commits(source: GitHandle, head: str, since: str | None) -> list[LoggedC
             break
         commit = commit.parents[0]
     return [_logged(source, c, None) for c in reversed(chain)]
+
+
+def shown_commits(source: GitHandle, revisions: Sequence[str]) -> list[LoggedCommit]:
+    """Commits off the first-parent chain as plain `git log` shows them, in the order given:
+    a commit's changes against its first parent, none for a merge (git lists no files for
+    one). Read in process when few, else by `git log --no-walk`."""
+    if len(revisions) <= IN_PROCESS_LIMIT:
+        return [_logged(source, c, None if len(c.parents) < 2 else ())
+                for c in (_commit(source, r) for r in revisions)]
+    commits = []
+    for start in range(0, len(revisions), ARGUMENTS_PER_RUN):
+        out = run_git("-c", "core.quotePath=false", "log", "--no-walk=unsorted", "--raw",
+                      "--numstat", "-M", "--no-abbrev", FORMAT, git_dir=source.git.path,
+                      revisions=revisions[start:start + ARGUMENTS_PER_RUN],
+                      timeout=LOG_TIMEOUT).text
+        commits += [_parse(record) for record in out.split(RECORD)[1:]]
+    return commits
 
 
 def logged_commit(source: GitHandle, revision: str,

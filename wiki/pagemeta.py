@@ -12,8 +12,9 @@ when missing, damaged or when history was rewritten; deleting it loses
 nothing. Blame of a fixed revision never changes, so each is computed once.
 
 Paths a merge changed are answered from what `git log -- <path>` shows from the
-merge (storage/pathwalk.py). Left to git: recent changes and contributors once a
-merge is on the chain, revisions off it, side-branch renames, author filters.
+merge (storage/pathwalk.py); recent changes and contributors from every commit in
+`git log`'s own order (wiki/pagemeta_log.py). Left to git: revisions off the
+chain, side-branch renames, a page's history by one author.
 """
 
 from __future__ import annotations
@@ -36,13 +37,11 @@ from storage.pagelog import HistoryRewritten, logged_commit, new_commits
 from storage.repository import MAIN_REF, Repository
 from wiki.changes import PAGE_EDITS, Change
 from wiki.filelock import held
+from wiki.pagemeta_log import COMMIT_COLUMNS, entry, order_key, recent
 from wiki.pagemeta_schema import SCHEMA, SCHEMA_VERSION, apply_commits
 
 log = logging.getLogger(__name__)
-COMMIT_COLUMNS = ("c.seq, c.revision, c.author, c.email, c.date, c.committer, "
-                  "c.committer_email, c.message")
 HEX = frozenset("0123456789abcdef")
-Row = sqlite3.Row
 CATCH_UP_ROUNDS = 20
 AWAIT_CATCH_UP_SECONDS = 2.0  # longer (a first build) and the reader asks git instead
 
@@ -178,10 +177,9 @@ class PageMeta(History):
             if path is not None and author_email is None:
                 span = self._span(rev)
                 return None if span is None else self._follow_cached(path, limit, skip, *span)
-            bound = self._bound(rev)
-            if bound is not None and path is None and not self._merges():
-                return self._recent(bound, limit, skip, author_email)
-            return None
+            start = self._order_key(rev) if path is None else None
+            return None if start is None else recent(self._conn(), start, limit, skip,
+                                                     author_email)
         found = self._cached(cached)
         return super().log(path, limit, skip, rev, author_email) if found is None else found
 
@@ -230,37 +228,19 @@ class PageMeta(History):
                     f"SELECT {COMMIT_COLUMNS}, t.status, t.old_path FROM touches t "  # noqa: S608
                     "JOIN commits c ON c.seq = t.seq WHERE t.path = ? AND t.seq <= ? "
                     "AND t.seq > ? ORDER BY t.seq DESC", (path, bound, floor)):
-                yield Shown(_entry(row, (FileChange(row["status"], path),)), row["status"],
+                yield Shown(entry(row, (FileChange(row["status"], path),)), row["status"],
                             row["old_path"], int(row["seq"]))
             if merge is None:
                 return
             for row in conn.execute("SELECT * FROM walked WHERE path = ? AND seq = ? "
                                     "ORDER BY pos", (path, merge["seq"])):
                 changes = (FileChange(row["status"], path),) if row["status"] else ()
-                yield Shown(_entry(row, changes), row["status"], row["old_path"], None)
+                yield Shown(entry(row, changes), row["status"], row["old_path"], None)
             bound = int(merge["resume"])
-
-    def _recent(self, bound: int, limit: int, skip: int, author_email: str | None
-                ) -> list[LogEntry]:
-        conn = self._conn()
-        where, args = "c.seq <= ?", list[object]([bound])
-        if author_email is not None:
-            where += " AND c.email = ? COLLATE NOCASE"
-            args.append(author_email)
-        rows = conn.execute(f"SELECT {COMMIT_COLUMNS} FROM commits c WHERE {where} "  # noqa: S608
-                            "ORDER BY c.seq DESC LIMIT ? OFFSET ?", (*args, limit, skip)
-                            ).fetchall()
-        entries = []
-        for row in rows:
-            changes = tuple(FileChange(c["status"], c["path"], c["old_path"]) for c in conn.execute(
-                "SELECT status, path, old_path FROM changes WHERE seq = ? ORDER BY pos",
-                (row["seq"],)))
-            entries.append(_entry(row, changes))
-        return entries
 
     def contributions(self, rev: str = MAIN_REF) -> list[Contribution]:
         """Every author's commits and added/removed lines, most commits first."""
-        if self._bound(rev) != self._top() or self._merges():
+        if self._bound(rev) != self._top():
             return super().contributions(rev)
         result = [Contribution(r["name"], r["key"], r["commits"], r["added"], r["removed"])
                   for r in self._conn().execute("SELECT * FROM authors")]
@@ -322,10 +302,12 @@ class PageMeta(History):
         row = self._conn().execute("SELECT max(seq) FROM commits").fetchone()
         return int(row[0] or 0)
 
-    def _merges(self) -> bool:
-        """Whether a merge is on the chain (a flag: scanning 50,000 commits costs ms)."""
-        return self._conn().execute("SELECT 1 FROM state WHERE key = 'merges'").fetchone(
-            ) is not None
+    def _order_key(self, rev: str) -> int | None:
+        """Where `git log <rev>` starts in the cache's order of all commits, or None: ask git."""
+        head = self._fresh()
+        if head is None:
+            return None
+        return order_key(self._conn(), None if rev in (MAIN_REF, head) else rev)
 
     def _span(self, rev: str) -> tuple[int, int] | None:
         """`rev` or `old..new` as (bound, lower) sequence numbers, or None: ask git."""
@@ -389,10 +371,3 @@ class Shown:
     status: str
     old_path: str | None
     seq: int | None
-
-
-def _entry(row: Row, changes: tuple[FileChange, ...]) -> LogEntry:
-    return LogEntry(row["revision"], row["author"], row["email"],
-                    datetime.fromtimestamp(row["date"], UTC), row["committer"],
-                    row["committer_email"], row["message"], changes)
-

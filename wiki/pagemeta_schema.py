@@ -3,7 +3,7 @@
 Tables (in `DATA_DIR/pagemeta.db`, a cache of git; see wiki/pagemeta.py):
 
 - `state`: the commit the cache reflects, the schema version (another one rebuilds
-  the cache); `merges` once a merge is on the chain.
+  the cache).
 - `commits`: every commit on the first-parent chain of `main`, `seq` 1 = the root.
 - `changes`: the files each commit changed, as `git log --name-status` lists them.
 - `touches`: per path, the commits that changed it, as `git log -- <path>` shows
@@ -12,7 +12,8 @@ Tables (in `DATA_DIR/pagemeta.db`, a cache of git; see wiki/pagemeta.py):
   the commits `git log -- <path>` shows from that merge (side-branch commits
   included, storage/pathwalk.py) and the chain commit where the walk rejoins
   the first-parent chain (`resume`; 0: the walk ended).
-- `authors`: commits and lines per author (what `git log --numstat` adds up to).
+- `logged`, `side`, `side_changes`, `authors`: every commit in plain `git log`'s
+  order, for recent changes and contributors (wiki/pagemeta_log.py).
 - `pages`: every page at the head with its blob and title.
 - `blame`: the blame of a page at the commit that last changed it (never changes).
 """
@@ -26,6 +27,7 @@ from storage.names import page_name_from_file
 from storage.pagelog import LoggedCommit
 from storage.pathwalk import walk_path
 from storage.repository import Repository
+from wiki.pagemeta_log import record_order
 from wiki.render import page_title
 
 SCHEMA = """
@@ -34,7 +36,7 @@ CREATE TABLE IF NOT EXISTS commits (
     seq INTEGER PRIMARY KEY, revision TEXT NOT NULL UNIQUE, author TEXT NOT NULL,
     email TEXT NOT NULL, date INTEGER NOT NULL, committer TEXT NOT NULL,
     committer_email TEXT NOT NULL, message TEXT NOT NULL, merge INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS commits_email ON commits(email COLLATE NOCASE, seq);
+DROP INDEX IF EXISTS commits_email;
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER NOT NULL, pos INTEGER NOT NULL, status TEXT NOT NULL, path TEXT NOT NULL,
     old_path TEXT, PRIMARY KEY (seq, pos)) WITHOUT ROWID;
@@ -50,6 +52,18 @@ CREATE TABLE IF NOT EXISTS walked (
     author TEXT NOT NULL, email TEXT NOT NULL, date INTEGER NOT NULL, committer TEXT NOT NULL,
     committer_email TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL, old_path TEXT,
     PRIMARY KEY (path, seq, pos)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logged (
+    key INTEGER PRIMARY KEY, revision TEXT NOT NULL UNIQUE, seq INTEGER, parents TEXT NOT NULL,
+    time INTEGER NOT NULL, settled INTEGER NOT NULL, merge INTEGER NOT NULL,
+    author TEXT NOT NULL, email TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logged_email ON logged(email COLLATE NOCASE, key);
+CREATE TABLE IF NOT EXISTS side (
+    revision TEXT PRIMARY KEY, author TEXT NOT NULL, email TEXT NOT NULL, date INTEGER NOT NULL,
+    committer TEXT NOT NULL, committer_email TEXT NOT NULL, message TEXT NOT NULL
+    ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS side_changes (
+    revision TEXT NOT NULL, pos INTEGER NOT NULL, status TEXT NOT NULL, path TEXT NOT NULL,
+    old_path TEXT, PRIMARY KEY (revision, pos)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS authors (
     key TEXT PRIMARY KEY, name TEXT NOT NULL, commits INTEGER NOT NULL,
     added INTEGER NOT NULL, removed INTEGER NOT NULL);
@@ -59,8 +73,9 @@ CREATE TABLE IF NOT EXISTS blame (
     PRIMARY KEY (revision, path)) WITHOUT ROWID;
 """
 REGULAR = "100644"
-DERIVED = ("commits", "changes", "touches", "walks", "walked", "authors", "pages")
-SCHEMA_VERSION = "2"  # 2: merges' paths answered from walks (1 left them to git)
+DERIVED = ("commits", "changes", "touches", "walks", "walked", "logged", "side", "side_changes",
+           "authors", "pages")
+SCHEMA_VERSION = "3"  # 3: git log's order (2 left recent changes after a merge to git)
 
 
 def apply_commits(conn: sqlite3.Connection, repo: Repository,
@@ -73,11 +88,9 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
     if fresh:
         for table in DERIVED:
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
-        conn.execute("DELETE FROM state WHERE key = 'merges'")
         conn.execute("INSERT OR REPLACE INTO state VALUES ('schema', ?)", (SCHEMA_VERSION,))
     seq = int(conn.execute("SELECT max(seq) FROM commits").fetchone()[0] or 0)
     files: dict[str, str | None] = {}  # each changed path's blob at the end, None: gone
-    authors: dict[str, list[str | int]] = {}
     rows: dict[str, list[tuple[object, ...]]] = {"commits": [], "changes": [], "touches": []}
     merges: list[tuple[int, LoggedCommit]] = []
     seqs: dict[str, int] = {}
@@ -105,24 +118,11 @@ def apply_commits(conn: sqlite3.Connection, repo: Repository,
             else:
                 status = "A" if change.status == "C" else change.status
                 rows["touches"].append((change.path, seq, status, None))
-        if not merge:
-            key = commit.email.lower() or commit.author
-            totals = authors.setdefault(key, [commit.author, 0, 0, 0])
-            totals[0] = commit.author  # the newest name, as `git log` lists it first
-            totals[1] = int(totals[1]) + 1
-            totals[2] = int(totals[2]) + commit.added
-            totals[3] = int(totals[3]) + commit.removed
-    if any(len(commit.parents) > 1 for commit in commits):
-        conn.execute("INSERT OR REPLACE INTO state VALUES ('merges', '1')")
     conn.executemany("INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["commits"])
     conn.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?)", rows["changes"])
     conn.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?)", rows["touches"])
     _write_walks(conn, repo, merges, seqs)
-    conn.executemany(
-        "INSERT INTO authors VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-        "name = excluded.name, commits = commits + excluded.commits, "
-        "added = added + excluded.added, removed = removed + excluded.removed",
-        [(key, *totals) for key, totals in authors.items()])
+    record_order(conn, repo, commits, seqs, fresh)
     _update_pages(conn, repo, files)
 
 
