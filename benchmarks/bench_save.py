@@ -393,6 +393,60 @@ class Load:
             self.acknowledged.append((page, revision, marker))
 
 
+class SearchLag:
+    """How long saves wait to be found by search while clients save.
+
+    Polls `main` and the commit the index reflects every 50 ms (two small file reads)
+    and, for each head seen, records the time until the index reached it or a later
+    head. On leaving, waits (up to 30 s) until the index has the last save.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.delays: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="bench-search-lag")
+
+    def __enter__(self) -> SearchLag:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        seen: dict[str, float] = {}
+        pending: list[tuple[str, float]] = []  # heads seen that the index did not reach yet
+        previous = deadline = time.monotonic()
+        while True:
+            now = time.monotonic()
+            head = self.services.repo.head()
+            indexed = self.services.indexer.index.indexed_commit()
+            if head is not None and head not in seen:
+                seen[head] = now
+                pending.append((head, now))
+            if indexed is not None:
+                # A commit never seen as head was head between two polls.
+                reached = seen.get(indexed, previous)
+                self.delays += [now - when for _, when in pending if when <= reached]
+                pending = [(commit, when) for commit, when in pending if when > reached]
+            if not self._stop.is_set():
+                deadline = now + 30
+            elif not pending or now > deadline:
+                return
+            previous = now
+            time.sleep(0.05)
+
+    def summary(self) -> str:
+        if not self.delays:
+            return "search lag: no save seen"
+        ordered = sorted(self.delays)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        return (f"search found each save within p50 {1000 * statistics.median(ordered):.0f} ms,"
+                f" p95 {1000 * p95:.0f} ms, max {1000 * ordered[-1]:.0f} ms")
+
+
 def edited_line(text: str, slot: int, marker: str) -> str:
     """`text` with line `slot` of the body replaced by one that carries `marker`."""
     lines = text.split("\n")
@@ -542,9 +596,11 @@ def measure_load(services: Services, url: str, pid: int, clients: int, seconds: 
     results = []
     for label, shared in (("different pages", False), ("one shared page", True)):
         before = cpu_seconds(pid)
-        load, took = run_load(services, url, clients, seconds, shared)
-        used = cpu_seconds(pid) - before
+        with SearchLag(services) as lag:
+            load, took = run_load(services, url, clients, seconds, shared)
+            used = cpu_seconds(pid) - before
         clean = report_load(label, load, took, lost_edits(services, load), used)
+        print(f"    {lag.summary()}")
         results.append((len(load.acknowledged) / took, clean))
     return results
 

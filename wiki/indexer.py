@@ -12,6 +12,12 @@ worker is already catching up. Each process has at most one indexer thread,
 woken by `notify()` after a change and by a search that finds the index
 behind; it exits when idle, so short-lived apps (tests, the CLI) leave no
 threads behind. Searches wait briefly for a catch-up and never for a rebuild.
+
+Catch-ups are batched: one starts at most every BATCH_SECONDS after the index
+last moved, in whichever process, so a burst of saves is indexed in one
+commit, each page once, instead of one catch-up per save competing with the
+saves for the worker's CPU. A save made while the index is quiet is indexed
+at once, and a search that finds the index behind cuts the pause short.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from wiki.wikilang import WikiLanguage
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 IDLE_SECONDS = 5.0
+BATCH_SECONDS = 0.5  # the least time between two catch-ups while saves keep coming
 SEARCH_WAIT_SECONDS = 1.5
 POLL_SECONDS = 0.05
 PROGRESS_EVERY = 100
@@ -63,6 +70,7 @@ class Indexer:
         self.lock_path = lock_path
         self.renderer = renderer or Renderer()  # the app's, so pages format once for both
         self._wake = threading.Event()
+        self._hurry = threading.Event()  # a search waits: no pause before the next catch-up
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -100,6 +108,7 @@ class Indexer:
         """Wake the indexer if the index is behind and wait up to `timeout` seconds."""
         if self.is_fresh():
             return True
+        self._hurry.set()
         self.notify()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -139,8 +148,17 @@ class Indexer:
 
     def _catch_up_until_fresh(self) -> None:
         while not self.is_fresh():
+            self._gather()
             if not self.catch_up(blocking=False):
                 time.sleep(POLL_SECONDS * 2)  # another process is writing; it may miss our head
+
+    def _gather(self) -> None:
+        """Let more saves arrive until BATCH_SECONDS after the index last moved, unless a
+        search is waiting. The index's own file says when it moved, in any process."""
+        pause = BATCH_SECONDS - (time.time() - self.index.moved_at())
+        if pause > 0:
+            self._hurry.wait(min(pause, BATCH_SECONDS))  # a clock set back waits no longer
+        self._hurry.clear()
 
     # -- writing ---------------------------------------------------------------
 

@@ -82,6 +82,13 @@ class SearchIndex:
             return None
         return pointer.commit
 
+    def moved_at(self) -> float:
+        """When the index last moved to another commit, by any process (Unix time; 0.0: never)."""
+        try:
+            return (self.directory / COMMIT_FILE).stat().st_mtime
+        except OSError:
+            return 0.0
+
     def current_directory(self) -> Path:
         """The directory of the generation readers use now."""
         pointer = self._pointer()
