@@ -14,9 +14,10 @@ from typing import Any
 
 from cowiki import root as wikiroot
 from storage.names import validate_slug
-from wiki.accounts import check_new_account
+from wiki.accounts import Accounts, NotAMember, check_new_account
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
+from wiki.db import open_database
 from wiki.errors import InvalidInput
 
 ROOT_COMMANDS = ("serve", "create-wiki", "move-wiki", "placement")
@@ -61,7 +62,9 @@ def cmd_create_wiki(args: argparse.Namespace, settings: Settings) -> int:
     password = read_password(args.password_stdin)
     # Refuse a bad facilitator before anything exists: once the data dir is open, its
     # background work (index, page cache) would keep writing into a folder being removed.
-    check_new_account(args.facilitator, args.email, "facilitator", password)
+    existing = _has_shared_account(settings, args.facilitator, password)
+    if not existing:
+        check_new_account(args.facilitator, args.email, "facilitator", password)
     folder = Path(settings.data_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -70,15 +73,42 @@ def cmd_create_wiki(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput(f"a wiki called {slug!r} exists already in {folder.parent}") \
             from None
     try:
-        services = open_data_dir(settings)
-        user = services.accounts.add_user(args.facilitator, args.email, "facilitator",
-                                          password)
+        accounts = open_data_dir(settings).accounts
+        user = accounts.log_in(args.facilitator, password, None, joining="facilitator") \
+            if existing else None
+        user = user or accounts.add_user(args.facilitator, args.email, "facilitator",
+                                         password)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     print(f"Wiki {slug!r} ready in {folder} with facilitator {user.name} <{user.email}>;"
           f" served at {wikiroot.url_prefix(slug)}/ by `cowiki --root {folder.parent} serve`.")
     return 0
+
+
+def _has_shared_account(settings: Settings, name: str, password: str) -> bool:
+    """True when the wikis of the root share accounts and `name` has one: this must be
+    its password (InvalidInput otherwise). Asked before the wiki's folder exists (its
+    schema is made already; making it again later costs nothing)."""
+    if not settings.database_url:
+        return False
+    db = open_database(settings)
+    try:
+        db.migrate()
+        accounts = Accounts(db)
+        if not accounts.shared:
+            return False
+        try:
+            if accounts.log_in(name, password, None) is not None:
+                return True  # a member already (of this schema, left from a failed try)
+        except NotAMember:
+            return True
+        if accounts.has_account(name):
+            raise InvalidInput(f"{name} has an account on this server already: give its"
+                               " password to make it this wiki's facilitator")
+        return False
+    finally:
+        db.dispose()
 
 
 COMMANDS = {"create-wiki": cmd_create_wiki}

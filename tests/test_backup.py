@@ -22,7 +22,8 @@ from wiki.db import Database
 from wiki.dbschema import login_failures
 
 ACCOUNT_QUERIES = {
-    "users": "SELECT name, email, role, password_hash, active, created FROM users ORDER BY 1",
+    "users": "SELECT name, email, role, password_hash, active, created FROM users"
+             " JOIN members ON members.user_id = users.id ORDER BY 1",
     "tokens": "SELECT user_id, token_hash, label, created FROM tokens ORDER BY 2",
 }
 

@@ -1,6 +1,11 @@
 """Accounts: users with roles, scrypt password hashes, hashed personal tokens, login sessions
 and the login throttle.
 
+An account (who someone is, how they log in, their tokens) is the wiki's own, or
+shared by every wiki of a --root on one PostgreSQL database (docs/design.md, "The
+shared database"); a role and deactivation are always per wiki (`members`), and only
+members count here: an account that is not a member of this wiki cannot log in to it.
+
 The throttle locks an account, not a network: a workshop room shares one address,
 so ten wrong passwords lock only the account they were typed for (until the
 failures age out or a facilitator unlocks it); an address is stopped only at a
@@ -9,27 +14,32 @@ ceiling no room of typing people reaches.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 import secrets
 import time
-import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.repository import Person
 from wiki.db import Database
-from wiki.dbschema import sessions, tokens, users
+from wiki.dbdialect import insert_ignore, shares_accounts
+from wiki.dbschema import members, sessions, tokens, users
 from wiki.errors import N_, InvalidInput, PermissionDenied, TooManyRequests
-from wiki.passwords import check_password_strength, name_key
+from wiki.passwords import (
+    DUMMY_HASH,
+    check_identity,
+    check_password,
+    check_password_strength,
+    hash_password,
+    name_key,
+    secret_hash,
+)
 from wiki.ratelimit import Limit, RateLimits
 
 ROLES = ("reader", "participant", "facilitator")
 LANGUAGES = ("en", "nl")  # interface languages; English is the source language
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 TOKEN_PREFIX = "cw_"  # noqa: S105 (a prefix, not a secret)
 THROTTLE_WINDOW = 15 * 60
 ACCOUNT_FAILURES = Limit(10, THROTTLE_WINDOW)  # then the account is locked
@@ -38,8 +48,6 @@ LOCK_PREFIX = "login:account:"
 TOUCH_EVERY = 60  # seconds between 'last used' updates of a token
 SESSION_SECONDS = 14 * 86400  # a login lasts this long after its last use
 SESSION_TOUCH_EVERY = 86400  # seconds between extensions of a session's expiry
-_NAME = re.compile(r"[^\W_][\w .\-]{0,39}", re.UNICODE)
-_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
 
 @dataclass(frozen=True)
@@ -74,50 +82,36 @@ class Token:
     last_used: float | None
 
 
-def hash_password(password: str) -> str:
-    """A salted scrypt hash in the form scrypt$n$r$p$salt$hash."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
-
-
-def check_password(stored: str, password: str) -> bool:
-    """Constant-time comparison of `password` with a stored scrypt hash."""
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt),
-                                   n=int(n), r=int(r), p=int(p))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
-
-
 class LoginRefused(TooManyRequests):
     """Too many failed logins for this account, or from this address (HTTP 429)."""
 
 
-def secret_hash(token: str) -> str:
-    """How a random secret (token, session id, reset link) is stored."""
-    # Such secrets are 256 random bits, so a fast hash is enough to make a stolen
-    # database useless; passwords get scrypt.
-    return hashlib.sha256(token.encode()).hexdigest()
+class NotAMember(PermissionDenied):
+    """The right name and password, of an account another wiki of the server knows."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("Your account is not part of this wiki yet. Open the invite"
+                            " link a facilitator of this wiki gave you and log in there."))
+
+
+# An account with its role here (None: a shared account that is not a member here).
+_ACCOUNT = select(users.c.id, users.c.name, users.c.email, users.c.password_hash,
+                  users.c.language, users.c.session_generation, members.c.role,
+                  members.c.active).outerjoin(members, members.c.user_id == users.c.id)
+_MEMBER = _ACCOUNT.where(members.c.role.is_not(None))
 
 
 def check_new_account(name: str, email: str, role: str, password: str) -> tuple[str, str]:
     """The name and email as an account keeps them; InvalidInput for a bad name, email,
     role or password (whether they are taken is the database's answer)."""
-    name, email = unicodedata.normalize("NFKC", name).strip(), email.strip()
-    if not _NAME.fullmatch(name):
-        raise InvalidInput(N_("names are 1-40 letters, digits, spaces, '.', '-' or '_'"))
-    if not _EMAIL.fullmatch(email) or len(email) > 200:
-        raise InvalidInput(N_("that is not an email address"))
+    check_role(role)
+    return check_identity(name, email, password)
+
+
+def check_role(role: str) -> None:
+    """InvalidInput unless `role` is one of ROLES."""
     if role not in ROLES:
         raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
-    check_password_strength(password, name, email)
-    return name, email
 
 
 class Accounts:
@@ -127,6 +121,11 @@ class Accounts:
         self.db = db
         self.limits = RateLimits(db)
 
+    @cached_property
+    def shared(self) -> bool:
+        """True when the accounts are shared by the wikis of the server."""
+        return shares_accounts(self.db.connect())
+
     def add_user(self, name: str, email: str, role: str, password: str) -> User:
         """Create an account; InvalidInput for a bad or taken name, email, role or password."""
         name, email = check_new_account(name, email, role, password)
@@ -135,12 +134,31 @@ class Accounts:
             with self.db.transaction() as conn:
                 # The unique name, name_key and email decide, also between two workers
                 # adding the same person at once.
+                now = time.time()
                 user_id = conn.execute(insert(users).values(
-                    name=name, name_key=name_key(name), email=email, role=role,
-                    password_hash=hashed, created=time.time()).returning(users.c.id)).scalar_one()
+                    name=name, name_key=name_key(name), email=email, password_hash=hashed,
+                    created=now).returning(users.c.id)).scalar_one()
+                conn.execute(insert(members).values(user_id=user_id, role=role, joined=now))
         except IntegrityError:
             raise InvalidInput(N_("that name or email is already in use")) from None
         return User(int(user_id), name, email, role, True)
+
+    def admit(self, user_id: int, role: str) -> User:
+        """Make an existing account (one the wikis of the server share) a member of this
+        wiki with at least `role`: a member keeps a higher role, and a deactivated one
+        stays deactivated."""
+        check_role(role)
+        with self.db.transaction() as conn:
+            conn.execute(insert_ignore(self.db.dialect, members, {
+                "user_id": user_id, "role": role, "joined": time.time()}))
+            current = conn.execute(select(members.c.role).where(
+                members.c.user_id == user_id)).scalar_one()
+            if ROLES.index(current) < ROLES.index(role):
+                conn.execute(update(members).where(members.c.user_id == user_id)
+                             .values(role=role))
+        user = self.get(user_id)
+        assert user is not None
+        return user
 
     def set_password(self, user: User, password: str) -> None:
         """Replace a user's password; this ends all of the user's sessions and lifts a
@@ -155,10 +173,10 @@ class Accounts:
 
     def set_role(self, user: User, role: str) -> None:
         """Change a user's role; this ends the user's sessions."""
-        if role not in ROLES:
-            raise InvalidInput(N_("role must be one of {roles}"), roles=", ".join(ROLES))
+        check_role(role)
         with self.db.transaction() as conn:
-            conn.execute(update(users).where(users.c.id == user.id).values(role=role))
+            conn.execute(update(members).where(members.c.user_id == user.id)
+                         .values(role=role))
             _end_sessions(conn, user.id)
 
     def set_language(self, user: User, language: str) -> None:
@@ -173,36 +191,41 @@ class Accounts:
         """Deactivate (no login, no tokens; history and attribution stay) or reactivate.
         Either way the user's sessions end."""
         with self.db.transaction() as conn:
-            conn.execute(update(users).where(users.c.id == user.id).values(active=int(active)))
+            conn.execute(update(members).where(members.c.user_id == user.id)
+                         .values(active=int(active)))
             _end_sessions(conn, user.id)
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
         row = self.db.connect().execute(
-            select(users).where(users.c.id == user_id)).mappings().first()
+            _MEMBER.where(users.c.id == user_id)).mappings().first()
         return None if row is None else _user(row)
 
     def by_name(self, name: str) -> User | None:
-        """The user with this name (NFKC, case-insensitive), or None."""
+        """The member with this name (NFKC, case-insensitive), or None."""
         row = self._row_by_name(name)
-        return None if row is None else _user(row)
+        return None if row is None or row["role"] is None else _user(row)
 
     def _row_by_name(self, name: str) -> RowMapping | None:
         # An exact match first: two accounts from before names were folded may share a key.
         exact = users.c.name == name.strip()
         return self.db.connect().execute(
-            select(users).where(or_(exact, users.c.name_key == name_key(name)))
+            _ACCOUNT.where(or_(exact, users.c.name_key == name_key(name)))
             .order_by(exact.desc()).limit(1)).mappings().first()
 
+    def has_account(self, name: str) -> bool:
+        """True when `name` has an account (a member here or, shared, of another wiki)."""
+        return self._row_by_name(name) is not None
+
     def all_users(self) -> list[User]:
-        """All users by name."""
-        rows = self.db.connect().execute(select(users).order_by(users.c.name)).mappings().all()
+        """All members by name."""
+        rows = self.db.connect().execute(_MEMBER.order_by(users.c.name)).mappings().all()
         return [_user(row) for row in rows]
 
     def count(self) -> int:
-        """Number of accounts."""
+        """Number of members."""
         return int(self.db.connect().execute(
-            select(func.count()).select_from(users)).scalar_one())
+            select(func.count()).select_from(members)).scalar_one())
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The active user with this name and password, else None (same work either way).
@@ -223,7 +246,7 @@ class Accounts:
         if not token.startswith(TOKEN_PREFIX):
             return None
         row = self.db.connect().execute(
-            select(users, tokens.c.id.label("token_id"), tokens.c.last_used)
+            _MEMBER.add_columns(tokens.c.id.label("token_id"), tokens.c.last_used)
             .join(tokens, users.c.id == tokens.c.user_id)
             .where(tokens.c.token_hash == secret_hash(token))).mappings().first()
         if row is None or not row["active"] or name_key(row["name"]) != name_key(name):
@@ -265,7 +288,8 @@ class Accounts:
         now = time.time()
         sid_hash = secret_hash(sid)
         row = self.db.connect().execute(
-            select(users, sessions.c.expires).join(sessions, users.c.id == sessions.c.user_id)
+            _MEMBER.add_columns(sessions.c.expires)
+            .join(sessions, users.c.id == sessions.c.user_id)
             .where(sessions.c.sid_hash == sid_hash, users.c.id == user_id,
                    users.c.session_generation == generation, sessions.c.expires > now)
         ).mappings().first()
@@ -289,19 +313,27 @@ class Accounts:
 
     # -- login throttling ------------------------------------------------------
 
-    def log_in(self, name: str, password: str, address: str | None) -> User | None:
-        """The active user with this name and password, counting a failure against the
+    def log_in(self, name: str, password: str, address: str | None,
+               joining: str | None = None) -> User | None:
+        """The active member with this name and password, counting a failure against the
         account and the address; LoginRefused while either is locked (nothing is checked
-        then). A success forgets the account's failures, not the address's."""
+        then). A success forgets the account's failures, not the address's. With
+        `joining` (a role, from an invite) the account becomes a member first; without,
+        the right password of an account that is not a member raises NotAMember."""
         row = self._row_by_name(name)
         account, ip = _throttle_keys(row, name, address)
         self._refuse_when_locked(account, ip)
-        user = _checked(row, password)
-        if user is None:
+        stored = row["password_hash"] if row is not None else DUMMY_HASH
+        if row is None or not check_password(stored, password):
             self.limits.record((account, ip), forget_before=THROTTLE_WINDOW)
-        else:
-            self.limits.clear((account,))
-        return user
+            return None
+        self.limits.clear((account,))
+        if joining is not None:
+            user = self.admit(row["id"], joining)
+            return user if user.active else None
+        if row["role"] is None:
+            raise NotAMember()
+        return _member(row)
 
     def change_password(self, user: User, old: str, new: str, address: str | None) -> None:
         """Set a new password after checking the old one through the login throttle
@@ -343,9 +375,13 @@ def _throttle_keys(row: RowMapping | None, name: str, address: str | None) -> tu
 
 
 def _checked(row: RowMapping | None, password: str) -> User | None:
-    stored = row["password_hash"] if row is not None else _DUMMY_HASH
-    ok = check_password(stored, password)
-    return _user(row) if ok and row is not None and row["active"] else None
+    stored = row["password_hash"] if row is not None else DUMMY_HASH
+    return _member(row) if check_password(stored, password) else None
+
+
+def _member(row: RowMapping | None) -> User | None:
+    """The active member `row` names, or None (no row, not a member, deactivated)."""
+    return None if row is None or row["role"] is None or not row["active"] else _user(row)
 
 
 def _end_sessions(conn: Connection, user_id: int) -> None:

@@ -22,10 +22,12 @@ from sqlalchemy.exc import DBAPIError
 
 from wiki.config import Settings
 from wiki.dbdialect import (
+    ACCOUNTS_SCHEMA,
     begin_statement,
     engine_options,
     prepare_engine,
     schema_url,
+    search_path,
     url_schema,
 )
 
@@ -150,7 +152,7 @@ class Database:
         """A connection of the caller's own (closing it gives it back to the pool)."""
         conn = self.engine.connect()
         if self.schema is not None:  # checked by url_schema: letters, digits, '_' and '-'
-            conn.exec_driver_sql(f'SET search_path TO "{self.schema}", public')
+            conn.exec_driver_sql(f"SET search_path TO {search_path(self.schema)}")
         return conn
 
     def release(self) -> None:
@@ -180,8 +182,21 @@ class Database:
         """Bring the schema up to date (several workers may start at once)."""
         from wiki.dbmigrate import upgrade
 
-        with self.transaction() as conn:
-            upgrade(conn)
+        if self.schema is not None:  # the accounts this wiki shares with the root's others
+            with self.borrow() as conn:
+                conn.exec_driver_sql(f"SET search_path TO {ACCOUNTS_SCHEMA}, public")
+                conn.exec_driver_sql(begin_statement(self.dialect))
+                upgrade(conn)
+                conn.exec_driver_sql("COMMIT")
+        conn = self.connect()
+        if self.dialect == "sqlite":  # a table rebuilt must not cascade into the others
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        try:
+            with self.transaction() as conn:
+                upgrade(conn)
+        finally:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys = ON")
 
     def dispose(self) -> None:
         """Close every pooled connection of this process."""

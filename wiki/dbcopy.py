@@ -14,7 +14,11 @@ copies that file back. All of it is this module:
 - ids are copied as they are; PostgreSQL's id sequences are then moved past
   them (wiki/dbdialect.after_copy);
 - the discussion stamps, which triggers bump on every comment, report and
-  reaction the copy inserts, are replaced by the source's own at the end.
+  reaction the copy inserts, are replaced by the source's own at the end;
+- accounts shared by the wikis of a root (dbdialect.ACCOUNTS_SCHEMA) are read for
+  the wiki's members only; written into shared accounts, an account whose name and
+  email are there already is that account (its password stays), a new one gets the
+  next free id, and every reference to an account in the copied rows follows.
 
 The wiki should be stopped (or at least not written) while `migrate-db` copies:
 what is written to the source after its snapshot is not in the target.
@@ -24,16 +28,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, inspect, make_url, select
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    make_url,
+    or_,
+    select,
+)
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from wiki import dbdialect
 from wiki.db import Database
 from wiki.dbmigrate import current, head
-from wiki.dbschema import discussion_stamps, metadata
+from wiki.dbschema import discussion_stamps, members, metadata, tokens, users
 from wiki.errors import WikiError
+from wiki.passwords import name_key
 
 BATCH = 1000
 ENGINES = ("sqlite", "postgresql")
@@ -102,8 +118,10 @@ def open_target(url: str) -> Database:
 def refuse_rows(target: Database) -> None:
     """CopyError when any of cowiki's tables in `target` holds a row."""
     conn = target.connect()
-    present = set(inspect(conn).get_table_names())
-    counts = {t.name: _count(conn, t) for t in copy_order() if t.name in present}
+    present = dbdialect.own_tables(conn)
+    shared = dbdialect.shares_accounts(conn)
+    counts = {t.name: _count(conn, t, shared) for t in copy_order() if t.name in present
+              or (shared and "members" in present and t.name in dbdialect.ACCOUNT_TABLES)}
     filled = ", ".join(f"{name} {rows}" for name, rows in counts.items() if rows)
     if filled:
         raise CopyError(f"{target.describe()} already holds data ({filled}); give an empty"
@@ -121,11 +139,15 @@ def copy_database(source: Database, target: Database, batch: int = BATCH) -> lis
                                 f" at {head()}: start the wiki once (it upgrades), then copy")
             copied = {}
             with target.transaction() as write:
+                accounts = _Accounts(dbdialect.shares_accounts(read),
+                                     dbdialect.shares_accounts(write))
                 for table in copy_order():
                     if table in SET_BY_TRIGGERS:
                         write.execute(delete(table))
-                    copied[table.name] = _copy_table(read, write, table, batch)
-                    dbdialect.after_copy(write, table)
+                    copied[table.name] = accounts.copy(read, write, table, batch)
+                    if not (accounts.target_shared
+                            and table.name in dbdialect.ACCOUNT_TABLES):
+                        dbdialect.after_copy(write, table)
         after = count_rows(target)
     except SQLAlchemyError as exc:
         raise CopyError(f"the copy from {source.describe()} to {target.describe()} failed:"
@@ -134,23 +156,80 @@ def copy_database(source: Database, target: Database, batch: int = BATCH) -> lis
 
 
 def count_rows(db: Database) -> dict[str, int]:
-    """Rows per table, in copy order."""
+    """Rows per table, in copy order (shared accounts: the wiki's members' only)."""
     conn = db.connect()
-    return {table.name: _count(conn, table) for table in copy_order()}
+    shared = dbdialect.shares_accounts(conn)
+    return {table.name: _count(conn, table, shared) for table in copy_order()}
 
 
-def _copy_table(read: Connection, write: Connection, table: Table, batch: int) -> int:
-    rows = 0
-    ordered = select(table).order_by(*table.primary_key.columns)  # replies after their parent
-    result = read.execution_options(yield_per=batch).execute(ordered)
-    for part in result.mappings().partitions():
-        write.execute(insert(table), [dict(row) for row in part])
-        rows += len(part)
-    return rows
+def _rows(table: Table, shared: bool) -> Select[Any]:
+    """The rows of `table` that are the wiki's: of shared accounts, its members'."""
+    if not shared or table.name not in dbdialect.ACCOUNT_TABLES:
+        return select(table)
+    owner = users.c.id if table is users else tokens.c.user_id
+    return select(table).where(owner.in_(select(members.c.user_id)))
 
 
-def _count(conn: Connection, table: Table) -> int:
-    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+@dataclass
+class _Accounts:
+    """Copies tables, turning account ids of the source into the target's."""
+
+    source_shared: bool
+    target_shared: bool
+    ids: dict[int, int] = field(default_factory=dict)
+
+    def copy(self, read: Connection, write: Connection, table: Table, batch: int) -> int:
+        rows = 0
+        # Ordered by key: replies after their parent.
+        ordered = _rows(table, self.source_shared).order_by(*table.primary_key.columns)
+        result = read.execution_options(yield_per=batch).execute(ordered)
+        for part in result.mappings().partitions():
+            found = [dict(row) for row in part]
+            rows += len(found)
+            if not self.target_shared:
+                write.execute(insert(table), found)
+            elif table is users:
+                for row in found:
+                    self.ids[row["id"]] = _account(write, row)
+            elif table is tokens:
+                for row in found:
+                    row = {**row, "user_id": self.ids[row["user_id"]]}
+                    del row["id"]
+                    write.execute(dbdialect.insert_ignore(write.dialect.name, tokens, row))
+            else:
+                write.execute(insert(table), [self._mapped(table, row) for row in found])
+        return rows
+
+    def _mapped(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
+        for column in table.columns:
+            if row.get(column.name) is not None and any(
+                    key.column is users.c.id for key in column.foreign_keys):
+                mapped = self.ids.get(row[column.name])
+                if mapped is None:
+                    raise CopyError(f"a row of {table.name} names account"
+                                    f" {row[column.name]}, which is not in the copy")
+                row[column.name] = mapped
+        return row
+
+
+def _account(write: Connection, row: dict[str, Any]) -> int:
+    """The id in shared accounts of the account `row` of a copied wiki: the same name
+    and email are the same person; a name or email someone else has stops the copy."""
+    same = write.execute(select(users.c.id, users.c.email).where(
+        or_(users.c.name_key == name_key(row["name"]), users.c.email == row["email"]))).all()
+    if len(same) == 1 and same[0].email.casefold() == row["email"].casefold():
+        return int(same[0].id)
+    if same:
+        raise CopyError(f"the account {row['name']} <{row['email']}> clashes with another"
+                        " account of this server (same name or email)")
+    fresh = {key: value for key, value in row.items() if key != "id"}
+    fresh["name_key"] = name_key(row["name"])
+    return int(write.execute(insert(users).values(**fresh).returning(users.c.id)).scalar_one())
+
+
+def _count(conn: Connection, table: Table, shared: bool = False) -> int:
+    counted = _rows(table, shared).with_only_columns(func.count()).select_from(table)
+    return int(conn.execute(counted).scalar_one())
 
 
 @contextmanager

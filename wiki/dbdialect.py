@@ -231,14 +231,25 @@ def integrity_problems(conn: Connection) -> list[str]:
     return problems
 
 
+ACCOUNTS_SCHEMA = "cowiki_accounts"  # accounts shared by the wikis of a --root (PostgreSQL)
+ACCOUNT_TABLES = frozenset({"users", "tokens"})
+
+
 def schema_url(url: str, schema: str) -> str:
     """`url` with its tables in `schema` of that database (PostgreSQL's search_path), for
-    many wikis sharing one PostgreSQL database; a SQLite URL is returned as it is."""
+    many wikis sharing one PostgreSQL database, whose accounts are in ACCOUNTS_SCHEMA
+    (unless the schema has accounts of its own, made before accounts were shared). A
+    SQLite URL is returned as it is."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return url
-    return parsed.update_query_dict(
-        {"options": f'-csearch_path="{schema}",public'}).render_as_string(hide_password=False)
+    return parsed.update_query_dict({"options": "-csearch_path=" + search_path(schema)}) \
+        .render_as_string(hide_password=False)
+
+
+def search_path(schema: str) -> str:
+    """A wiki schema's search_path: its own tables first, then the shared accounts."""
+    return f'"{schema}",{ACCOUNTS_SCHEMA},public'
 
 
 def url_schema(url: str) -> str | None:
@@ -247,9 +258,56 @@ def url_schema(url: str) -> str | None:
     if parsed.get_backend_name() != "postgresql":
         return None
     options = parsed.query.get("options", "")
-    found = re.fullmatch(r'-csearch_path="([a-z0-9_-]{1,63})",public',
+    found = re.fullmatch(rf'-csearch_path="([a-z0-9_-]{{1,63}})",{ACCOUNTS_SCHEMA},public',
                          options if isinstance(options, str) else "")
     return found.group(1) if found else None
+
+
+def account_scope(conn: Connection) -> str:
+    """Which tables the schema behind `conn` holds: "all" (a wiki with accounts of its
+    own: every SQLite file, a PostgreSQL wiki of its own), "accounts" (the accounts
+    the wikis of a --root share) or "wiki" (a wiki of such a root)."""
+    if conn.dialect.name != "postgresql":
+        return "all"
+    path = _search_path(conn)
+    if path[0] == ACCOUNTS_SCHEMA:
+        return "accounts"
+    return "wiki" if ACCOUNTS_SCHEMA in path[1:] else "all"
+
+
+def in_scope(scope: str, table: str) -> bool:
+    """True when `table` belongs in a schema of this scope (see account_scope)."""
+    return scope == "all" or (table in ACCOUNT_TABLES) == (scope == "accounts")
+
+
+def shares_accounts(conn: Connection) -> bool:
+    """True when the wiki behind `conn` finds its accounts in ACCOUNTS_SCHEMA (a wiki
+    of a --root made since accounts are shared), not in its own schema."""
+    return account_scope(conn) == "wiki" and not has_own_table(conn, "users")
+
+
+def has_own_table(conn: Connection, table: str) -> bool:
+    """True when `table` is in the connection's own schema (SQLite: in the file), not
+    found further along the search_path."""
+    return table in own_tables(conn)
+
+
+def own_tables(conn: Connection) -> set[str]:
+    """The tables in the connection's own schema: the first of its search_path (which
+    may not exist yet; PostgreSQL's current_schema() would then name the next one)."""
+    if conn.dialect.name != "postgresql":
+        return {str(name) for name in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").scalars()}
+    first = _search_path(conn)[0]
+    if first == "$user":  # PostgreSQL's default path: the user's schema, else public
+        first = str(conn.exec_driver_sql("SELECT current_schema()").scalar() or "public")
+    return {str(name) for name in conn.exec_driver_sql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %(s)s", {"s": first}).scalars()}
+
+
+def _search_path(conn: Connection) -> list[str]:
+    return [part.strip().strip('"')
+            for part in conn.exec_driver_sql("SHOW search_path").scalar_one().split(",")]
 
 
 def ensure_schema(conn: Connection) -> None:

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from wiki import sqlite_legacy
-from wiki.dbdialect import ensure_schema, lock_key, version_schema
+from wiki.dbdialect import account_scope, ensure_schema, lock_key, version_schema
 
 SCRIPTS = Path(__file__).with_name("migrations")
 # Alembic tells every step at INFO; a process starting up has nothing to say about it.
@@ -27,8 +27,9 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 BASELINE = "0001"
 
 
-@cache
 def _config() -> Config:
+    # A new one each time: its attributes carry one migration's connection, and the
+    # wikis of a root may migrate in several threads at once.
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     return config
@@ -57,6 +58,7 @@ def upgrade(conn: Connection) -> None:
         return
     config = _config()
     config.attributes["connection"] = conn
+    config.attributes["scope"] = account_scope(conn)
     if conn.dialect.name == "sqlite" and _made_before_alembic(conn):
         raw = conn.connection.dbapi_connection
         assert isinstance(raw, sqlite3.Connection)

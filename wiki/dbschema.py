@@ -40,14 +40,15 @@ def _user(name: str = "user_id", nullable: bool = False, ondelete: str | None = 
                   nullable=nullable, **kw)  # type: ignore[arg-type]
 
 
+# An account: who someone is and how they log in. The wiki's own, or (the wikis of a
+# --root on one PostgreSQL database) shared by every wiki of the server in
+# dbdialect.ACCOUNTS_SCHEMA, with the tokens; their place in a wiki is `members`.
 users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True),
     Column("name", NoCase, nullable=False),
     Column("email", NoCase, nullable=False),
-    Column("role", Text, CheckConstraint(ROLES), nullable=False),
     Column("password_hash", Text, nullable=False),
-    Column("active", Integer, nullable=False, server_default=text("1")),
     Column("created", Float, nullable=False),
     Column("language", Text, nullable=False, server_default=""),
     Column("session_generation", Integer, nullable=False, server_default=text("0")),
@@ -57,6 +58,15 @@ users = Table(
     UniqueConstraint("name", name="users_name_unique"),
     UniqueConstraint("email", name="users_email_unique"),
     Index("users_name_key", "name_key", unique=True),
+)
+
+# Who belongs to this wiki, and as what: roles and deactivation are per wiki.
+members = Table(
+    "members", metadata,
+    _user(primary_key=True),
+    Column("role", Text, CheckConstraint(ROLES), nullable=False),
+    Column("active", Integer, nullable=False, server_default=text("1")),
+    Column("joined", Float, nullable=False),
 )
 
 tokens = Table(

@@ -203,7 +203,7 @@ def check_database(db: Database, full: bool) -> Finding:
         return Finding("database", False, f"{name} is missing", facts=facts)
     try:
         conn = db.connect()
-        users = int(conn.execute(select(func.count()).select_from(dbschema.users)).scalar_one())
+        users = int(conn.execute(select(func.count()).select_from(dbschema.members)).scalar_one())
         revision = dbmigrate.current(conn)
         problems = integrity_problems(conn) if full else []
     except (DBAPIError, PoolTimeout) as exc:

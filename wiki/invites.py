@@ -20,7 +20,7 @@ import segno
 from sqlalchemy import ColumnElement, RowMapping, case, exists, insert, select, update
 
 from wiki.accounts import ROLES, Accounts, User
-from wiki.dbschema import invites, users
+from wiki.dbschema import invites, members, users
 from wiki.errors import N_, InvalidInput, PageNotFound, TooManyRequests
 from wiki.ratelimit import Limit
 
@@ -64,9 +64,9 @@ def _rank(role: ColumnElement[str]) -> ColumnElement[int]:
     return case({name: rank for rank, name in enumerate(ROLES)}, value=role)
 
 
-_creator = users.alias("creator")
+_creator = members.alias("creator")
 # The invite's creator is active and holds a role at least as high as the invite's.
-_CREATOR_MAY_INVITE = exists().where(_creator.c.id == invites.c.created_by,
+_CREATOR_MAY_INVITE = exists().where(_creator.c.user_id == invites.c.created_by,
                                      _creator.c.active != 0,
                                      _rank(_creator.c.role) >= _rank(invites.c.role))
 _SELECT = (select(invites, users.c.name.label("by"),
@@ -141,7 +141,30 @@ class Invites:
             limits.record(keys, forget_before=JOIN_WINDOW)
             raise
 
+    def join(self, code: str, name: str, password: str, address: str | None = None) -> User:
+        """Make the existing account `name` (shared by the wikis of the server) a member
+        with the invite's role, using one of its uses, after checking its password
+        through the login throttle (LoginRefused); InvalidInput when they do not match."""
+        invite = self._take_use(code)
+        try:
+            user = self.accounts.log_in(name, password, address, joining=invite.role)
+        except BaseException:
+            self._give_back(code)
+            raise
+        if user is None:
+            self._give_back(code)
+            raise InvalidInput(N_("That name and password do not match an account here."))
+        return user
+
     def _register(self, code: str, name: str, email: str, password: str) -> User:
+        invite = self._take_use(code)
+        try:
+            return self.accounts.add_user(name, email, invite.role, password)
+        except InvalidInput:
+            self._give_back(code)
+            raise
+
+    def _take_use(self, code: str) -> Invite:
         invite = self.usable(code)
         with self.db.transaction() as conn:
             # One statement: PostgreSQL re-checks `uses < max_uses` on the row a
@@ -154,13 +177,12 @@ class Invites:
                 .values(uses=invites.c.uses + 1)).rowcount
         if taken != 1:
             raise InviteInvalid(N_("This invite link was used up a moment ago."))
-        try:
-            return self.accounts.add_user(name, email, invite.role, password)
-        except InvalidInput:
-            with self.db.transaction() as conn:
-                conn.execute(update(invites).where(invites.c.code == code)
-                             .values(uses=invites.c.uses - 1))
-            raise
+        return invite
+
+    def _give_back(self, code: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(update(invites).where(invites.c.code == code)
+                         .values(uses=invites.c.uses - 1))
 
 
 def _whole(value: object) -> bool:

@@ -35,7 +35,7 @@ from wiki.config import Settings
 from wiki.db import Database
 from wiki.dbdialect import lock_key
 from wiki.dbschema import mail_outbox as outbox
-from wiki.dbschema import notifications, notify_settings, users
+from wiki.dbschema import members, notifications, notify_settings, users
 from wiki.notifications import Notifications, sentence
 from wiki.wikilang import LANGUAGES, N_, WikiLanguage, translate
 
@@ -264,9 +264,10 @@ _WAITING = (
     select(notifications.c.id, notifications.c.user_id, notifications.c.kind,
            notifications.c.page, notifications.c.summary, notifications.c.link,
            notifications.c.created, _ACTOR.c.name.label("actor"), users.c.name, users.c.email,
-           users.c.language, users.c.active,
+           users.c.language, members.c.active,
            func.coalesce(notify_settings.c.email, "none").label("choice"))
     .select_from(notifications.join(users, users.c.id == notifications.c.user_id)
+                 .join(members, members.c.user_id == notifications.c.user_id)
                  .outerjoin(notify_settings, notify_settings.c.user_id == notifications.c.user_id)
                  .outerjoin(_ACTOR, _ACTOR.c.id == notifications.c.actor_id))
     .where(notifications.c.mail == 1)

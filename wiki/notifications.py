@@ -21,7 +21,7 @@ from sqlalchemy import Connection, RowMapping, delete, func, insert, literal, se
 from wiki.changes import PAGE_EDITS, Change, Kind, Listener
 from wiki.db import Database
 from wiki.dbdialect import insert_ignore, lock_key, upsert
-from wiki.dbschema import MAX_ID, notify_settings, page_follows, users
+from wiki.dbschema import MAX_ID, members, notify_settings, page_follows, users
 from wiki.dbschema import notifications as notes
 from wiki.errors import N_, InvalidInput
 from wiki.wikilang import translate
@@ -114,11 +114,11 @@ class Notifications:
                     continue
                 conn.execute(insert(notes).from_select(
                     ["user_id", "kind", "page", "actor_id", "summary", "link", "created", "mail"],
-                    select(users.c.id, literal(kind), literal(page),
+                    select(members.c.user_id, literal(kind), literal(page),
                            literal(actor if actor > 0 else None, notes.c.actor_id.type),
                            literal(summary), literal(link), literal(now),
                            literal(int(person in mailed)))
-                    .where(users.c.id == person, users.c.active == 1)))
+                    .where(members.c.user_id == person, members.c.active == 1)))
         if mailed:
             self.mail_waiting.set()
 
@@ -132,8 +132,9 @@ class Notifications:
 
     def facilitators(self) -> list[int]:
         """The active facilitators' account ids (who hears of reports)."""
-        ids = self.db.connect().execute(select(users.c.id).where(
-            users.c.role == "facilitator", users.c.active == 1).order_by(users.c.id)).scalars()
+        ids = self.db.connect().execute(select(members.c.user_id).where(
+            members.c.role == "facilitator", members.c.active == 1)
+            .order_by(members.c.user_id)).scalars()
         return [int(i) for i in ids]
 
     # -- the bell and the list -----------------------------------------------

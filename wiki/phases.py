@@ -24,7 +24,7 @@ from wiki.changes import Change, ChangeDoor, Check, Kind
 from wiki.db import Database
 from wiki.dbdialect import insert_ignore
 from wiki.dbschema import frozen as frozen_table
-from wiki.dbschema import users
+from wiki.dbschema import members, users
 from wiki.errors import N_, Frozen, InvalidInput
 
 WIKI = "wiki"  # "wiki" is a reserved first page segment, so no page can be called that
@@ -94,11 +94,12 @@ def set_frozen(db: Database, scope: str, frozen: bool, by_user_id: int | None) -
 
 
 def is_facilitator(db: Database, person: Person) -> bool:
-    """True when `person` (a commit author) is an active facilitator account."""
+    """True when `person` (a commit author) is an active facilitator of this wiki."""
     # Commit authors carry the account's email, which is unique per account.
-    found = db.connect().execute(select(users.c.id).where(
-        users.c.email == person.email, users.c.role == "facilitator", users.c.active == 1,
-    ).limit(1)).first()
+    found = db.connect().execute(
+        select(users.c.id).join(members, members.c.user_id == users.c.id).where(
+            users.c.email == person.email, members.c.role == "facilitator",
+            members.c.active == 1).limit(1)).first()
     return found is not None
 
 

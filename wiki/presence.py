@@ -16,7 +16,7 @@ from storage.names import normalize_page_name
 from wiki.accounts import User
 from wiki.db import Database
 from wiki.dbdialect import insert_ignore
-from wiki.dbschema import presence, users
+from wiki.dbschema import members, presence, users
 
 EXPIRES = 30  # seconds without a heartbeat before an editor counts as gone
 
@@ -79,9 +79,10 @@ class Presence:
 
 
 def _present(moment: float) -> Select[str, str, int, int, float, float]:
-    """Heartbeats of active accounts that have not expired at `moment`."""
+    """Heartbeats of active members that have not expired at `moment`."""
     return select(users.c.name, *presence.c).join(users, users.c.id == presence.c.user_id) \
-        .where(presence.c.seen >= moment - EXPIRES, users.c.active == 1)
+        .join(members, members.c.user_id == presence.c.user_id) \
+        .where(presence.c.seen >= moment - EXPIRES, members.c.active == 1)
 
 
 def _editor(row: RowMapping) -> Editor:

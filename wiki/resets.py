@@ -14,11 +14,11 @@ import time
 
 from sqlalchemy import delete, insert, select, update
 
-from wiki.accounts import Accounts, User, secret_hash
+from wiki.accounts import Accounts, User
 from wiki.dbdialect import lock_key
 from wiki.dbschema import password_resets as resets
 from wiki.errors import N_, InvalidInput, PageNotFound
-from wiki.passwords import check_password_strength
+from wiki.passwords import check_password_strength, secret_hash
 
 RESET_SECONDS = 24 * 3600
 KEEP_SECONDS = 7 * 86400  # used and expired links stay this long, to say why they fail

@@ -28,7 +28,7 @@ from wiki.accounts import Accounts, User
 from wiki.changes import Change, Kind, Origin
 from wiki.comments import Comments, clean_reason
 from wiki.db import Database
-from wiki.dbschema import MAX_ID, users
+from wiki.dbschema import MAX_ID, members, users
 from wiki.dbschema import suggestions as rows
 from wiki.errors import N_, EditConflict, InvalidInput, PageNotFound, PermissionDenied
 from wiki.pages import PageStore, SaveResult, clean_message, clean_text
@@ -151,8 +151,9 @@ class Suggestions:
         emails = sorted({e.email.casefold() for e in entries})
         if not emails:
             return set()
-        ids = self.db.connect().execute(select(users.c.id).where(
-            users.c.email.in_(emails), users.c.active == 1)).scalars()
+        ids = self.db.connect().execute(
+            select(users.c.id).join(members, members.c.user_id == users.c.id)
+            .where(users.c.email.in_(emails), members.c.active == 1)).scalars()
         return {int(i) for i in ids}
 
     def may_decide(self, suggestion: Suggestion, user: User | None) -> bool:

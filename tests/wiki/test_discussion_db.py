@@ -5,13 +5,14 @@ nor count twice."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from tests.account_support import insert_member
 from tests.concurrency_support import at_once, errors_of
 from wiki.accounts import User
 from wiki.comments import Comments
 from wiki.db import Database
-from wiki.dbschema import comment_reports, discussion_stamps, reactions, users
+from wiki.dbschema import comment_reports, discussion_stamps, reactions
 from wiki.errors import PageNotFound
 from wiki.passages import PassagePlaces, anchor_at
 from wiki.reactions import Reactions, comment_target, page_target
@@ -23,9 +24,7 @@ def people(database: Database) -> dict[str, User]:
     made = {}
     for number, (name, role) in enumerate((("Anna", "participant"), ("Bert", "participant"),
                                             ("Fien", "facilitator")), start=1):
-        database.connect().execute(insert(users).values(
-            id=number, name=name, email=f"{name.lower()}@example.org", role=role,
-            password_hash="", created=0, name_key=name.casefold()))
+        insert_member(database.connect(), name, role, id=number, created=0)
         made[name] = User(number, name, f"{name.lower()}@example.org", role, True)
     return made
 

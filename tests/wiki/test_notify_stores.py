@@ -14,22 +14,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, update
 
+from tests.account_support import insert_member
 from tests.concurrency_support import at_once, errors_of
 from tests.conftest import free_port
 from tests.wiki.test_mailer import SmtpServer
 from wiki.config import Settings
 from wiki.db import Database
-from wiki.dbschema import mail_outbox, notifications, users
+from wiki.dbschema import mail_outbox, notifications
 from wiki.mailer import CLAIM_SECONDS, Mailer
 from wiki.notifications import Notifications
 from wiki.wikilang import WikiLanguage
 
 
 def add_user(db: Database, name: str, active: bool = True) -> int:
-    return int(db.connect().execute(insert(users).values(
-        name=name, email=f"{name.lower()}@example.org", role="participant", password_hash="x",
-        active=int(active), created=time.time(), language="en", name_key=name.casefold(),
-    ).returning(users.c.id)).scalar_one())
+    return insert_member(db.connect(), name, active=active, language="en")
 
 
 @pytest.fixture

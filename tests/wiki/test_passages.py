@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert
 
+from tests.account_support import insert_member
 from wiki.db import Database
-from wiki.dbschema import comments, users
+from wiki.dbschema import comments
 from wiki.errors import InvalidInput
 from wiki.passages import Anchor, PassagePlaces, anchor_at, locate, occurrence_of, plain, reanchor
 
@@ -92,8 +93,7 @@ def test_a_short_quote_does_not_jump_to_another_word_in_a_rewritten_line() -> No
 
 def test_places_are_cached_per_comment_and_blob(database: Database) -> None:
     conn = database.connect()
-    conn.execute(insert(users).values(id=1, name="ann", email="a@x", role="participant",
-                                      password_hash="", created=0))
+    insert_member(conn, "ann", id=1, email="a@x", created=0)
     conn.execute(insert(comments).values(id=7, page="P", user_id=1, body="x", created=0))
     anchor = anchor_on(TEXT, SENTENCE)
     new = "Boven.\n\n" + TEXT

@@ -7,16 +7,16 @@ limiter's burst test uses real threads, each with its own connection.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from storage.repository import Person
+from tests.account_support import insert_member
 from wiki.accounts import User
 from wiki.db import Database
 from wiki.dbdialect import lock_key
-from wiki.dbschema import login_failures, users
+from wiki.dbschema import login_failures
 from wiki.drafts import Drafts
 from wiki.errors import PageTooLarge
 from wiki.phases import WIKI, frozen_scopes, is_facilitator, is_frozen, set_frozen
@@ -27,10 +27,7 @@ from wiki.ratelimit import Limit, RateLimits
 
 def add_user(db: Database, name: str, role: str = "participant", active: bool = True) -> User:
     with db.transaction() as conn:
-        user_id = conn.execute(insert(users).values(
-            name=name, email=f"{name.lower()}@example.org", role=role, password_hash="x",
-            active=int(active), created=time.time(), name_key=name.casefold(),
-        ).returning(users.c.id)).scalar_one()
+        user_id = insert_member(conn, name, role, active)
     return User(user_id, name, f"{name.lower()}@example.org", role, active)
 
 

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from storage.names import whole_number
 from wiki import audit
-from wiki.accounts import ROLES, LoginRefused, User
+from wiki.accounts import ROLES, LoginRefused, NotAMember, User
 from wiki.dbschema import MAX_ID
 from wiki.views import degraded, services
 
@@ -220,7 +220,7 @@ def basic_auth_user() -> LoginUser | None:
     if user is None:
         try:
             user = accounts.log_in(auth.username, auth.password, request.remote_addr)
-        except LoginRefused:  # answered 429 by the error handler
+        except (LoginRefused, NotAMember):  # answered 429 / 403 by the error handler
             g.basic_auth_refused = True
             raise
         if user is None:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from storage.errors import N_
 from wiki import audit
-from wiki.accounts import LoginRefused, User
+from wiki.accounts import LoginRefused, NotAMember, User
 from wiki.errors import InvalidInput, PermissionDenied
 from wiki.resets import ResetInvalid
 from wiki.views import degraded, me, services
@@ -64,6 +64,9 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
     except LoginRefused as exc:
         return render_template("auth/login.html", next=target, no_users=no_users,
                                error=error_text(exc)), 429, {"Retry-After": str(exc.retry_after)}
+    except NotAMember as exc:
+        return render_template("auth/login.html", next=target, no_users=no_users,
+                               error=error_text(exc)), 403
     if user is None:
         audit.login_failure(name, request.remote_addr, via="form")
         return render_template("auth/login.html", next=target, error=FAILED,

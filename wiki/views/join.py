@@ -1,4 +1,5 @@
-"""Joining through an invite link: pick a name, email and password, land logged in on a
+"""Joining through an invite link: pick a name, email and password (or, where the wikis
+of a server share accounts, log in with the account one has), land logged in on a
 welcome page that says what to do first."""
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ def invite(code: str) -> str | Response | tuple[str, int] | tuple[str, int, dict
     except InviteInvalid as exc:
         return render_template("join/invalid.html", message=error_text(exc)), 404
     form = request.form
+    shared = services().accounts.shared  # an account of another wiki here may join as it is
     if request.method == "GET":
-        return render_template("join/register.html", invite=found, error=None, form=form)
+        return render_template("join/register.html", invite=found, error=None, form=form,
+                               shared=shared)
+    existing = shared and form.get("existing") == "1"
     try:
-        user = invites.register(code, form.get("name", ""), form.get("email", ""),
-                                form.get("password", ""), request.remote_addr)
+        if existing:
+            user = invites.join(code, form.get("name", ""), form.get("password", ""),
+                                request.remote_addr)
+        else:
+            user = invites.register(code, form.get("name", ""), form.get("email", ""),
+                                    form.get("password", ""), request.remote_addr)
     except TooManyRequests as exc:
-        return render_template("join/register.html", invite=found, form=form,
+        return render_template("join/register.html", invite=found, form=form, shared=shared,
                                error=error_text(exc)), 429, {"Retry-After": str(exc.retry_after)}
     except (InvalidInput, InviteInvalid) as exc:
         return render_template("join/register.html", invite=found, error=error_text(exc),
-                               form=form), 400
+                               form=form, shared=shared), 400
     begin_session(user)  # a fresh session (and CSRF token) for the new account
     return redirect(url_for("join.welcome"))
 

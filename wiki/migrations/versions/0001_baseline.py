@@ -5,10 +5,13 @@ Revision ID: 0001
 Revises:
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
 from wiki import dbdialect
+from wiki.migrations import scope
 
 revision = "0001"
 down_revision = None
@@ -16,19 +19,32 @@ branch_labels = None
 depends_on = None
 
 
+def _table(name: str, *columns: Any) -> None:
+    if dbdialect.in_scope(scope(), name):
+        op.create_table(name, *columns)
+
+
+def _index(name: str, table: str, columns: list[str], **options: Any) -> None:
+    if dbdialect.in_scope(scope(), table):
+        op.create_index(name, table, columns, **options)
+
+
 def upgrade() -> None:
+    """Every table in a wiki with accounts of its own; a root's shared accounts schema
+    gets only the account tables, and a wiki of that root everything else (its foreign
+    keys find the accounts through the search_path)."""
     dbdialect.prepare_schema(op.get_bind())
-    op.create_table('discussion_stamps',
+    _table('discussion_stamps',
     sa.Column('page', dbdialect.NoCase(), nullable=False),
     sa.Column('stamp', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('page')
     )
-    op.create_table('login_failures',
+    _table('login_failures',
     sa.Column('key', sa.Text(), nullable=False),
     sa.Column('at', sa.Float(), nullable=False)
     )
-    op.create_index('login_failures_key', 'login_failures', ['key', 'at'], unique=False)
-    op.create_table('users',
+    _index('login_failures_key', 'login_failures', ['key', 'at'], unique=False)
+    _table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', dbdialect.NoCase(), nullable=False),
     sa.Column('email', dbdialect.NoCase(), nullable=False),
@@ -44,13 +60,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('email', name='users_email_unique'),
     sa.UniqueConstraint('name', name='users_name_unique')
     )
-    op.create_index('users_name_key', 'users', ['name_key'], unique=True)
-    op.create_table('wiki_settings',
+    _index('users_name_key', 'users', ['name_key'], unique=True)
+    _table('wiki_settings',
     sa.Column('key', sa.Text(), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
-    op.create_table('comments',
+    _table('comments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('page', dbdialect.NoCase(), nullable=False),
     sa.Column('parent', sa.Integer(), nullable=True),
@@ -76,9 +92,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('comments_page', 'comments', ['page', 'created'], unique=False)
-    op.create_index('comments_user', 'comments', ['user_id', 'created'], unique=False)
-    op.create_table('drafts',
+    _index('comments_page', 'comments', ['page', 'created'], unique=False)
+    _index('comments_user', 'comments', ['user_id', 'created'], unique=False)
+    _table('drafts',
     sa.Column('page', dbdialect.NoCase(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('markdown', sa.Text(), nullable=False),
@@ -87,14 +103,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('page', 'user_id')
     )
-    op.create_table('frozen',
+    _table('frozen',
     sa.Column('scope', dbdialect.NoCase(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('at', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('scope')
     )
-    op.create_table('invites',
+    _table('invites',
     sa.Column('code', sa.Text(), nullable=False),
     sa.Column('role', sa.Text(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
@@ -107,7 +123,7 @@ def upgrade() -> None:
     sa.CheckConstraint("role IN ('reader', 'participant', 'facilitator')"),
     sa.PrimaryKeyConstraint('code')
     )
-    op.create_table('mail_outbox',
+    _table('mail_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('recipient', sa.Text(), nullable=False),
@@ -122,9 +138,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('mail_outbox_due', 'mail_outbox', ['next_try'], unique=False,
+    _index('mail_outbox_due', 'mail_outbox', ['next_try'], unique=False,
                     sqlite_where=sa.text('sent IS NULL'), postgresql_where=sa.text('sent IS NULL'))
-    op.create_table('notifications',
+    _table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
@@ -139,26 +155,26 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('notifications_mail', 'notifications', ['user_id'], unique=False,
+    _index('notifications_mail', 'notifications', ['user_id'], unique=False,
                     sqlite_where=sa.text('mail = 1'), postgresql_where=sa.text('mail = 1'))
-    op.create_index('notifications_unread', 'notifications', ['user_id'], unique=False,
+    _index('notifications_unread', 'notifications', ['user_id'], unique=False,
                     sqlite_where=sa.text('read IS NULL'), postgresql_where=sa.text('read IS NULL'))
-    op.create_index('notifications_user', 'notifications', ['user_id', 'created'], unique=False)
-    op.create_table('notify_settings',
+    _index('notifications_user', 'notifications', ['user_id', 'created'], unique=False)
+    _table('notify_settings',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('email', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.CheckConstraint("email IN ('none', 'immediate', 'digest')"),
     sa.PrimaryKeyConstraint('user_id')
     )
-    op.create_table('page_follows',
+    _table('page_follows',
     sa.Column('page', dbdialect.NoCase(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('page', 'user_id')
     )
-    op.create_table('password_resets',
+    _table('password_resets',
     sa.Column('secret_hash', sa.Text(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
@@ -169,8 +185,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('secret_hash')
     )
-    op.create_index('password_resets_user', 'password_resets', ['user_id'], unique=False)
-    op.create_table('presence',
+    _index('password_resets_user', 'password_resets', ['user_id'], unique=False)
+    _table('presence',
     sa.Column('page', dbdialect.NoCase(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('dirty', sa.Integer(), server_default=sa.text('0'), nullable=False),
@@ -179,7 +195,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('page', 'user_id')
     )
-    op.create_table('pushes',
+    _table('pushes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('pusher', sa.Text(), nullable=False),
@@ -190,7 +206,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_table('reactions',
+    _table('reactions',
     sa.Column('target', dbdialect.NoCase(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
@@ -198,7 +214,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('target', 'user_id', 'kind')
     )
-    op.create_table('sessions',
+    _table('sessions',
     sa.Column('sid_hash', sa.Text(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created', sa.Float(), nullable=False),
@@ -206,8 +222,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('sid_hash')
     )
-    op.create_index('sessions_user', 'sessions', ['user_id'], unique=False)
-    op.create_table('tokens',
+    _index('sessions_user', 'sessions', ['user_id'], unique=False)
+    _table('tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.Text(), nullable=False),
@@ -218,7 +234,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
     )
-    op.create_table('comment_reports',
+    _table('comment_reports',
     sa.Column('comment_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
@@ -227,7 +243,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('comment_id', 'user_id')
     )
-    op.create_table('passage_places',
+    _table('passage_places',
     sa.Column('comment_id', sa.Integer(), nullable=False),
     sa.Column('blob', sa.Text(), nullable=False),
     sa.Column('start', sa.Integer(), nullable=True),
@@ -235,13 +251,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('comment_id')
     )
-    op.create_table('pushed_commits',
+    _table('pushed_commits',
     sa.Column('revision', sa.Text(), nullable=False),
     sa.Column('push_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['push_id'], ['pushes.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('revision')
     )
-    op.create_table('suggestions',
+    _table('suggestions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('page', dbdialect.NoCase(), nullable=False),
     sa.Column('base', sa.Text(), nullable=False),
@@ -262,5 +278,6 @@ def upgrade() -> None:
     sa.CheckConstraint("state IN ('open', 'accepted', 'rejected', 'conflict')"),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('suggestions_page', 'suggestions', ['page', 'state'], unique=False)
-    dbdialect.create_stamp_triggers(op.get_bind())
+    _index('suggestions_page', 'suggestions', ['page', 'state'], unique=False)
+    if scope() != "accounts":
+        dbdialect.create_stamp_triggers(op.get_bind())
