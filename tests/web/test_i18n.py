@@ -305,7 +305,8 @@ def test_marked_error_messages_are_in_both_catalogs_and_extracted() -> None:
 # Errors nobody sees in the interface: the CLI (backups), git hooks and internal checks.
 ENGLISH_ONLY = {("wiki/backup.py", "BackupError"), ("wiki/export/pandoc.py", "PandocFailed"),
                 ("wiki/dbcopy.py", "CopyError"),
-                ("storage/incoming.py", "StorageError"), ("storage/repository.py", "StorageError")}
+                ("storage/incoming.py", "StorageError"), ("storage/repository.py", "StorageError"),
+                ("storage/treesplice.py", "StorageError")}
 
 
 def translatable_errors() -> set[str]:
