@@ -152,6 +152,8 @@ def test_notifications_their_mail_and_suggestions_are_dutch(
         found[f"suggestion {name}"] = leaks(writer)
     writer.locator("#suggestion-conflict a").click()
     found["suggestion redone"] = leaks(writer)
+    assert writer.locator("#markdown").evaluate(  # the text to redo has the form's width
+        "area => area.offsetWidth >= area.form.offsetWidth - 1")
     for path in (f"/p/{CHAPTER}/suggestions", "/changes", f"/p/{CHAPTER}/history"):
         writer.goto(url + path)
         found[path] = leaks(writer, READ_HISTORY)
@@ -259,6 +261,12 @@ def test_a_suggestion_with_its_git_ref_fits_a_phone_and_a_desktop(
     writer = dutch(browser, live_server, "participant", width, height)
     suggest(writer, live_server, "het grootste knelpunt", "het lastigste punt",
             "Minder zwaar woord")
+    assert live_server.session("facilitator").post(  # the writer's bell shows a count
+        f"{live_server.url}/api/v1/pages/{CHAPTER}/comments",
+        json={"body": "Goed idee, @participant."}).ok
+    writer.reload()
+    expect(writer.locator("#bell .badge")).to_be_visible()
+    assert writer.evaluate("document.documentElement.scrollWidth") <= width
     decider = dutch(browser, live_server, "facilitator", width, height)
     decider.goto(writer.url)
     decider.locator("details summary", has_text="Met git").click()
@@ -268,7 +276,8 @@ def test_a_suggestion_with_its_git_ref_fits_a_phone_and_a_desktop(
     assert ref.evaluate(LINES) == 1  # the command is not broken over two lines
     tab, tabs = decider.locator("#suggestions-tab"), decider.locator(".tabs")
     assert decider.evaluate(WITHIN, [tab.element_handle(), tabs.element_handle()])
-    for element in (ref, copy, decider.locator("#accept"), decider.locator("#reject")):
+    for element in (ref, copy, decider.locator("#accept"), decider.locator("#reject"),
+                    decider.locator("#accept-reason"), decider.locator("#reject-reason")):
         assert decider.evaluate(WITHIN, [element.element_handle(), None]), element
     assert decider.evaluate("document.documentElement.scrollWidth") <= width
     assert decider.evaluate("document.documentElement.lang") == "nl"
