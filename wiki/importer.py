@@ -58,7 +58,7 @@ def import_tree(services: Services, source: Path, author: Person,
     if changes:
         language = services.language
         message = language.commit_message(
-            "import", count=report.pages,
+            "import" if report.pages != 1 else "import_one", count=report.pages,
             source=source.name or language.text(COMMIT_MESSAGES["import_folder"]))
         report.revision = services.pages.import_files(changes, author, message, origin)
     return report

@@ -44,6 +44,7 @@ COMMIT_MESSAGES = {
     "leave_outline": N_("Remove {name} from the outline"),
     "join_outline": N_("Add {name} to the outline"),
     "import": N_("Import {count} pages from {source}"),
+    "import_one": N_("Import one page from {source}"),
     "import_folder": N_("a folder"),
     "init": N_("Create the wiki"),
 }

@@ -63,7 +63,11 @@ def test_an_import_into_a_dutch_wiki_says_so_in_dutch(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "Notities.md").write_text("# Notities\n", encoding="utf-8")
     import_tree(services, folder, BERT)
-    assert subjects(services)[0] == "1 pagina's geïmporteerd uit map"
+    assert subjects(services)[0] == "Eén pagina geïmporteerd uit map"
+    (folder / "Notities.md").write_text("# Notities, opnieuw\n", encoding="utf-8")
+    (folder / "Plan.md").write_text("# Plan\n", encoding="utf-8")
+    import_tree(services, folder, BERT)
+    assert subjects(services)[0] == "2 pagina's geïmporteerd uit map"
 
 
 def test_a_dutch_outline_gets_a_dutch_contributors_heading(tmp_path: Path) -> None:
