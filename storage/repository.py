@@ -347,7 +347,9 @@ class Repository:
             age = time.time() - lock.stat().st_mtime
         except FileNotFoundError:
             # Gone already: a push held it and finished (retry), or it was never written.
-            return str(exc).startswith("failed to lock file")
+            message = str(exc)  # libgit2's two words for "the lock was there"
+            return message.startswith("failed to lock file") or (
+                message.startswith("failed to create locked file") and "exists" in message)
         if age > STALE_REF_LOCK_SECONDS:
             log.warning("removing stale %s (%.0f s old, left by a writer that died)",
                         lock, age)

@@ -58,6 +58,18 @@ def test_fresh_ref_lock_is_respected_as_held_by_a_live_git(tmp_path: Path) -> No
     assert lock.exists() and repo.head() == first
 
 
+@pytest.mark.parametrize("message", [
+    "failed to lock file '{lock}' for writing",
+    "failed to create locked file '{lock}': File exists",
+])
+def test_a_ref_lock_gone_by_the_time_we_look_is_a_retry(tmp_path: Path, message: str) -> None:
+    # A push held main.lock when libgit2 tried, and finished before we looked: try again.
+    repo = Repository.init(tmp_path / "repo.git", ANNA)
+    lock = repo.path / "refs" / "heads" / "main.lock"
+    assert repo._ref_lock_in_the_way(OSError(message.format(lock=lock)))
+    assert not repo._ref_lock_in_the_way(OSError(f"could not write '{lock}': No space left"))
+
+
 @pytest.fixture
 def full_ref_disk(app: Flask) -> Iterator[Path]:
     """refs/heads on a tmpfs with no inode or byte left; the repository's objects still fit."""
