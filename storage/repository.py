@@ -339,15 +339,14 @@ class Repository:
         """Whether `main.lock` made the update fail (retry), removing it when it is stale.
 
         Under the writer lock only a `git receive-pack` may hold it, for milliseconds:
-        an older one was left by a killed writer. No lock and a failure other than
-        "failed to lock" means the lock file could not be written: False.
-        """
+        an older one was left by a killed writer. No lock and another failure than
+        libgit2's two for a lock that was there: it could not be written (False)."""
         lock = self.path / MAIN_LOCK
         try:
             age = time.time() - lock.stat().st_mtime
         except FileNotFoundError:
             # Gone already: a push held it and finished (retry), or it was never written.
-            message = str(exc)  # libgit2's two words for "the lock was there"
+            message = str(exc)
             return message.startswith("failed to lock file") or (
                 message.startswith("failed to create locked file") and "exists" in message)
         if age > STALE_REF_LOCK_SECONDS:
