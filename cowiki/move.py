@@ -10,15 +10,20 @@ The steps, each reported in one line through `say`:
 3. backup (wiki/backup.py), taken again if a write still landed meanwhile.
 4. restore into a hidden folder beside the other root's wikis, so its server
    never sees half a wiki; the search index is rebuilt there.
-5. verify: head commit, page count and user count equal on both sides.
+5. verify: head commit, page count, member count and the database equal on both
+   sides.
 6. the placement file names the new node; the restored folder takes its name.
 7. retire: the old folder becomes ROOT/.moved-<slug>-<time> (nothing is deleted;
    its moved.json says where the wiki went) and the server there answers 404.
 
 A failure in 2-5 undoes the freeze and sets the half-made copy aside as
 .failed-move-<slug>-<time> in the other root, then raises. With a shared
-PostgreSQL database (COWIKI_DATABASE_URL) the wiki's schema stays where it
-is: both nodes reach it, so only the files move (repository, index).
+PostgreSQL database (COWIKI_DATABASE_URL) the wiki's schema wiki_<slug> stays
+where it is, with the accounts the wikis share: both nodes reach it under the
+same name, so only the files move (repository, index), and every row stays the
+row it was. A folder set aside then no longer names the schema (its
+database-schema file goes; moved.json keeps the name), so no command run on an
+old copy reaches the tables the other node serves.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from wiki.backup import (
     restore_repository,
 )
 from wiki.config import Settings
-from wiki.db import open_database
+from wiki.db import SCHEMA_FILE, open_database
 from wiki.errors import InvalidInput, WikiError
 from wiki.live import livesock
 from wiki.live.journal import FOLDED, OPENED, UPDATE, journals, read_records
@@ -70,11 +75,13 @@ class Facts:
 
     head: str | None
     pages: int
-    users: int
+    users: int  # the wiki's members
+    schema: str | None  # the PostgreSQL schema a shared database keeps the wiki in
 
     def describe(self) -> str:
-        """One line: head, pages and users."""
-        return f"head {str(self.head)[:10]}, {self.pages} page(s), {self.users} user(s)"
+        """One line: head, pages, users (and the schema, in a shared database)."""
+        where = f" in schema {self.schema}" if self.schema else ""
+        return f"head {str(self.head)[:10]}, {self.pages} page(s), {self.users} user(s){where}"
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,9 @@ def move_wiki(move: Move, say: Say) -> Facts:
         facts = copy_over(move, say)
         os.rename(move.staging, move.target)  # one step; refuses a wiki that appeared there
     except BaseException as exc:
-        set_aside(move.staging, move.target.parent, "failed-move", move.slug)
+        failed = set_aside(move.staging, move.target.parent, "failed-move", move.slug)
+        if failed is not None:
+            forget_schema(failed)
         (move.source / MOVING).unlink(missing_ok=True)
         if isinstance(exc, Exception):
             raise MoveError(f"{exc}; the move was undone: {move.slug} stays in"
@@ -215,7 +224,7 @@ def restore(move: Move, archive: Path, settings: Settings) -> None:
 
 
 def facts_of(data_dir: Path, settings: Settings) -> Facts:
-    """Head, page count (at the head) and user count of the wiki in `data_dir`."""
+    """Head, page count (at the head), member count and schema of the wiki in `data_dir`."""
     repo = Repository(data_dir / wikiroot.REPOSITORY, Person(settings.committer_name,
                                                              settings.committer_email))
     head = repo.head()
@@ -225,7 +234,7 @@ def facts_of(data_dir: Path, settings: Settings) -> Facts:
         users = Accounts(db).count()
     finally:
         db.dispose()
-    return Facts(head, pages, users)
+    return Facts(head, pages, users, db.schema)
 
 
 def save_live_rooms(data_dir: Path) -> int:
@@ -272,9 +281,28 @@ def retire(move: Move) -> Path:
     assert retired is not None
     note = {"slug": move.slug, "to": str(move.target), "node": move.node,
             "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    schema = forget_schema(retired)
+    if schema:
+        note["schema"] = schema  # where its database still is, served by the other node
     (retired / MOVED).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
     (retired / MOVING).unlink(missing_ok=True)
     return retired
+
+
+def forget_schema(folder: Path) -> str | None:
+    """Make a folder set aside forget its schema in the shared database; the schema's name.
+
+    The schema now belongs to the wiki on the other node: a command run on an old copy
+    (`cowiki --data ROOT/.moved-...`) must not reach it (open_database finds a wiki's
+    schema through this file).
+    """
+    marker = folder / SCHEMA_FILE
+    try:
+        schema = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    marker.unlink()
+    return schema or None
 
 
 def set_aside(folder: Path, into: Path, label: str, slug: str) -> Path | None:
