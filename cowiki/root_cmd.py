@@ -60,18 +60,20 @@ def cmd_create_wiki(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("create-wiki needs --root DIR (the folder that holds the wikis)")
     slug = validate_slug(args.slug)
     password = read_password(args.password_stdin)
+    folder = Path(settings.data_dir)
+    taken = InvalidInput(f"a wiki called {slug!r} exists already in {folder.parent}")
+    if folder.exists():
+        raise taken
     # Refuse a bad facilitator before anything exists: once the data dir is open, its
     # background work (index, page cache) would keep writing into a folder being removed.
-    existing = _has_shared_account(settings, args.facilitator, password)
+    existing = _has_shared_account(settings, slug, args.facilitator, password)
     if not existing:
         check_new_account(args.facilitator, args.email, "facilitator", password)
-    folder = Path(settings.data_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
         folder.mkdir()  # claims the name: two creators of one slug cannot both succeed
     except FileExistsError:
-        raise InvalidInput(f"a wiki called {slug!r} exists already in {folder.parent}") \
-            from None
+        raise taken from None
     try:
         accounts = open_data_dir(settings).accounts
         user = accounts.log_in(args.facilitator, password, None, joining="facilitator") \
@@ -86,21 +88,27 @@ def cmd_create_wiki(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _has_shared_account(settings: Settings, name: str, password: str) -> bool:
+def _has_shared_account(settings: Settings, slug: str, name: str, password: str) -> bool:
     """True when the wikis of the root share accounts and `name` has one: this must be
     its password (InvalidInput otherwise). Asked before the wiki's folder exists (its
-    schema is made already; making it again later costs nothing)."""
+    schema is made already; a schema left empty by a refused try is used again).
+
+    A schema of that name with members is a wiki already, served by another node of
+    the fleet (or set aside here): refused, never taken over.
+    """
     if not settings.database_url:
         return False
     db = open_database(settings)
     try:
         db.migrate()
         accounts = Accounts(db)
+        if accounts.count():
+            raise InvalidInput(f"the database holds a wiki called {slug!r} already (served"
+                               " by another node?); pick another name")
         if not accounts.shared:
             return False
         try:
-            if accounts.log_in(name, password, None) is not None:
-                return True  # a member already (of this schema, left from a failed try)
+            accounts.log_in(name, password, None)
         except NotAMember:
             return True
         if accounts.has_account(name):

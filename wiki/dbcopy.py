@@ -36,6 +36,7 @@ from sqlalchemy import (
     Select,
     Table,
     delete,
+    false,
     func,
     insert,
     make_url,
@@ -47,7 +48,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from wiki import dbdialect
 from wiki.db import Database
 from wiki.dbmigrate import current, head
-from wiki.dbschema import discussion_stamps, members, metadata, tokens, users
+from wiki.dbschema import discussion_stamps, login_failures, members, metadata, tokens, users
 from wiki.errors import WikiError
 from wiki.passwords import name_key
 
@@ -163,9 +164,12 @@ def count_rows(db: Database) -> dict[str, int]:
 
 
 def _rows(table: Table, shared: bool) -> Select[Any]:
-    """The rows of `table` that are the wiki's: of shared accounts, its members'."""
+    """The rows of `table` that are the wiki's: of shared accounts, its members' (and
+    none of the server's failed-login counts)."""
     if not shared or table.name not in dbdialect.ACCOUNT_TABLES:
         return select(table)
+    if table is login_failures:
+        return select(table).where(false())
     owner = users.c.id if table is users else tokens.c.user_id
     return select(table).where(owner.in_(select(members.c.user_id)))
 
@@ -188,6 +192,8 @@ class _Accounts:
             rows += len(found)
             if not self.target_shared:
                 write.execute(insert(table), found)
+            elif table is login_failures:
+                continue  # the server's counts, not the copied wiki's
             elif table is users:
                 for row in found:
                     self.ids[row["id"]] = _account(write, row)

@@ -232,7 +232,9 @@ def integrity_problems(conn: Connection) -> list[str]:
 
 
 ACCOUNTS_SCHEMA = "cowiki_accounts"  # accounts shared by the wikis of a --root (PostgreSQL)
-ACCOUNT_TABLES = frozenset({"users", "tokens"})
+# Failed logins count per account on the whole server (and per address), so ten wrong
+# passwords lock an account everywhere, not ten in each wiki.
+ACCOUNT_TABLES = frozenset({"users", "tokens", "login_failures"})
 
 
 def schema_url(url: str, schema: str) -> str:

@@ -312,12 +312,9 @@ def test_a_new_wiki_of_the_moved_name_on_a_is_served_fresh_not_the_old_one(
 
 
 def test_on_a_shared_database_the_old_node_refuses_a_new_wiki_of_a_moved_slug(
-        fleet: Fleet, request: pytest.FixtureRequest) -> None:
+        fleet: Fleet) -> None:
     if not fleet.database_url:
         pytest.skip("only a PostgreSQL database is shared by the nodes")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "create-wiki (cowiki/root_cmd.py) opens the schema wiki_<slug> of the wiki B serves"
-        " and makes Cat its facilitator")))
     members = shared_rows(fleet.database_url)["members"]
     created = create_wiki(fleet.a.folder, SLUG, "Cat")
     assert created.returncode == 2 and created.stderr.count("\n") == 1, created.stdout

@@ -232,3 +232,18 @@ def test_a_root_schema_with_accounts_of_its_own_keeps_them(root: Path,
         assert accounts.authenticate("Oda", NEW_PASSWORD) is not None
     finally:
         now.dispose()
+
+
+def test_wrong_passwords_lock_the_account_in_every_wiki(root: Path) -> None:
+    # Ten guesses, not ten per wiki: the failed logins are counted with the accounts.
+    bob = wiki(root, "beta")
+    log_in(bob, "Bob")
+    assert join_with_account(wiki(root, "beta"), invite(bob), "Ann").status_code == 302
+    alpha = wiki(root, "alpha")
+    for _ in range(10):
+        assert log_in(alpha, "Ann", "a wrong guess").status_code == 401
+    locked = log_in(wiki(root, "beta"), "Ann")
+    assert locked.status_code == 429, locked.text
+    accounts = bob.application.extensions["cowiki"].accounts
+    accounts.unlock(accounts.by_name("Ann"))  # a facilitator of either wiki may lift it
+    assert log_in(wiki(root, "alpha"), "Ann").status_code == 302
