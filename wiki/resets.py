@@ -1,7 +1,8 @@
 """One-time password reset links, for people who forgot their password.
 
 A facilitator (admin page or API) or the operator (`cowiki passwd NAME
---reset-link`) makes a link; only a hash of its secret is stored. The link works
+--reset-link`) makes a link (only the operator for accounts the wikis of a server
+share); only a hash of its secret is stored. The link works
 once, for a day, and only the newest one of an account works. Opening it changes
 nothing (link previews in chat apps open links too); setting a password through
 it ends every other session of the account and lifts a lockout.
@@ -17,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from wiki.accounts import Accounts, User
 from wiki.dbdialect import lock_key
 from wiki.dbschema import password_resets as resets
-from wiki.errors import N_, InvalidInput, PageNotFound
+from wiki.errors import N_, InvalidInput, PageNotFound, PermissionDenied
 from wiki.passwords import check_password_strength, secret_hash
 
 RESET_SECONDS = 24 * 3600
@@ -41,6 +42,13 @@ class PasswordResets:
         if not user.active:
             raise InvalidInput(N_("{name} is deactivated; reactivate them first"),
                                name=user.name)
+        if by is not None and self.accounts.shared:
+            # A facilitator of one workshop must not take over an account that other
+            # workshops of the server trust too.
+            raise PermissionDenied(N_("{name} uses one account for all workshops on this"
+                                      " server, so only they (on their account page) or the"
+                                      " server's administrator can change its password."),
+                                   name=user.name)
         secret, now = secrets.token_urlsafe(32), time.time()
         with self.db.transaction() as conn:
             lock_key(conn, f"reset:{user.id}")  # two links made at once: the later one works

@@ -247,3 +247,18 @@ def test_wrong_passwords_lock_the_account_in_every_wiki(root: Path) -> None:
     accounts = bob.application.extensions["cowiki"].accounts
     accounts.unlock(accounts.by_name("Ann"))  # a facilitator of either wiki may lift it
     assert log_in(wiki(root, "alpha"), "Ann").status_code == 302
+
+
+def test_a_facilitator_cannot_make_a_reset_link_for_a_shared_account(root: Path) -> None:
+    # Bob facilitates beta only: a reset link would hand him Ann's account in alpha.
+    bob = wiki(root, "beta")
+    log_in(bob, "Bob")
+    assert join_with_account(wiki(root, "beta"), invite(bob), "Ann").status_code == 302
+    accounts = bob.application.extensions["cowiki"].accounts
+    ann = accounts.by_name("Ann")
+    refused = post_form(bob, f"/admin/users/{ann.id}/password-reset")
+    assert refused.status_code == 403, refused.text
+    assert "one account for all workshops" in refused.text
+    # The server's administrator still can.
+    done = cowiki("--data", str(root / "beta"), "passwd", "Ann", "--reset-link")
+    assert done.returncode == 0 and "/reset/" in done.stdout, done.stderr
