@@ -13,6 +13,7 @@ from wiki.pages import PageSummary
 from wiki.reactions import Reactions
 
 SORTS = ("name", "discussed", "agreed")
+ALL = slice(None)
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,24 @@ class RankedPage:
 
 
 def rank_pages(comments: Comments, reactions: Reactions, pages: Sequence[PageSummary],
-               sort: str) -> list[RankedPage]:
-    """Pages with their activity, by name, most discussed or most agreed."""
+               sort: str, window: slice = ALL) -> list[RankedPage]:
+    """The pages in `window` of the list by name (`pages` is sorted by name), most
+    discussed or most agreed, with their activity. By name only the window is
+    counted, so a page of a 10,000-page list costs what a page of a small one does."""
     if sort not in SORTS:
         sort = "name"
     talk = comments.counts()
     agree, disagree = reactions.page_totals("agree"), reactions.page_totals("disagree")
-    ranked = [RankedPage(p, talk.get(p.name.casefold(), 0), agree.get(p.name.casefold(), 0),
-                         disagree.get(p.name.casefold(), 0)) for p in pages]
+
+    def ranked(page: PageSummary) -> RankedPage:
+        key = page.name.casefold()
+        return RankedPage(page, talk.get(key, 0), agree.get(key, 0), disagree.get(key, 0))
+
+    if sort == "name":
+        return [ranked(page) for page in pages[window]]
+    everything = [ranked(page) for page in pages]
     if sort == "discussed":
-        ranked.sort(key=lambda r: -r.comments)
-    elif sort == "agreed":
-        ranked.sort(key=lambda r: (-r.agree, r.disagree))
-    return ranked
+        everything.sort(key=lambda r: -r.comments)
+    else:
+        everything.sort(key=lambda r: (-r.agree, r.disagree))
+    return everything[window]

@@ -34,3 +34,21 @@ def test_a_page_number_that_is_not_a_number_is_a_400(
     login_as("reader")
     assert client.get("/pages?page=x").status_code == 400
     assert client.get("/pages?page=" + "9" * 5000).status_code == 400
+
+
+def test_each_page_of_the_list_counts_the_comments_of_its_own_pages(
+        app: Flask, client: FlaskClient, login_as: Callable[[str], FlaskClient]) -> None:
+    # By name only the shown 200 are counted; sorted by discussion, the whole list is.
+    services = app.extensions["cowiki"]
+    files = {f"Notitie {n:03d}.md": f"# Notitie {n}\n".encode() for n in range(449)}
+    services.pages.import_files(files, services.server, "Veel notities")
+    anna = services.accounts.by_name("participant")
+    for _ in range(3):
+        services.comments.add("Notitie 420", anna, "Eens, maar korter graag.")
+    login_as("reader")
+    assert "💬" not in client.get("/pages").text
+    last = client.get("/pages?page=3").text
+    assert "💬 3" in last and len(rows(last)) == 50
+    discussed = client.get("/pages?sort=discussed").text
+    assert rows(discussed)[0] == "Notitie 420" and len(rows(discussed)) == 200
+    assert "Notitie 420" not in rows(client.get("/pages?sort=discussed&page=2").text)

@@ -64,12 +64,12 @@ def index() -> str:
         abort(400, description=gettext("'page' must be a whole number from 1"))
     svc = services()
     listed = svc.pages.all_pages()
-    ranked = or_else(lambda: rank_pages(svc.comments, svc.reactions, listed, sort),
-                     [RankedPage(summary, 0, 0, 0) for summary in listed])
     # A page of the list at a time: a 10,000-page wiki lists as fast as a small one.
-    pages = max(1, -(-len(ranked) // LIST_PAGE))
-    shown = ranked[(number - 1) * LIST_PAGE:number * LIST_PAGE]
-    return render_template("pages/list.html", pages=shown, total=len(ranked), sort=sort,
+    window = slice((number - 1) * LIST_PAGE, number * LIST_PAGE)
+    shown = or_else(lambda: rank_pages(svc.comments, svc.reactions, listed, sort, window),
+                    [RankedPage(summary, 0, 0, 0) for summary in listed[window]])
+    pages = max(1, -(-len(listed) // LIST_PAGE))
+    return render_template("pages/list.html", pages=shown, total=len(listed), sort=sort,
                            page=number, page_count=pages)
 
 
