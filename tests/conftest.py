@@ -46,6 +46,16 @@ def postgres() -> Iterator[Cluster | None]:
         cluster.stop()
 
 
+@pytest.fixture
+def own_cluster(postgres: Cluster | None) -> Iterator[Cluster]:
+    """A PostgreSQL cluster of this test alone, which it may stop and start."""
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed here")
+    cluster = pgcluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each test that touches the database runs on SQLite ("": the data dir's file) and on

@@ -24,7 +24,14 @@ from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import SHOTS
 from tests.e2e.dutch_support import assert_dutch, leaks_on
 from tests.pgcluster import Cluster
-from tests.web.test_multi_wiki import PASSWORD, Root, create_wiki, empty_database, wait_until
+from tests.web.test_multi_wiki import (
+    PASSWORD,
+    Root,
+    _up,
+    create_wiki,
+    empty_database,
+    wait_until,
+)
 
 # What the Dutch screens say (translations/nl; the English msgids are in
 # wiki/accounts.py, wiki/invites.py and templates/join/register.html).
@@ -59,20 +66,13 @@ def root(postgres: Cluster | None, tmp_path_factory: pytest.TempPathFactory) -> 
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
             url = f"http://127.0.0.1:{port}"
             try:
-                wait_until(lambda: _answers(url + "/healthz"), 60)
+                wait_until(lambda: _up(url + "/healthz"), 60)
                 yield Root(url, folder)
             finally:
                 process.terminate()
                 process.wait(timeout=20)
     server_log = (folder / "server.log").read_text(errors="replace")
     assert "Traceback" not in server_log, server_log
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def facilitator(name: str) -> requests.Session:

@@ -21,7 +21,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import make_url
 
 from app import create_app
-from tests import pgcluster
 from tests.conftest import PASSWORDS, cli, post_form, start_server
 from tests.ops_support import Saver, assert_acknowledged_saves_in_git, token_session
 from tests.pgcluster import Cluster
@@ -192,16 +191,6 @@ def test_a_read_only_database_refuses_changes_honestly(app: Flask, client: Flask
 
 
 # -- an outage of the database server, healed without a restart ------------------------
-
-
-@pytest.fixture
-def own_cluster(postgres: Cluster | None) -> Iterator[Cluster]:
-    """A PostgreSQL cluster of this test alone, which it may stop and start."""
-    if postgres is None:
-        pytest.skip("PostgreSQL is not installed here")
-    cluster = pgcluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def test_database_outage_answers_503_and_heals_by_itself(

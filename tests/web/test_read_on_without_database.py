@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 import psycopg
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from tests import pgcluster
 from tests.conftest import PASSWORDS, csrf, post_form
 from tests.pgcluster import Cluster
 
 UNCHECKED = "can't check who you are right now"
 NO_COMMENTS = "The comments can't be shown right now"
-
-
-@pytest.fixture
-def own_cluster(postgres: Cluster | None) -> Iterator[Cluster]:
-    """A PostgreSQL cluster of this test alone, which it may stop and start."""
-    if postgres is None:
-        pytest.skip("PostgreSQL is not installed here")
-    cluster = pgcluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def wiki_on(data: Path, url: str, public_read: bool) -> Flask:
