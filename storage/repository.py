@@ -76,10 +76,12 @@ class Entry:
     blob: str
 
 
-# A change set maps repository paths to new bytes, or to None to delete.
+# A change set maps repository paths to new bytes (or to blobs written already, as
+# `storage/optimistic.py` does outside the writer lock), or to None to delete.
 Changes = Mapping[str, bytes | None]
-# The same, folder by folder: a name maps to new bytes, None, or the changes inside it.
-NestedChanges = dict[str, "bytes | None | NestedChanges"]
+Blobs = Mapping[str, pygit2.Oid | None]
+# Either, folder by folder: a name maps to new bytes or a blob, None, or the changes inside it.
+NestedChanges = dict[str, "bytes | pygit2.Oid | None | NestedChanges"]
 
 
 class Repository:
@@ -136,7 +138,6 @@ class Repository:
         try:
             obj = self.git.revparse_single(rev)
             commit = obj.peel(pygit2.Commit)
-            assert isinstance(commit, pygit2.Commit)
         except (KeyError, ValueError, pygit2.GitError) as exc:
             raise InvalidRevision(N_("no such revision: {revision}"), revision=rev) from exc
         return str(commit.id)
@@ -165,8 +166,7 @@ class Repository:
         blob = self.git[blob_id]
         if not isinstance(blob, pygit2.Blob):
             raise StorageError(f"{blob_id} is not a blob")
-        data: bytes = blob.data
-        return data
+        return bytes(blob.data)
 
     def read(self, commit: str | None, path: str) -> bytes | None:
         """Contents of `path` at `commit`, or None if absent."""
@@ -204,10 +204,9 @@ class Repository:
                message: str, committer: Person | None = None) -> str | None:
         """Build a commit on the current head and publish it; retry on a lost race.
 
-        `build(head)` returns the changes to apply on top of `head`; it is called again
-        with the new head whenever another writer moved `main` first, so merges are always
-        computed against what will really be the parent. Returns the new commit id, or None
-        when `build` had nothing to change. `committer` defaults to the server.
+        `build(head)` returns the changes on top of `head`, called again with the new head
+        whenever another writer moved `main` first (merges see the real parent). Returns the
+        new commit, or None when `build` had nothing to change; `committer` defaults to the server.
         """
         def step(head: str | None) -> str | None:
             if not (changes := build(head)):
@@ -215,7 +214,7 @@ class Repository:
             return self.write_commit(head, changes, author, message, None, committer)
         return self.advance(step)
 
-    def write_commit(self, head: str | None, changes: Changes, author: Person, message: str,
+    def write_commit(self, head: str | None, changes: Changes | Blobs, author: Person, message: str,
                      merged: str | None = None, committer: Person | None = None) -> str | None:
         """An unpublished commit of `changes` on `head` (and `merged`, a second parent);
         None when the tree would not change, unless it is a merge (which records history)."""
@@ -229,7 +228,7 @@ class Repository:
 
         `step` runs under the writer lock, again with the new head whenever another
         writer moved `main` first. Returns where main went, or None."""
-        with _write_failures(), self._writer():
+        with write_failures(), self._writer():
             vanished = 0
             for attempt in range(MAX_PUBLISH_ATTEMPTS):
                 head = self.head()
@@ -237,7 +236,7 @@ class Repository:
                     new = step(head)
                 except OSError as exc:
                     vanished += 1
-                    if vanished > 3 or not _folder_vanished(exc):
+                    if vanished > 3 or not folder_vanished(exc):
                         raise
                     continue
                 if new is None or new == head or self._publish(new, head):
@@ -271,7 +270,7 @@ class Repository:
                 finally:
                     self._lock_depth = 0
 
-    def _write_tree(self, head: str | None, changes: Changes) -> pygit2.Oid:
+    def _write_tree(self, head: str | None, changes: Changes | Blobs) -> pygit2.Oid:
         """The head's tree with `changes` applied, rewriting only the trees on changed paths.
 
         Untouched folders keep their tree ids, so a save writes a blob and the few
@@ -298,7 +297,8 @@ class Repository:
             elif change is None:
                 folder.remove(name)
             else:
-                folder.put(name, BLOB_MODE, self.git.create_blob(change))
+                blob = change if isinstance(change, pygit2.Oid) else self.git.create_blob(change)
+                folder.put(name, BLOB_MODE, blob)
         return self._trees.write(folder) if len(folder) else None
 
     def _write_commit(self, tree: pygit2.Oid, parent: str | None, author: Person, message: str,
@@ -316,7 +316,7 @@ class Repository:
         """Compare-and-swap `main` from `old` to `new`; False if someone else won.
 
         Raises OSError when the ref lock could not be written at all (disk full,
-        read-only): retrying cannot help then, and `_write_failures` says so.
+        read-only): retrying cannot help then, and `write_failures` says so.
         """
         repo = self.git
         try:
@@ -356,7 +356,7 @@ class Repository:
         return True
 
 
-def _folder_vanished(exc: OSError) -> bool:
+def folder_vanished(exc: OSError) -> bool:
     """True when libgit2 lost a race with `git gc`: it made objects/xx/ for a new object,
     then `git prune-packed` removed the still-empty folder before the object was renamed
     into it. Writing the objects again is safe: nothing was published."""
@@ -365,7 +365,7 @@ def _folder_vanished(exc: OSError) -> bool:
 
 
 @contextmanager
-def _write_failures() -> Iterator[None]:
+def write_failures() -> Iterator[None]:
     """Report a failed object write as RepositoryWriteFailed; the ref is untouched then.
 
     The message names the likely causes; the raw text (libgit2 often loses the
@@ -380,7 +380,7 @@ def _write_failures() -> Iterator[None]:
                "Nothing was saved."), detail=detail) from exc
 
 
-def _nest(changes: Changes) -> NestedChanges:
+def _nest(changes: Changes | Blobs) -> NestedChanges:
     """{"a/b.md": x} as {"a": {"b.md": x}}, so each folder's tree is rewritten once."""
     nested: NestedChanges = {}
     for path, data in changes.items():

@@ -1,25 +1,32 @@
-"""A stale save merges outside the writer lock; only the commit on the head and the ref swap wait.
+"""A save merges and writes its objects outside the writer lock; only the ref swap waits.
 
-The merge (`git merge-file`) and the look-up of whose edits were merged take
-milliseconds; under the lock every other save of the wiki would wait for them.
-These tests slow a real merge down on purpose and watch what other saves do
-meanwhile, and change the page under a running merge to see it redone.
+The merge (`git merge-file`), the look-up of whose edits were merged and the
+writing of the blob, trees and commit take milliseconds; under the lock every
+other save of the wiki would wait for them. These tests slow a real merge down
+on purpose and watch what other saves do meanwhile, change the page under a
+running merge to see it redone, and move main between a save's writes and its
+ref swap to see the written blob go on the new head.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pygit2
 import pytest
 
 from storage import optimistic
 from storage.merge import MergeResult, merge_texts
-from storage.repository import Person
+from storage.repository import Blobs, Changes, Person, Repository
 from wiki import pages
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.pages import PageStore
+
+WriteCommit = Callable[..., "str | None"]
 
 ANNA = Person("Anna", "anna@example.org")
 BOB = Person("Bob", "bob@example.org")
@@ -108,3 +115,51 @@ def test_a_page_that_keeps_changing_is_merged_under_the_lock_in_the_end(
     text = wiki.get("Plan").markdown
     assert f"Count: {optimistic.MAX_REBUILDS}" in text
     assert "Anna's first" in text and "Bob's third" in text
+
+
+def recording_writes(monkeypatch: pytest.MonkeyPatch, then: Callable[[], object] | None = None
+                     ) -> list[tuple[bool, Changes | Blobs]]:
+    """Each commit write as (under the writer lock?, what it was given); `then` runs once,
+    right after the first write."""
+    writes: list[tuple[bool, Changes | Blobs]] = []
+    real: WriteCommit = Repository.write_commit
+
+    def write_commit(repo: Repository, head: str | None, changes: Changes | Blobs,
+                     *args: Any, **kwargs: Any) -> str | None:
+        writes.append((repo._lock_depth > 0, changes))
+        written = real(repo, head, changes, *args, **kwargs)
+        if then is not None and len(writes) == 1:
+            then()
+        return written
+
+    monkeypatch.setattr(Repository, "write_commit", write_commit)
+    return writes
+
+
+def test_a_save_writes_its_objects_before_taking_the_writer_lock(
+        wiki: PageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Plan", TEXT, None, ANNA).revision
+    writes = recording_writes(monkeypatch)
+    saved = wiki.save("Plan", TEXT.replace("First", "Bob's first"), base, BOB)
+    assert [held for held, _ in writes] == [False]
+    assert all(isinstance(blob, pygit2.Oid) for _, blobs in writes for blob in blobs.values())
+    assert wiki.repo.head() == saved.revision
+    assert wiki.history.last_change("Plan.md").author == "Bob"  # type: ignore[union-attr]
+
+
+def test_when_main_moves_after_the_writes_the_same_blob_goes_on_the_new_head(
+        wiki: PageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Plan", TEXT, None, ANNA).revision
+    carol: list[str] = []
+    writes = recording_writes(monkeypatch, then=lambda: carol.append(
+        wiki.save("Notes", "# Notes\n", None, CAROL).revision))
+    saved = wiki.save("Plan", TEXT.replace("First", "Bob's first"), base, BOB)
+    # Bob's writes, then Carol's save of another page (outside the lock), then Bob's
+    # blob on Carol's head: only the trees above it and a commit, under the lock.
+    assert [held for held, _ in writes] == [False, False, True]
+    assert writes[2][1] == writes[0][1]  # the blob written before is not written again
+    assert wiki.repo.commit_info(saved.revision).parents[0].id == pygit2.Oid(hex=carol[0])
+    assert wiki.get("Notes").markdown == "# Notes\n"
+    assert "Bob's first" in wiki.get("Plan").markdown
+    assert wiki.history.last_change("Plan.md").author == "Bob"  # type: ignore[union-attr]
+    assert wiki.history.last_change("Notes.md").author == "Carol"  # type: ignore[union-attr]
