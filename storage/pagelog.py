@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import pygit2
 
 from storage.gitcmd import GitFailed, run_git
-from storage.treediff import GitHandle, tree_entry
+from storage.treediff import GitHandle
+from storage.treesplice import entry_at
 
 RECORD = "\x1e"
 UNIT = "\x1f"
@@ -168,8 +169,8 @@ def _path_changes(source: GitHandle, parent: pygit2.Commit | None, commit: pygit
                   paths: Collection[str]) -> tuple[tuple[RawChange, ...], int, int]:
     changes, added, removed = [], 0, 0
     for path in sorted(paths):
-        old = tree_entry(parent.tree, path) if parent is not None else None
-        new = tree_entry(commit.tree, path)
+        old = _entry(source, parent.tree_id, path) if parent is not None else None
+        new = _entry(source, commit.tree_id, path)
         if old == new:
             continue
         status = "A" if old is None else "D" if new is None else (
@@ -180,6 +181,12 @@ def _path_changes(source: GitHandle, parent: pygit2.Commit | None, commit: pygit
         _context, plus, minus = patch.line_stats
         added, removed = added + plus, removed + minus
     return tuple(changes), added, removed
+
+
+def _entry(source: GitHandle, tree: pygit2.Oid, path: str) -> tuple[str, int] | None:
+    """Blob id and mode at `path`; the tree a save just wrote is not parsed again."""
+    found = entry_at(source.git, tree, path)
+    return None if found is None else (str(found[1]), int(found[0]))
 
 
 def _blob(source: GitHandle, entry: tuple[str, int] | None) -> pygit2.Blob | None:

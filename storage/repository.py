@@ -30,7 +30,7 @@ from storage.errors import (
 )
 from storage.names import validate_revision
 from storage.objectcache import cache_large_trees
-from storage.treesplice import TreeEdit, TreeWriter
+from storage.treesplice import TreeEdit, TreeWriter, entry_at
 
 MAIN_REF = "refs/heads/main"
 MAIN_LOCK = MAIN_REF + ".lock"
@@ -153,13 +153,10 @@ class Repository:
         """Blob id of `path` in `commit`, or None if absent (or a folder)."""
         if commit is None:
             return None
-        try:
-            entry = self.commit_info(commit).tree[path]
-        except KeyError:
+        found = entry_at(self.git, self.commit_info(commit).tree_id, path)
+        if found is None or found[0] not in (BLOB_MODE, pygit2.enums.FileMode.BLOB_EXECUTABLE):
             return None
-        if entry.filemode not in (BLOB_MODE, pygit2.enums.FileMode.BLOB_EXECUTABLE):
-            return None
-        return str(entry.id)
+        return str(found[1])
 
     def read_blob(self, blob_id: str) -> bytes:
         """Contents of a blob."""

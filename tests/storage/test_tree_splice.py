@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from storage.commitbytes import commit_object
 from storage.errors import StorageError
 from storage.repository import NestedChanges, Person, Repository, _nest
-from storage.treesplice import UNCOMPRESSED_BYTES, RawTrees, TreeEdit, entries_of
+from storage.treesplice import (
+    RAW_TREES,
+    UNCOMPRESSED_BYTES,
+    RawTrees,
+    TreeEdit,
+    entries_of,
+    entry_at,
+)
 
 SERVER = Person("cowiki", "cowiki@localhost")
 ANNA = Person("Anna de Vries", "anna@example.org")
@@ -133,6 +140,27 @@ def test_edits_of_a_large_folder_match_treebuilder(
 
 def test_the_large_folder_edits_leave_a_sound_repository(large_folder: Repository) -> None:
     check_with_git(large_folder)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=change_sets, asked=st.lists(st.one_of(
+    paths, st.integers(0, 2100).map(lambda n: f"Pagina {n:04d}.md"),
+    paths.map(lambda p: p + "/"), st.just("")), min_size=1, max_size=8))
+def test_an_entry_looked_up_in_a_cached_tree_is_what_libgit2_finds(
+        large_folder: Repository, changes: dict[str, bytes | None], asked: list[str]) -> None:
+    """The large folder a save wrote is answered from the raw-tree cache, the small
+    folders in it by libgit2: both give what libgit2's own lookup gives."""
+    large_folder.commit(lambda head: changes, ANNA, "edit")
+    tree = large_folder.commit_info(large_folder.head() or "").tree
+    assert RAW_TREES.cached(tree.id) is not None
+    for path in asked:
+        try:
+            entry = tree[path]
+            expected = (int(entry.filemode), entry.id)
+        except KeyError:
+            expected = None
+        assert entry_at(large_folder.git, tree.id, path) == expected, path
 
 
 def test_a_folder_sorts_as_if_its_name_ended_in_a_slash(repo: Repository) -> None:
