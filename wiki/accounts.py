@@ -172,12 +172,12 @@ class Accounts:
         self.unlock(user)
 
     def set_role(self, user: User, role: str) -> None:
-        """Change a user's role; this ends the user's sessions."""
+        """Change a user's role; this ends the user's sessions in this wiki."""
         check_role(role)
         with self.db.transaction() as conn:
             conn.execute(update(members).where(members.c.user_id == user.id)
                          .values(role=role))
-            _end_sessions(conn, user.id)
+            _end_sessions(conn, user.id, everywhere=not self.shared)
 
     def set_language(self, user: User, language: str) -> None:
         """Set the user's interface language ('' follows the browser's Accept-Language)."""
@@ -189,11 +189,11 @@ class Accounts:
 
     def set_active(self, user: User, active: bool) -> None:
         """Deactivate (no login, no tokens; history and attribution stay) or reactivate.
-        Either way the user's sessions end."""
+        Either way the user's sessions in this wiki end."""
         with self.db.transaction() as conn:
             conn.execute(update(members).where(members.c.user_id == user.id)
                          .values(active=int(active)))
-            _end_sessions(conn, user.id)
+            _end_sessions(conn, user.id, everywhere=not self.shared)
 
     def get(self, user_id: int) -> User | None:
         """The user with this id, or None."""
@@ -384,11 +384,12 @@ def _member(row: RowMapping | None) -> User | None:
     return None if row is None or row["role"] is None or not row["active"] else _user(row)
 
 
-def _end_sessions(conn: Connection, user_id: int) -> None:
-    # One statement: concurrent bumps each count, and a session cookie signed with the
-    # generation before any of them fails.
-    conn.execute(update(users).where(users.c.id == user_id)
-                 .values(session_generation=users.c.session_generation + 1))
+def _end_sessions(conn: Connection, user_id: int, everywhere: bool = True) -> None:
+    """End the user's sessions: in this wiki (its `sessions` rows), and `everywhere` also
+    in the other wikis sharing the account (its generation, which every cookie carries)."""
+    if everywhere:  # one statement: concurrent bumps each count
+        conn.execute(update(users).where(users.c.id == user_id)
+                     .values(session_generation=users.c.session_generation + 1))
     conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
 

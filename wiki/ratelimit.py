@@ -66,9 +66,12 @@ class RateLimits:
 
     def take(self, key: str, limit: Limit) -> float:
         """Count one event unless `key` is at its limit: 0 when taken, else the seconds
-        until the oldest event in the window ages out (then nothing is counted)."""
+        until the oldest event in the window ages out (then nothing is counted). Counted
+        per wiki: with accounts shared by a root's wikis, their events share a table."""
         if limit.count <= 0:
             return 0.0
+        if self.db.schema is not None:  # a wiki of a root: its people's limits are its own
+            key = f"{key}@{self.db.schema}"
         now = time.time()
         try:
             with self.db.transaction() as conn:

@@ -147,6 +147,31 @@ def test_roles_and_deactivation_stay_with_their_wiki(root: Path) -> None:
     assert alpha.application.extensions["cowiki"].accounts.get(ann.id).role == "facilitator"
 
 
+def test_a_role_change_and_a_persons_limits_stay_with_their_wiki(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COWIKI_RATE_COMMENTS", "2")
+    bob = wiki(root, "beta")
+    log_in(bob, "Bob")
+    ann_beta = wiki(root, "beta")
+    join_with_account(ann_beta, invite(bob), "Ann")
+    ann_alpha = wiki(root, "alpha")
+    log_in(ann_alpha, "Ann")
+
+    def comments(client: FlaskClient) -> list[int]:
+        return [client.post("/api/v1/pages/Home/comments", json={"body": f"Punt {n}"},
+                            headers={"X-CSRF-Token": csrf(client)}).status_code
+                for n in range(3)]
+
+    assert comments(ann_alpha) == [201, 201, 429]
+    assert comments(ann_beta) == [201, 201, 429]  # her limit in beta is beta's alone
+    accounts = bob.application.extensions["cowiki"].accounts
+    accounts.set_role(accounts.by_name("Ann"), "reader")
+    assert ann_beta.get("/welcome").status_code == 302  # logged out where it changed
+    assert ann_alpha.get("/welcome").status_code == 200  # still in alpha
+    accounts.set_active(accounts.by_name("Ann"), False)
+    assert ann_alpha.get("/welcome").status_code == 200
+
+
 def test_a_token_works_in_the_wikis_its_account_belongs_to(root: Path) -> None:
     alpha = wiki(root, "alpha")
     log_in(alpha, "Ann")
