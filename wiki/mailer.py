@@ -36,7 +36,7 @@ from wiki.db import Database
 from wiki.dbdialect import lock_key
 from wiki.dbschema import mail_outbox as outbox
 from wiki.dbschema import members, notifications, notify_settings, users
-from wiki.notifications import Notifications, sentence
+from wiki.notifications import QUOTED_KINDS, Notifications, sentence
 from wiki.wikilang import LANGUAGES, N_, WikiLanguage, translate
 
 POLL_SECONDS = 5.0
@@ -140,7 +140,7 @@ class Mailer:
         for note in batch:
             lines.append(("- " if len(batch) > 1 else "") + self._sentence(note, language))
             indent = "  " if len(batch) > 1 else ""
-            if note.summary and note.kind in ("mention", "reply", "suggestion"):
+            if note.summary and note.kind in QUOTED_KINDS:
                 lines.append(f"{indent}“{note.summary}”")
             lines += [indent + self.url(note.link), ""]
         lines += ["-- ", translate(language, WHY, url=self.url("/account#notifications"))]

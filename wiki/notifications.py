@@ -26,7 +26,12 @@ from wiki.dbschema import notifications as notes
 from wiki.errors import N_, InvalidInput
 from wiki.wikilang import translate
 
-KINDS = ("mention", "reply", "suggestion", "suggestion_decided", "report", "followed_change")
+# "suggestion_decided" is what rows written before accepted, turned down and
+# conflict were told apart say; it is still shown, never written.
+KINDS = ("mention", "reply", "suggestion", "suggestion_accepted", "suggestion_rejected",
+         "suggestion_conflict", "suggestion_decided", "report", "followed_change")
+# Kinds whose summary is someone's words (a comment, a note, a decision's reason).
+QUOTED_KINDS = ("mention", "reply", "suggestion", "suggestion_accepted", "suggestion_rejected")
 EMAIL_CHOICES = ("none", "immediate", "digest")
 MAX_SUMMARY = 300
 MAX_LINK = 500
@@ -39,6 +44,11 @@ SENTENCES = {
     "mention": N_("{actor} mentioned you on {page}"),
     "reply": N_("{actor} replied to your comment on {page}"),
     "suggestion": N_("{actor} suggested a change to {page}"),
+    "suggestion_accepted": N_("{actor} accepted your suggestion for {page}"),
+    "suggestion_rejected": N_("{actor} turned down your suggestion for {page}"),
+    "suggestion_conflict": N_("{actor} wanted to accept your suggestion for {page}, but the"
+                              " page changed in the same place: you can redo it on the"
+                              " current text"),
     "suggestion_decided": N_("{actor} decided on your suggestion for {page}"),
     "report": N_("{actor} reported a comment on {page}"),
     "followed_change": N_("{actor} changed {page}, which you follow"),

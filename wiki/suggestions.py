@@ -247,7 +247,7 @@ class Suggestions:
             self._decide(number, "conflict", None, why, "", ("accepted",))
             audit.record("suggestion", action="conflict", id=number, page=found.page,
                          user=user.name, account=user.id, suggester=found.suggester)
-            self._tell([found.suggester_id], "suggestion_decided", found, user, link)
+            self._tell([found.suggester_id], "suggestion_conflict", found, user, link)
             raise
         except BaseException:  # refused or failed: nothing saved, it waits again as it was
             self.db.connect().execute(update(rows).where(
@@ -259,7 +259,7 @@ class Suggestions:
         audit.record("suggestion", action="accepted", id=number, page=found.page,
                      revision=saved.revision, user=user.name, account=user.id,
                      suggester=found.suggester, suggester_account=found.suggester_id)
-        self._tell([found.suggester_id], "suggestion_decided", found, user, link)
+        self._tell([found.suggester_id], "suggestion_accepted", found, user, link, why)
         return self.get(number), saved
 
     def reject(self, number: int, user: User, reason: object, link: str = "") -> Suggestion:
@@ -269,7 +269,7 @@ class Suggestions:
         self._decide(number, "rejected", user, why, "", UNDECIDED)
         audit.record("suggestion", action="rejected", id=number, page=found.page,
                      user=user.name, account=user.id, suggester=found.suggester, reason=why)
-        self._tell([found.suggester_id], "suggestion_decided", found, user, link)
+        self._tell([found.suggester_id], "suggestion_rejected", found, user, link, why)
         return self.get(number)
 
     def move(self, old: str, new: str) -> None:
@@ -327,12 +327,13 @@ class Suggestions:
             raise InvalidInput(N_("this suggestion was already decided"))
 
     def _tell(self, recipients: Iterable[int], kind: str, suggestion: Suggestion,
-              actor: User, link: str) -> None:
+              actor: User, link: str, reason: str | None = None) -> None:
+        """Notify `recipients`; a decision's notification quotes its reason, others the note."""
         # NOTIFY: services.notifications.notify from helper "notify" (wiki/notifications.py),
         # handed in by open_data_dir; it never raises and skips the actor.
         if self.notify is not None:
             self.notify(list(recipients), kind, suggestion.page, actor.id,
-                        summary=suggestion.note, link=link)
+                        summary=suggestion.note if reason is None else reason, link=link)
 
 
 def _note(note: object) -> str:

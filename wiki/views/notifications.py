@@ -13,7 +13,13 @@ from werkzeug.wrappers import Response
 from storage.names import whole_number
 from wiki.errors import N_, InvalidInput
 from wiki.mentions import MentionIndex
-from wiki.notifications import EMAIL_CHOICES, Notification, Notifications, sentence
+from wiki.notifications import (
+    EMAIL_CHOICES,
+    QUOTED_KINDS,
+    Notification,
+    Notifications,
+    sentence,
+)
 from wiki.views import me, services
 from wiki.views.access import ROWID, allow, login_required_response
 from wiki.views.api import body
@@ -21,7 +27,6 @@ from wiki.views.i18n import current_language
 
 bp = Blueprint("notifications", __name__)
 api = Blueprint("notifications_api", __name__, url_prefix="/api/v1")
-QUOTED_KINDS = ("mention", "reply", "suggestion")  # their summary is someone's words
 MAX_PREFIX = 40
 MAX_IDS = 500
 
