@@ -291,6 +291,11 @@
   window.cowikiEditor = {
     use: function (other) { surface = other || textarea; },
     isLive: function () { return surface.live; },
+    // True while the live editor's text is shared (and kept by the wiki as typed).
+    isShared: function () { return !!(surface.shared && surface.shared()); },
+    // A draft into the shared text as its own changes: a promise, or null when
+    // the text is this textarea's alone (then the draft simply replaces it).
+    restoreDraft: function (draft) { return surface.restoreDraft ? surface.restoreDraft(draft) : null; },
     act: function (name) { actions[name](); },
     upload: upload,
     say: say,

@@ -76,6 +76,8 @@
     bar.append(restore, " ", discard);
     form.parentNode.insertBefore(bar, form);
     restore.addEventListener("click", function () {
+      const shared = window.cowikiEditor && window.cowikiEditor.restoreDraft(draft);
+      if (shared) { intoSharedText(shared); return; }
       area.value = draft.markdown;
       if (draft.base_revision) form.elements.base_revision.value = draft.base_revision;
       area.dispatchEvent(new Event("input"));
@@ -83,6 +85,21 @@
       editor.pending = false;
       bar.remove();
     });
+    // Live: the draft's changes join the others' text; the draft is then spent.
+    function intoSharedText(done) {
+      restore.disabled = discard.disabled = true;
+      done.then(function (merged) {
+        send(editor.draftUrl, "DELETE");
+        editor.saved = area.value;
+        editor.pending = false;
+        bar.textContent = merged.overlapped
+          ? t("Your draft is in the shared text. Where you and others changed the same words, both versions are there now: tidy them up together.")
+          : t("Your draft is in the shared text, beside what the others typed.");
+      }, function () {
+        restore.disabled = discard.disabled = false;
+        bar.firstChild.textContent = t("Your draft could not be added to the shared text just now. It is kept: try again. ");
+      });
+    }
     discard.addEventListener("click", function () {
       send(editor.draftUrl, "DELETE");
       editor.pending = false;
@@ -112,6 +129,9 @@
 
     function saveDraft(keepalive) {
       if (editor.pending || editor.submitting || area.value === editor.saved) return;
+      // Shared live text is kept by the wiki as it is typed: a draft of it would
+      // only come back later as a stale copy of everyone's text.
+      if (window.cowikiEditor && window.cowikiEditor.isShared()) return;
       editor.saved = area.value;
       send(editor.draftUrl, "PUT",
         { markdown: area.value, base_revision: form.elements.base_revision.value }, keepalive)

@@ -8,7 +8,7 @@
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
-import { EditorState, Compartment } from "@codemirror/state";
+import { EditorState, Compartment, ChangeSet } from "@codemirror/state";
 import {
   EditorView, keymap, drawSelection, dropCursor, highlightSpecialChars,
 } from "@codemirror/view";
@@ -160,6 +160,7 @@ async function start() {
   const pages = JSON.parse(area.dataset.pages || "[]");
   const label = form.querySelector('label[for="markdown"]');
   let mirroring = false;
+  const restoring = new Set();  // what was typed since each restore's text was sent
 
   function lock(reason) {
     return reason ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [];
@@ -208,7 +209,11 @@ async function start() {
         autocompletion({ override: [pageNames] }),
         yCollab(text, provider.awareness, { undoManager: new Y.UndoManager(text) }),
         locked.of(lock(lockReason(ticket))),
-        EditorView.updateListener.of(function (update) { if (update.docChanged) mirror(); }),
+        EditorView.updateListener.of(function (update) {
+          if (!update.docChanged) return;
+          restoring.forEach(function (typed) { typed.changes = typed.changes.compose(update.changes); });
+          mirror();
+        }),
         EditorView.domEventHandlers({
           paste: function (event) {
             if (!uploadFiles(event.clipboardData && event.clipboardData.files)) return false;
@@ -231,7 +236,8 @@ async function start() {
   view.dom.id = "live-editor";
   area.after(view.dom);
 
-  // Someone else changed the textarea (a restored draft): into the shared text.
+  // Someone else changed the textarea: into the shared text. (A restored draft
+  // goes through restoreDraft below instead, as its own changes.)
   area.addEventListener("input", function () {
     if (mirroring || view.state.readOnly) return;
     const now = view.state.doc.toString();
@@ -253,7 +259,37 @@ async function start() {
       view.dispatch({ selection: { anchor: Math.min(anchor, length), head: Math.min(head, length) } });
     },
     focus: function () { view.focus(); },
+    shared: function () { return !stopped && provider.wsconnected && provider.synced; },
+    restoreDraft: restoreDraft,
   });
+
+  // A restored draft (static/workshop.js) goes into the shared text as the changes
+  // it made since its revision, merged by the wiki; never in place of what others
+  // typed. Typing during the round trip is mapped over, so it stays too.
+  async function restoreDraft() {
+    if (stopped || view.state.readOnly) throw new Error("read only");
+    const sent = view.state.doc.toString();
+    const typed = { changes: ChangeSet.empty(sent.length) };
+    restoring.add(typed);
+    let answer;
+    try {
+      const response = await fetch(api(path, "draft/merge"), {
+        method: "POST", credentials: "same-origin", body: JSON.stringify({ markdown: sent }),
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+      });
+      if (!response.ok) throw new Error("merge: " + response.status);
+      answer = await response.json();
+    } finally {
+      restoring.delete(typed);
+    }
+    if (stopped || view.state.readOnly) throw new Error("live editing ended");
+    const changes = answer.changes.map(function (change) {
+      const from = typed.changes.mapPos(change[0], 1);
+      return { from: from, to: Math.max(from, typed.changes.mapPos(change[1], -1)), insert: change[2] };
+    });
+    if (changes.length) view.dispatch({ changes: changes });
+    return { overlapped: !!answer.overlapped };
+  }
 
   // The save row: "Save version" and its answer in place of the summary and Save.
   const row = form.querySelector(".save-row");

@@ -157,6 +157,10 @@ SCRIPT_TEXTS = (
     N_(" are editing this page right now."),
     N_(" They have unsaved changes: agree who edits what; overlapping saves will conflict."),
     N_("Restore your unsaved draft from %(when)s? "), N_("Restore draft"), N_("Discard it"),
+    N_("Your draft is in the shared text, beside what the others typed."),
+    N_("Your draft is in the shared text. Where you and others changed the same words, both"
+       " versions are there now: tidy them up together."),
+    N_("Your draft could not be added to the shared text just now. It is kept: try again. "),
     N_("Saving…"),
     N_("Not saved: the wiki could not be reached. Your text is still here; try again."),
     N_("Not saved (%(status)s). Your text is still here; try again."),

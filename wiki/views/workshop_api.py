@@ -13,6 +13,7 @@ from wiki import audit
 from wiki.accounts import User
 from wiki.errors import N_, InvalidInput, PageNotFound
 from wiki.invites import Invite
+from wiki.live.draftmerge import merge_draft
 from wiki.phases import frozen_scopes
 from wiki.presence import Editor
 from wiki.views import me, services
@@ -160,3 +161,12 @@ def draft(path: str) -> Response:
         return Response(status=204)
     return jsonify(page=found.page, markdown=found.markdown,
                    base_revision=found.base_revision, saved=found.saved)
+
+
+@bp.post("/pages/<path:path>/draft/merge")
+@allow("participant")
+def draft_merge(path: str) -> Response:
+    """Your draft merged into the live text sent (static/live.bundle.js restores it so)."""
+    merged = merge_draft(services().pages, drafts(), path, me(), body().get("markdown"))
+    return jsonify(markdown=merged.markdown, changes=[list(c) for c in merged.changes],
+                   overlapped=merged.overlapped)

@@ -1,0 +1,154 @@
+"""A draft restored into a page that others are editing live, in real browsers.
+
+Anna left an unsaved draft of Plan. When she comes back, Bert is typing in the live
+editor. She is offered her draft; restoring it puts her changes into the shared text
+beside Bert's (a three-way merge from the revision her draft started from), never
+in place of it, and git ends with both.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.conftest import LiveServer
+from tests.e2e.test_live_editing import (
+    PAGE,
+    START,
+    WAIT,
+    add_participant,
+    go_to_line,
+    log_in,
+    open_live,
+    same_everywhere,
+    saved_text,
+)
+
+DRAFT = START.replace("Tweede alinea.", "Tweede alinea, uit het concept van Anna.")
+# Screenshots to look at, not for the README (docs/screenshots keeps those).
+SHOTS = Path(tempfile.gettempdir()) / "cowiki-live-drafts"
+TEXTS = {
+    "en": ("Restore your unsaved draft from", "Restore draft",
+           "Your draft is in the shared text, beside what the others typed."),
+    "nl": ("Je niet-opgeslagen concept van", "Concept terugzetten",
+           "Je concept staat in de gedeelde tekst, naast wat de anderen typten."),
+}
+
+
+@pytest.fixture(autouse=True)
+def classic_editor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live editing on (tests/e2e/conftest.py switches it off for the other browser tests)."""
+    monkeypatch.delenv("COWIKI_LIVE", raising=False)
+
+
+@pytest.fixture
+def plan(live_server: LiveServer) -> str:
+    """Plan as the facilitator wrote it, with Anna and Bert as participants; its revision."""
+    answer = live_server.session("facilitator").put(
+        f"{live_server.url}/api/v1/pages/{PAGE}", json={"markdown": START}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    for name in ("Anna", "Bert"):
+        add_participant(live_server, name)
+    return str(answer.json()["revision"])
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    made: list[BrowserContext] = []
+    yield made
+    for each in made:
+        each.close()
+
+
+def person(browser: Browser, contexts: list[BrowserContext], server: LiveServer, name: str,
+           language: str = "en", width: int = 1280) -> Page:
+    made = browser.new_context(locale="nl-NL" if language == "nl" else "en-US",
+                               viewport={"width": width, "height": 860 if width > 400 else 844},
+                               is_mobile=width <= 400, has_touch=width <= 400)
+    contexts.append(made)
+    page = made.new_page()
+    log_in(page, server, name)
+    return page
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def leave_a_draft(page: Page, server: LiveServer, base: str) -> None:
+    """What the editor's autosave keeps when a tab closes: Anna's text, on the server."""
+    page.goto(f"{server.url}/p/{PAGE}")
+    status = page.evaluate("""async ([url, draft]) => {
+        const token = document.querySelector('meta[name="csrf-token"]').content;
+        const answer = await fetch(url, {method: "PUT", credentials: "same-origin",
+            headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+            body: JSON.stringify(draft)});
+        return answer.status;
+    }""", [f"{server.url}/api/v1/pages/{PAGE}/draft",
+           {"markdown": DRAFT, "base_revision": base}])
+    assert status == 200
+
+
+def bert_types(server: LiveServer, browser: Browser, contexts: list[BrowserContext]) -> Page:
+    bert = person(browser, contexts, server, "Bert")
+    open_live(bert, server)
+    go_to_line(bert, 6, end=True)
+    bert.keyboard.type(" Bert typt live.")
+    return bert
+
+
+def restore(anna: Page, language: str) -> None:
+    offer, button, done = TEXTS[language]
+    bar = anna.locator(".draft-offer")
+    expect(bar).to_contain_text(offer, timeout=WAIT)
+    anna.get_by_role("button", name=button).click()
+    expect(bar).to_have_text(done, timeout=WAIT)
+
+
+def test_a_restored_draft_joins_the_live_text_beside_the_other_persons_typing(
+        browser: Browser, live_server: LiveServer, plan: str,
+        contexts: list[BrowserContext]) -> None:
+    anna = person(browser, contexts, live_server, "Anna")
+    leave_a_draft(anna, live_server, plan)
+    bert = bert_types(live_server, browser, contexts)
+    open_live(anna, live_server)
+    assert "Bert typt live." in anna.evaluate("document.getElementById('markdown').value")
+    shot(anna, "live-draft-offer")
+    restore(anna, "en")
+    bert.keyboard.type(" En nog meer.")  # typing on while her draft goes in
+    both = ("Tweede alinea, uit het concept van Anna.", "Bert typt live. En nog meer.")
+    text = same_everywhere([anna, bert], *both)
+    assert text == DRAFT.replace("Derde alinea.", "Derde alinea. Bert typt live. En nog meer.")
+    shot(anna, "live-draft-restored")
+    anna.click("#live-save")
+    expect(anna.locator("#live-saved")).to_have_text("Saved as a version.", timeout=WAIT)
+    assert all(part in saved_text(live_server) for part in both)
+    # The draft is spent: coming back offers nothing more.
+    anna.goto(f"{live_server.url}/p/{PAGE}/edit")
+    expect(anna.locator("#live-editor")).to_be_visible(timeout=WAIT)
+    anna.wait_for_timeout(1500)
+    expect(anna.locator(".draft-offer")).to_have_count(0)
+
+
+def test_in_dutch_on_a_phone_the_draft_offer_fits_and_restores(
+        browser: Browser, live_server: LiveServer, plan: str,
+        contexts: list[BrowserContext]) -> None:
+    anna = person(browser, contexts, live_server, "Anna", language="nl", width=390)
+    leave_a_draft(anna, live_server, plan)
+    bert = bert_types(live_server, browser, contexts)
+    open_live(anna, live_server)
+    offer = anna.locator(".draft-offer")
+    expect(offer).to_contain_text(TEXTS["nl"][0], timeout=WAIT)
+    box = offer.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert anna.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(anna, "phone-live-draft-offer-nl")
+    restore(anna, "nl")
+    same_everywhere([anna, bert], "uit het concept van Anna.", "Bert typt live.")
+    assert anna.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(anna, "phone-live-draft-restored-nl")
