@@ -143,12 +143,15 @@ async function start() {
   });
   provider.awareness.setLocalStateField("user", userOf(ticket));
 
-  if (!(await firstSync(provider, CONNECT_MS)) || area.value !== typedBefore) {
-    // No live room in time, or the person started typing meanwhile: stay classic.
+  const synced = await firstSync(provider, CONNECT_MS);
+  if (!synced || area.value !== typedBefore) {
+    // No live room in time, or the person started typing (or restored a draft)
+    // meanwhile: stay classic, and say which.
     provider.destroy();
     doc.destroy();
     show(area.readOnly ? t("Live editing is not available right now. This is the page as last saved.")
-      : t("Live editing is not available right now: you edit on your own, and saving merges your text with other changes."));
+      : synced ? t("You changed the text before live editing was ready, so you edit on your own: saving merges your text with the others' changes.")
+        : t("Live editing is not available right now: you edit on your own, and saving merges your text with other changes."));
     return;
   }
   if (!room) {

@@ -8,12 +8,13 @@ in place of it, and git ends with both.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from tests.conftest import LiveServer
 from tests.e2e.test_live_editing import (
@@ -152,3 +153,43 @@ def test_in_dutch_on_a_phone_the_draft_offer_fits_and_restores(
     same_everywhere([anna, bert], "uit het concept van Anna.", "Bert typt live.")
     assert anna.evaluate("document.documentElement.scrollWidth") <= 390
     shot(anna, "phone-live-draft-restored-nl")
+
+
+def test_a_draft_restored_before_live_editing_is_ready_is_saved_classically(
+        browser: Browser, live_server: LiveServer, plan: str,
+        contexts: list[BrowserContext]) -> None:
+    """The room's first answer is held back until Anna has restored her draft: live
+    editing then stays off for her with a status that says why, and her save merges."""
+    anna = person(browser, contexts, live_server, "Anna")
+    leave_a_draft(anna, live_server, plan)
+    bert = bert_types(live_server, browser, contexts)
+    held: list[str | bytes] = []
+    sockets: list[WebSocketRoute] = []
+
+    def hold_the_room(socket: WebSocketRoute) -> None:
+        sockets.append(socket)
+        socket.connect_to_server().on_message(lambda message: held.append(message))
+
+    anna.route_web_socket(re.compile(r".*/live/socket/.*"), hold_the_room)
+    anna.goto(f"{live_server.url}/p/{PAGE}/edit")
+    expect(anna.locator("#live-status")).to_have_text("Connecting to live editing…",
+                                                      timeout=WAIT)
+    restore_bar = anna.locator(".draft-offer")
+    expect(restore_bar).to_contain_text(TEXTS["en"][0], timeout=WAIT)
+    anna.get_by_role("button", name=TEXTS["en"][1]).click()
+    assert sockets, "the live editor did not connect"
+    for message in held:  # the room answers now, after the text changed
+        sockets[0].send(message)
+    expect(anna.locator("#live-status")).to_have_text(
+        "You changed the text before live editing was ready, so you edit on your own: "
+        "saving merges your text with the others' changes.", timeout=WAIT)
+    expect(anna.locator("#live-editor")).to_have_count(0)
+    assert anna.locator("#markdown").input_value() == DRAFT
+    expect(anna.locator("#preview")).to_contain_text("uit het concept van Anna", timeout=WAIT)
+    shot(anna, "live-draft-before-ready")
+    anna.get_by_role("button", name="Save", exact=True).click()
+    anna.wait_for_url(re.compile(rf".*/p/{PAGE}$"), timeout=WAIT)
+    bert.click("#live-save")
+    expect(bert.locator("#live-saved")).to_have_text("Saved as a version.", timeout=WAIT)
+    text = saved_text(live_server)
+    assert "Tweede alinea, uit het concept van Anna." in text and "Bert typt live." in text
