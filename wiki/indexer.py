@@ -71,6 +71,7 @@ class Indexer:
         self.renderer = renderer or Renderer()  # the app's, so pages format once for both
         self._wake = threading.Event()
         self._hurry = threading.Event()  # a search waits: no pause before the next catch-up
+        self._caught_up = threading.Condition()  # told after each catch-up in this process
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -105,17 +106,23 @@ class Indexer:
                                            for hit in results.hits))
 
     def wait_fresh(self, timeout: float) -> bool:
-        """Wake the indexer if the index is behind and wait up to `timeout` seconds."""
+        """Wake the indexer if the index is behind and wait up to `timeout` seconds.
+
+        This process's indexer says when it caught up, so a search right after a
+        save waits for the catch-up only; another process's is seen by looking
+        again every POLL_SECONDS."""
         if self.is_fresh():
             return True
         self._hurry.set()
         self.notify()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
-            if self.is_fresh():
-                return True
-        return False
+        with self._caught_up:
+            while not self.is_fresh():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._caught_up.wait(min(POLL_SECONDS, left))
+        return True
 
     # -- the background thread -------------------------------------------------
 
@@ -187,7 +194,9 @@ class Indexer:
                 # A fresh build goes beside the current index, which stays until it is complete.
                 log.exception("search index update failed; rebuilding it from git")
                 self._build(head, progress)
-            return True
+        with self._caught_up:
+            self._caught_up.notify_all()  # searches waiting in wait_fresh look again
+        return True
 
     def rebuild(self, progress: Progress = _no_progress) -> int:
         """Rebuild the whole index from the head, waiting for the writer lock; page count."""

@@ -104,6 +104,21 @@ def test_a_search_does_not_wait_for_the_batch(
     assert [hit.path for hit in results.hits] == ["tureluur"]
 
 
+def test_a_waiting_search_is_told_when_the_catch_up_ends(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not found on its next look: with a look every 20 s, the search would take 20 s."""
+    monkeypatch.setattr(indexer, "POLL_SECONDS", 20.0)
+    monkeypatch.setattr(indexer, "SEARCH_WAIT_SECONDS", 30.0)
+    quiet_for_a_while(services)
+    services.indexer.notify = lambda: None  # type: ignore[method-assign]  # the search wakes it
+    save(services, "grutto", "# Grutto\n\nDe grutto broedt in het weiland.\n")
+    del services.indexer.notify
+    started = time.monotonic()
+    results = services.indexer.search("grutto")
+    assert time.monotonic() - started < 10.0
+    assert results.fresh and [hit.path for hit in results.hits] == ["grutto"]
+
+
 def test_two_processes_saving_at_once_share_one_index_and_lose_no_page(
         services: Services, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(indexer, "BATCH_SECONDS", 2.0)
