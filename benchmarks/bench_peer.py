@@ -21,7 +21,11 @@ flipping every run) so that load on the machine hits both alike:
   token; Otter: its save form, anonymous, with its CSRF token), and a search
   for a new word right after a save that added it (cowiki waits for its index;
   Otter reads every file anyway); each run ends with a second's pause, so that
-  what a save leaves to do in the background is not charged to the next read;
+  what a save leaves to do in the background is not charged to the next read.
+  `--repeat N` has each wiki answer N requests of an operation back to back in
+  each run (other pages, new words): interleaving one request at a time leaves
+  each server idle while the other answers, and on this VM a request after an
+  idle spell costs a few milliseconds more, which weighs on the faster server;
 - beside them the raw limit in the same run: `git cat-file`, a pygit2 commit,
   `git grep`, `git log --follow`, `git blame`, `git diff`; and, as the floor
   under every request, a small static file from each server.
@@ -32,7 +36,8 @@ Otter/cowiki and cowiki/raw, and a verdict against the goal (cowiki at least
 10x faster than Otter on every operation).
 
     .venv/bin/python benchmarks/bench_peer.py [--quick] [--sizes 500,2000] [--runs N]
-                                              [--keep DIR] [--json FILE] [--otter-venv DIR]
+                                              [--repeat N] [--keep DIR] [--json FILE]
+                                              [--otter-venv DIR]
 """
 
 from __future__ import annotations
@@ -250,24 +255,27 @@ def new_word(rng: random.Random) -> str:
     return "saved" + "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(10))
 
 
-def measure(peers: Peers, raw: RawLimit, pages: int, runs: int) -> dict[str, Timings]:
-    """Every operation `runs` times after the warm-up; Otter and cowiki take turns going first."""
+def measure(peers: Peers, raw: RawLimit, pages: int, runs: int,
+            repeat: int = 1) -> dict[str, Timings]:
+    """Every operation `runs` times after the warm-up; Otter and cowiki take turns going first.
+    With `repeat`, each wiki answers that many requests of the operation back to back
+    (other pages, new words), all timed."""
     figures = {operation: Timings() for operation in OPERATIONS}
     rng, words = random.Random(5), random.Random()  # words differ from run to run
     for run in range(-WARM_UP, runs):
         order = ("otter", "cowiki") if run % 2 == 0 else ("cowiki", "otter")
         for operation in OPERATIONS:
-            number = rng.randrange(1, pages)
-            samples = {wiki: peers.timed(wiki, operation, number, new_word(words))
-                       for wiki in order}
+            numbers = [rng.randrange(1, pages) for _ in range(repeat)]
+            samples = {wiki: [peers.timed(wiki, operation, number, new_word(words))
+                              for number in numbers] for wiki in order}
             started = time.perf_counter()
-            raw.run(operation, page_name(number))
+            raw.run(operation, page_name(numbers[0]))
             if run < 0:
                 continue  # a warm-up run
             if operation != FLOOR:
                 figures[operation].raw.append((time.perf_counter() - started) * 1000)
-            figures[operation].otter.append(samples["otter"])
-            figures[operation].cowiki.append(samples["cowiki"])
+            figures[operation].otter.extend(samples["otter"])
+            figures[operation].cowiki.extend(samples["cowiki"])
         time.sleep(SETTLE_SECONDS)  # what a save left to do in the background ends untimed
         if run >= 0:
             print(f"  run {run + 1}/{runs} done", end="\r" if run + 1 < runs else "\n",
@@ -275,7 +283,8 @@ def measure(peers: Peers, raw: RawLimit, pages: int, runs: int) -> dict[str, Tim
     return figures
 
 
-def compare(base: Path, pages: int, commits: int, runs: int, venv: Path) -> dict[str, Timings]:
+def compare(base: Path, pages: int, commits: int, runs: int, venv: Path,
+            repeat: int = 1) -> dict[str, Timings]:
     """Build (or reuse) both wikis of one size and measure them side by side."""
     home = base / f"{pages}-pages"
     cowiki_dir, otter_home = home / "cowiki", home / "otter"
@@ -293,7 +302,7 @@ def compare(base: Path, pages: int, commits: int, runs: int, venv: Path) -> dict
             running_otter(venv, otter_home) as (otter_url, _):
         peers = Peers(otter_url, cowiki_url, http, {"otter": otter_home, "cowiki": cowiki_dir},
                       revisions)
-        return measure(peers, raw, pages, runs)
+        return measure(peers, raw, pages, runs, repeat)
 
 
 def report(pages: int, commits: int, figures: dict[str, Timings]) -> dict[str, bool]:
@@ -331,13 +340,15 @@ def main() -> int:
     parser.add_argument("--sizes", type=sizes_arg, default=list(SIZES), help="e.g. 500,2000")
     parser.add_argument("--quick", action="store_true", help="100 pages / 500 commits only")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per operation")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="requests per wiki and operation back to back in each run")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="build in DIR, reuse later")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the samples here")
     parser.add_argument("--otter-venv", type=Path, metavar="DIR",
                         help="virtualenv with otterwiki (made when missing)")
     args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or args.repeat < 1:
+        parser.error("--runs and --repeat must be at least 1")
     venv = otter_venv(args.otter_venv)
     sizes = QUICK if args.quick else {size: SIZES[size] for size in args.sizes}
     print(f"bench_peer: {os.cpu_count()} CPUs, load average at start {load()}", flush=True)
@@ -346,7 +357,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cowiki-peer-") as tmp:
         for pages, commits in sizes.items():
             print(f"\n{pages:,} pages / {commits:,} commits", flush=True)
-            figures = compare(args.keep or Path(tmp), pages, commits, args.runs, venv)
+            figures = compare(args.keep or Path(tmp), pages, commits, args.runs, venv,
+                              args.repeat)
             verdicts[str(pages)] = report(pages, commits, figures)
             results[str(pages)] = {op: vars(t) for op, t in figures.items()}
     print(f"\nload average at the end {load()}")
