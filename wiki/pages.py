@@ -93,6 +93,8 @@ class PageStore:
         self.door = door or ChangeDoor()
         self._titles: dict[str, str] = {}
         self._list_cache: tuple[str | None, list[PageSummary]] = (None, [])
+        self._index_cache: tuple[list[PageSummary], dict[str, PageSummary],
+                                 dict[str, str]] = ([], {}, {})
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------
@@ -140,8 +142,26 @@ class PageStore:
             return None
         if self.repo.blob_id(self.repo.head(), page_file(wanted)) is not None:
             return wanted
-        folded = wanted.casefold()
-        return next((p.name for p in self.all_pages() if p.name.casefold() == folded), None)
+        found = self.by_folded_name().get(wanted.casefold())
+        return None if found is None else found.name
+
+    def by_folded_name(self) -> dict[str, PageSummary]:
+        """Every page at the head by its case-folded name (cached per head commit, so a
+        page view does not go through all 10,000 pages to tell which links are missing)."""
+        return self._indexes()[1]
+
+    def titles(self) -> dict[str, str]:
+        """Every page's title by its name at the head (cached per head commit)."""
+        return self._indexes()[2]
+
+    def _indexes(self) -> tuple[list[PageSummary], dict[str, PageSummary], dict[str, str]]:
+        pages = self.all_pages()
+        cached = self._index_cache
+        if cached[0] is not pages:
+            cached = (pages, {page.name.casefold(): page for page in pages},
+                      {page.name: page.title for page in pages})
+            self._index_cache = cached
+        return cached
 
     def _title_of(self, blob: str, name: str) -> str:
         title = self._titles.get(blob)

@@ -100,15 +100,14 @@ def mark_missing_links(html: str) -> str:
     """Links to pages that do not exist yet get their own look and a tooltip (after the
     cached render: whether a page exists changes with every save)."""
     svc = services()
-    existing = {summary.name.casefold() for summary in svc.pages.all_pages()}
+    existing = svc.pages.by_folded_name()
     return mark_missing(html, svc.renderer.base, existing, gettext("does not exist yet"))
 
 
 def chapter_nav() -> list[tuple[str, str]]:
     """The whitepaper's chapter outline for the sidebar (at most NAV_LIMIT entries)."""
     svc = services()
-    titles = {summary.name: summary.title for summary in svc.pages.all_pages()}
-    return outline.chapters(svc.repo, svc.repo.head(), titles)[:NAV_LIMIT]
+    return outline.chapters(svc.repo, svc.repo.head(), svc.pages.titles())[:NAV_LIMIT]
 
 
 @bp.route("/new", methods=["GET", "POST"])
