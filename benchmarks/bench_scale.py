@@ -107,14 +107,20 @@ def fast_import_stream(pages: int, commits: int, merges: int = 0) -> Iterator[by
             page = rng.randrange(1, pages)
             versions[page] += 1
             path, data = f"{page_name(page)}.md", page_text(page_name(page), versions[page])
-        name, email = rng.choice(AUTHORS)
-        message = f"Edit {path[:-3]}".encode()
-        yield (b"commit refs/heads/main\nmark :%d\n" % (number + 1)
-               + f"author {name} <{email}> {when} +0000\n".encode()
-               + f"committer cowiki <cowiki@localhost> {when} +0000\n".encode()
-               + b"data %d\n%s\n" % (len(message), message)
-               + f'M 100644 inline "{path}"\n'.encode()
-               + b"data %d\n%s\n" % (len(data), data))
+        yield fast_import_commit(number + 1, rng.choice(AUTHORS), when,
+                                 f"Edit {path[:-3]}".encode(), path, data)
+
+
+def fast_import_commit(mark: int, author: tuple[str, str], when: int, message: bytes,
+                       path: str, data: bytes) -> bytes:
+    """One commit of a `git fast-import` stream on main, setting `path` to `data`."""
+    name, email = author
+    return (b"commit refs/heads/main\nmark :%d\n" % mark
+            + f"author {name} <{email}> {when} +0000\n".encode()
+            + f"committer cowiki <cowiki@localhost> {when} +0000\n".encode()
+            + b"data %d\n%s\n" % (len(message), message)
+            + f'M 100644 inline "{path}"\n'.encode()
+            + b"data %d\n%s\n" % (len(data), data))
 
 
 def pushed_merge(rng: random.Random, number: int, when: int, pages: int,

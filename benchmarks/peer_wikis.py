@@ -21,6 +21,7 @@ from pathlib import Path
 
 import requests
 from bench_save import free_port
+from bench_scale import fast_import_commit
 
 OTTER_VERSION = "2.26.1"
 HISTORY_PAGE = "history-300"
@@ -107,14 +108,8 @@ def fast_import_stream(pages: int, commits: int) -> Iterator[bytes]:
         else:
             page = rng.randrange(1, pages)
         data = corpus.edit(page)
-        name, email = rng.choice(AUTHORS)
-        message = f"Edit {page_name(page)}".encode()
-        yield (b"commit refs/heads/main\nmark :%d\n" % (number + 1)
-               + f"author {name} <{email}> {when} +0000\n".encode()
-               + f"committer cowiki <cowiki@localhost> {when} +0000\n".encode()
-               + b"data %d\n%s\n" % (len(message), message)
-               + f'M 100644 inline "{page_name(page)}.md"\n'.encode()
-               + b"data %d\n%s\n" % (len(data), data))
+        yield fast_import_commit(number + 1, rng.choice(AUTHORS), when,
+                                 f"Edit {page_name(page)}".encode(), f"{page_name(page)}.md", data)
 
 
 def git(git_dir: Path, *args: str, data: bytes | None = None) -> str:
