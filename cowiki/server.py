@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +269,33 @@ class WikiServer(BaseApplication):  # type: ignore[misc]
             return WikiDispatcher(self.root, self.settings)
         from app import create_app
 
-        return create_app({"data_dir": str(self.settings.data_dir)})
+        return when_the_database_answers(
+            lambda: create_app({"data_dir": str(self.settings.data_dir)}))
+
+
+def when_the_database_answers(make: Callable[[], Any]) -> Any:
+    """`make()`, tried again while the database is busy or cannot be reached.
+
+    gunicorn stops the whole server when a worker fails to start, so a worker started
+    while the database was locked or down would leave the wiki down for good; it
+    waits instead (the others serve meanwhile). Any other failure still stops it.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from wiki.dbdialect import fault
+
+    delay = 0.5
+    while True:
+        try:
+            return make()
+        except DBAPIError as exc:
+            trouble = fault(exc)
+            if trouble not in ("busy", "unreachable"):
+                raise
+            log.warning("the database is %s; this worker starts once it answers (%s)",
+                        trouble, exc.__class__.__name__)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:

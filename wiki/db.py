@@ -179,9 +179,14 @@ class Database:
             raise
 
     def migrate(self) -> None:
-        """Bring the schema up to date (several workers may start at once)."""
-        from wiki.dbmigrate import upgrade
+        """Bring the schema up to date (several workers may start at once).
 
+        A schema already up to date is only read: a worker starting while another
+        process holds the write lock (a long write, a backup) does not wait for it."""
+        from wiki.dbmigrate import current, head, upgrade
+
+        if self.schema is None and current(self.connect()) == head():
+            return
         if self.schema is not None:  # the accounts this wiki shares with the root's others
             with self.borrow() as conn:
                 conn.exec_driver_sql(f"SET search_path TO {ACCOUNTS_SCHEMA}, public")
