@@ -155,12 +155,25 @@ def test_in_dutch_on_a_phone_the_draft_offer_fits_and_restores(
     shot(anna, "phone-live-draft-restored-nl")
 
 
+BEFORE_READY = {  # connecting, the status after the restore, the save button
+    "en": ("Connecting to live editing…",
+           "You changed the text before live editing was ready, so you edit on your own: "
+           "saving merges your text with the others' changes.", "Save"),
+    "nl": ("Verbinden met samen live bewerken…",
+           "Je had de tekst al veranderd voordat live bewerken klaar was, dus je bewerkt "
+           "alleen: bij opslaan wordt je tekst samengevoegd met de wijzigingen van de anderen.",
+           "Opslaan"),
+}
+
+
+@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("nl", 390)])
 def test_a_draft_restored_before_live_editing_is_ready_is_saved_classically(
         browser: Browser, live_server: LiveServer, plan: str,
-        contexts: list[BrowserContext]) -> None:
+        contexts: list[BrowserContext], language: str, width: int) -> None:
     """The room's first answer is held back until Anna has restored her draft: live
     editing then stays off for her with a status that says why, and her save merges."""
-    anna = person(browser, contexts, live_server, "Anna")
+    connecting, status, save = BEFORE_READY[language]
+    anna = person(browser, contexts, live_server, "Anna", language=language, width=width)
     leave_a_draft(anna, live_server, plan)
     bert = bert_types(live_server, browser, contexts)
     held: list[str | bytes] = []
@@ -172,22 +185,20 @@ def test_a_draft_restored_before_live_editing_is_ready_is_saved_classically(
 
     anna.route_web_socket(re.compile(r".*/live/socket/.*"), hold_the_room)
     anna.goto(f"{live_server.url}/p/{PAGE}/edit")
-    expect(anna.locator("#live-status")).to_have_text("Connecting to live editing…",
-                                                      timeout=WAIT)
+    expect(anna.locator("#live-status")).to_have_text(connecting, timeout=WAIT)
     restore_bar = anna.locator(".draft-offer")
-    expect(restore_bar).to_contain_text(TEXTS["en"][0], timeout=WAIT)
-    anna.get_by_role("button", name=TEXTS["en"][1]).click()
+    expect(restore_bar).to_contain_text(TEXTS[language][0], timeout=WAIT)
+    anna.get_by_role("button", name=TEXTS[language][1]).click()
     assert sockets, "the live editor did not connect"
     for message in held:  # the room answers now, after the text changed
         sockets[0].send(message)
-    expect(anna.locator("#live-status")).to_have_text(
-        "You changed the text before live editing was ready, so you edit on your own: "
-        "saving merges your text with the others' changes.", timeout=WAIT)
+    expect(anna.locator("#live-status")).to_have_text(status, timeout=WAIT)
     expect(anna.locator("#live-editor")).to_have_count(0)
     assert anna.locator("#markdown").input_value() == DRAFT
     expect(anna.locator("#preview")).to_contain_text("uit het concept van Anna", timeout=WAIT)
-    shot(anna, "live-draft-before-ready")
-    anna.get_by_role("button", name="Save", exact=True).click()
+    assert anna.evaluate("document.documentElement.scrollWidth") <= width
+    shot(anna, f"live-draft-before-ready-{language}-{width}")
+    anna.get_by_role("button", name=save, exact=True).click()
     anna.wait_for_url(re.compile(rf".*/p/{PAGE}$"), timeout=WAIT)
     bert.click("#live-save")
     expect(bert.locator("#live-saved")).to_have_text("Saved as a version.", timeout=WAIT)
