@@ -33,7 +33,15 @@ from wiki.errors import N_, InvalidInput
 from wiki.pagetext import LANGUAGES, PageText
 from wiki.search.analysis import build_schema, folders_of
 from wiki.search.counting import count_matches
-from wiki.search.parsing import MAX_QUERY, Authors, expand_fuzzy, make_parser, parse
+from wiki.search.merging import tidy_segments
+from wiki.search.parsing import (
+    MAX_QUERY,
+    Authors,
+    expand_fuzzy,
+    make_parser,
+    parse,
+    stepped_unions,
+)
 from wiki.search.results import IndexUnavailable, SearchResults, matched_stems, to_hit
 from wiki.search.spelling import suggest
 
@@ -160,7 +168,7 @@ class SearchIndex:
             writer.cancel()
             raise
         try:
-            writer.commit()
+            writer.commit(mergetype=tidy_segments)
         except BaseException:
             with suppress(Exception):  # frees the write lock; the old segments stay as they were
                 writer.cancel()
@@ -231,7 +239,7 @@ class SearchIndex:
     def _run(self, searcher: Any, parsed: Any, text: str, languages: Sequence[str],
              empty: SearchResults) -> SearchResults:
         page, per_page = empty.page, empty.per_page
-        query = expand_fuzzy(parsed, searcher.reader())
+        query = stepped_unions(expand_fuzzy(parsed, searcher.reader()))
         total = count_matches(searcher, query)
         found = None
         if total is None:  # e.g. a phrase: rank and count in one walk that skips nothing

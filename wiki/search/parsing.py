@@ -141,6 +141,21 @@ def expand_fuzzy(query: Query, reader: Any) -> Query:
     return _expand(query, reader, {})
 
 
+def stepped_unions(query: Query) -> Query:
+    """`query` with every OR matched by stepping its parts together (Whoosh's union tree).
+
+    On a segment of under 5,000 pages Whoosh matches an OR of three or more parts
+    by filling a 2,048-slot score array in Python, even when the segment holds one
+    page. A word is an OR over each language's fields, so that was most of a search
+    on an index of several segments. Changes `query` in place and returns it.
+    """
+    if isinstance(query, Or):
+        query.matcher_type = Or.DEFAULT_MATCHER
+    for part in query.children():
+        stepped_unions(part)
+    return query
+
+
 def _expand(query: Query, reader: Any, lists: TermLists) -> Query:
     if not isinstance(query, FuzzyTerm):
         return query.apply(lambda sub: _expand(sub, reader, lists))
