@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, redirect, request, session
-from flask_babel import Babel, get_locale, gettext
+from babel.support import NullTranslations
+from flask import Blueprint, Flask, g, has_app_context, redirect, request, session
+from flask_babel import Babel, get_locale, get_translations, gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -168,13 +171,67 @@ SCRIPT_TEXTS = (
 )
 
 
+def catalog() -> NullTranslations:
+    """This request's catalog.
+
+    Flask-Babel finds it again on every gettext call, through several lookups of
+    the request's globals; a page view translates some fifty texts. The catalog is
+    kept beside the locale Flask-Babel chose, so a `refresh()` (a login that
+    switches the language) is followed.
+    """
+    translations: NullTranslations
+    if not has_app_context():
+        translations = get_translations()
+        return translations
+    babel = g.get("_flask_babel")
+    known = getattr(babel, "cowiki_catalog", None)
+    if known is not None and known[0] is getattr(babel, "babel_locale", None):
+        translations = known[1]
+        return translations
+    translations = get_translations()
+    babel = g.get("_flask_babel")
+    if babel is not None:
+        babel.cowiki_catalog = (getattr(babel, "babel_locale", None), translations)
+    return translations
+
+
+@pass_context
+def template_gettext(context: Context, text: str, **variables: Any) -> str:
+    """Templates' `_()` and `gettext()`: Jinja's new-style gettext on this request's catalog
+    (Jinja's own calls through two more wrappers, Flask-Babel's through its lookups)."""
+    translated = catalog().ugettext(text)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 (our catalog; values are escaped by %)
+    return translated % variables
+
+
+@pass_context
+def template_ngettext(context: Context, singular: str, plural: str, num: int,
+                      **variables: Any) -> str:
+    """Templates' `ngettext()`, like template_gettext; `num` is there for the text too."""
+    variables.setdefault("num", num)
+    translated = catalog().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 (our catalog; values are escaped by %)
+    return translated % variables
+
+
+_SCRIPT_MESSAGES: dict[int, tuple[NullTranslations, dict[str, str]]] = {}
+
+
 def script_messages() -> dict[str, str]:
-    """SCRIPT_TEXTS in the interface language, keyed by the English text.
+    """SCRIPT_TEXTS in the interface language, keyed by the English text (made once per
+    catalog).
 
     base.html renders them as JSON; a script looks its text up and falls back to
     the key, so it still reads well where a text is missing.
     """
-    return {text: gettext(text) for text in SCRIPT_TEXTS}
+    translations = catalog()
+    known = _SCRIPT_MESSAGES.get(id(translations))
+    if known is None or known[0] is not translations:
+        known = _SCRIPT_MESSAGES[id(translations)] = (
+            translations, {text: translations.ugettext(text) for text in SCRIPT_TEXTS})
+    return known[1]
 
 
 def install(app: Flask) -> None:
@@ -183,6 +240,7 @@ def install(app: Flask) -> None:
 
     Babel(app, locale_selector=select_locale, timezone_selector=reader_zone)
     app.jinja_env.globals.update(
+        _=template_gettext, gettext=template_gettext, ngettext=template_ngettext,
         current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
         role_name=role_name, change_sentence=change_sentence,
         script_messages=script_messages)

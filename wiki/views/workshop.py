@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -21,7 +21,7 @@ from wiki.comments import REPORT_REASONS, Comment, Comments
 from wiki.drafts import Drafts
 from wiki.errors import PageNotFound
 from wiki.passages import Place, plain
-from wiki.phases import WIKI, FrozenScope, frozen_scopes, is_frozen
+from wiki.phases import WIKI, FrozenScope, covers, frozen_scopes
 from wiki.presence import Editor, Presence
 from wiki.reactions import KINDS, Reactions, Tally, comment_target, page_target
 from wiki.views import services
@@ -109,7 +109,7 @@ def page_workshop(name: str, full: bool = False) -> PageWorkshop:
         name=name, comments=[], count=comments().count(name, who),
         reactions=reactions().tally(page_target(name), who), comment_reactions={},
         editors=presence().editors(name, besides=who),
-        frozen=is_frozen(services().db, name), passages={},
+        frozen=frozen_page(name), passages={},
     )
     repo = services().repo
     head = repo.head()
@@ -128,15 +128,29 @@ def with_comments(light: PageWorkshop, who: User | None) -> PageWorkshop:
                    passages=passage_places(light.name, threads))
 
 
+def scopes_frozen() -> list[FrozenScope]:
+    """Every frozen scope, read once per request: a page view asks for them in its
+    workshop panel and in the banner of each template it renders."""
+    scopes: list[FrozenScope] | None = g.get("cowiki_frozen_scopes")
+    if scopes is None:
+        scopes = g.cowiki_frozen_scopes = frozen_scopes(services().db)
+    return scopes
+
+
+def frozen_page(name: str) -> FrozenScope | None:
+    """The scope that freezes page `name` (as phases.is_frozen, on this request's read)."""
+    return next((s for s in scopes_frozen() if covers(s.scope, name)), None)
+
+
 def frozen_here() -> FrozenScope | None:
     """The frozen scope covering the page this request is about (or the whole wiki)."""
     path = (request.view_args or {}).get("path")
     if isinstance(path, str):
         try:
-            return is_frozen(services().db, normalize_page_name(path))
+            return frozen_page(normalize_page_name(path))
         except InvalidPageName:
             return None
-    return next((s for s in frozen_scopes(services().db) if s.scope == WIKI), None)
+    return next((s for s in scopes_frozen() if s.scope == WIKI), None)
 
 
 def install(app: Flask) -> None:
