@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.repository import Person
@@ -99,6 +99,9 @@ _ACCOUNT = select(users.c.id, users.c.name, users.c.email, users.c.password_hash
                   users.c.language, users.c.session_generation, members.c.role,
                   members.c.active).outerjoin(members, members.c.user_id == users.c.id)
 _MEMBER = _ACCOUNT.where(members.c.role.is_not(None))
+_MEMBERS = _MEMBER.order_by(users.c.name)
+_BY_TOKEN = _MEMBER.add_columns(tokens.c.id.label("token_id"), tokens.c.last_used) \
+    .join(tokens, users.c.id == tokens.c.user_id).where(tokens.c.token_hash == bindparam("hash"))
 
 
 def check_new_account(name: str, email: str, role: str, password: str) -> tuple[str, str]:
@@ -219,7 +222,7 @@ class Accounts:
 
     def all_users(self) -> list[User]:
         """All members by name."""
-        rows = self.db.connect().execute(_MEMBER.order_by(users.c.name)).mappings().all()
+        rows = self.db.connect().execute(_MEMBERS).mappings().all()
         return [_user(row) for row in rows]
 
     def count(self) -> int:
@@ -246,9 +249,7 @@ class Accounts:
         if not token.startswith(TOKEN_PREFIX):
             return None
         row = self.db.connect().execute(
-            _MEMBER.add_columns(tokens.c.id.label("token_id"), tokens.c.last_used)
-            .join(tokens, users.c.id == tokens.c.user_id)
-            .where(tokens.c.token_hash == secret_hash(token))).mappings().first()
+            _BY_TOKEN, {"hash": secret_hash(token)}).mappings().first()
         if row is None or not row["active"] or name_key(row["name"]) != name_key(name):
             return None
         now = time.time()

@@ -61,13 +61,16 @@ def covers(scope: str, name: str) -> bool:
     return folded == wanted or folded.startswith(wanted + "/")
 
 
+# Built once (every page view asks): building costs more than SQLite's answer.
+_SCOPES = select(frozen_table.c.scope, frozen_table.c.at,
+                 func.coalesce(users.c.name, "").label("by")) \
+    .outerjoin(users, users.c.id == frozen_table.c.user_id) \
+    .order_by(frozen_table.c.scope != WIKI, frozen_table.c.scope)
+
+
 def frozen_scopes(db: Database) -> list[FrozenScope]:
     """Every frozen scope, the whole wiki first."""
-    rows = db.connect().execute(
-        select(frozen_table.c.scope, frozen_table.c.at,
-               func.coalesce(users.c.name, "").label("by"))
-        .outerjoin(users, users.c.id == frozen_table.c.user_id)
-        .order_by(frozen_table.c.scope != WIKI, frozen_table.c.scope)).mappings().all()
+    rows = db.connect().execute(_SCOPES).mappings().all()
     return [FrozenScope(r["scope"], r["by"], r["at"]) for r in rows]
 
 

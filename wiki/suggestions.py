@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
 from storage.merge import merge_texts
 from storage.names import normalize_page_name, page_file
@@ -36,6 +36,9 @@ from wiki.wikilang import WikiLanguage
 
 STATES = ("open", "accepted", "rejected", "conflict")
 UNDECIDED = ("open", "conflict")
+# Built once (every page view asks): building costs more than SQLite's answer.
+_UNDECIDED_COUNT = select(func.count()).select_from(rows).where(
+    rows.c.page == bindparam("page"), rows.c.state.in_(UNDECIDED))
 RECENT_CHANGES = 10  # authors of this many of a page's last changes may decide
 VIA = "suggestion"
 # notify(recipients, kind, page, actor, summary, link): wiki/notifications.py
@@ -127,9 +130,7 @@ class Suggestions:
     def count(self, page: str) -> int:
         """How many of the page's suggestions wait for a decision."""
         return int(self.db.connect().execute(
-            select(func.count()).select_from(rows).where(
-                rows.c.page == normalize_page_name(page), rows.c.state.in_(UNDECIDED)),
-        ).scalar_one())
+            _UNDECIDED_COUNT, {"page": normalize_page_name(page)}).scalar_one())
 
     def texts(self, suggestion: Suggestion) -> Texts:
         """The three texts a suggestion's diff and merge need."""

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from flask import current_app, render_template
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from wiki.accounts import User
 from wiki.dbschema import discussion_stamps
@@ -68,10 +68,12 @@ def section_cache() -> SectionCache:
     return cache
 
 
+_STAMP = select(discussion_stamps.c.stamp).where(discussion_stamps.c.page == bindparam("page"))
+
+
 def stamp(name: str) -> int:
     """How often the page's discussion changed (0: never)."""
-    found = services().db.connect().execute(
-        select(discussion_stamps.c.stamp).where(discussion_stamps.c.page == name)).scalar()
+    found = services().db.connect().execute(_STAMP, {"page": name}).scalar()
     return int(found or 0)
 
 
