@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from storage.names import normalize_page_name, validate_revision
 from wiki.accounts import User
@@ -18,6 +18,11 @@ from wiki.db import Database
 from wiki.dbdialect import upsert
 from wiki.dbschema import drafts
 from wiki.errors import N_, InvalidInput, PageTooLarge
+
+# Built once (every save asks): building costs more than SQLite's answer.
+_MINE = (drafts.c.page == bindparam("page"), drafts.c.user_id == bindparam("user"))
+_HAS_DRAFT = select(drafts.c.user_id).where(*_MINE)
+_FORGET = delete(drafts).where(*_MINE)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Drafts:
 
     def forget(self, page: str, user_id: int) -> None:
         """Forget account `user_id`'s draft of `page` (after their save reached git)."""
+        mine = {"page": normalize_page_name(page), "user": user_id}
+        if self.db.connect().execute(_HAS_DRAFT, mine).first() is None:
+            return  # most saves have none: no write transaction for them
         with self.db.transaction() as conn:
-            conn.execute(delete(drafts).where(drafts.c.page == normalize_page_name(page),
-                                              drafts.c.user_id == user_id))
+            conn.execute(_FORGET, mine)

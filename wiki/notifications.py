@@ -88,11 +88,13 @@ class Notification:
     read: bool
 
 
-# Built once (every page asks): building costs more than SQLite's answer.
+# Built once (every page view and save asks): building costs more than SQLite's answer.
 _UNREAD = select(func.count()).select_from(notes).where(
     notes.c.user_id == bindparam("user"), notes.c.read.is_(None))
 _FOLLOWS = select(page_follows.c.user_id).where(
     page_follows.c.page == bindparam("page"), page_follows.c.user_id == bindparam("user"))
+_FOLLOWERS = select(page_follows.c.user_id).where(page_follows.c.page == bindparam("page")) \
+    .order_by(page_follows.c.user_id)
 
 
 class Notifications:
@@ -218,8 +220,7 @@ class Notifications:
 
     def followers(self, page: str) -> list[int]:
         """The account ids following `page`."""
-        ids = self.db.connect().execute(select(page_follows.c.user_id).where(
-            page_follows.c.page == page).order_by(page_follows.c.user_id)).scalars()
+        ids = self.db.connect().execute(_FOLLOWERS, {"page": page}).scalars()
         return [int(i) for i in ids]
 
     def move(self, old: str, new: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from wiki.db import Database
@@ -22,6 +22,14 @@ from wiki.dbdialect import lock_key, starts_with
 from wiki.dbschema import login_failures as events
 
 MINUTE = 60.0
+
+
+# Built once (every save takes one): building costs more than SQLite's answer.
+_AGED = delete(events).where(events.c.key == bindparam("key"), events.c.at <= bindparam("before"))
+_TAKEN = insert(events).values(key=bindparam("key"), at=bindparam("at"))
+_NTH_NEWEST = select(events.c.at).where(
+    events.c.key == bindparam("key"), events.c.at > bindparam("after"),
+).order_by(events.c.at.desc()).limit(1).offset(bindparam("skip"))
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,11 @@ class RateLimits:
                 # Count and add as one step per key: on PostgreSQL, concurrent
                 # transactions would otherwise each see N-1 events and all insert.
                 lock_key(conn, f"ratelimit:{key}")
-                conn.execute(delete(events).where(events.c.key == key,
-                                                  events.c.at <= now - limit.window))
+                conn.execute(_AGED, {"key": key, "before": now - limit.window})
                 wait = _wait(conn, key, limit, now)
                 if wait:
                     return wait
-                conn.execute(insert(events).values(key=key, at=now))
+                conn.execute(_TAKEN, {"key": key, "at": now})
         except OperationalError:
             # A busy, full or failing database (SQLite: also "disk I/O error" when a
             # file cannot grow): let the action through, so that it reports the real
@@ -95,8 +102,7 @@ class RateLimits:
 def _wait(conn: Connection, key: str, limit: Limit, now: float) -> float:
     if limit.count <= 0:
         return 0.0
-    times = conn.execute(
-        select(events.c.at).where(events.c.key == key, events.c.at > now - limit.window)
-        .order_by(events.c.at.desc()).limit(limit.count)).scalars().all()
-    return max(1.0, float(times[-1]) + limit.window - now) if len(times) >= limit.count \
-        else 0.0
+    # The limit's oldest event still in the window, when there are `count` of them.
+    oldest = conn.execute(_NTH_NEWEST, {"key": key, "after": now - limit.window,
+                                        "skip": limit.count - 1}).scalar()
+    return 0.0 if oldest is None else max(1.0, float(oldest) + limit.window - now)
