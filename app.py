@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
 from wiki.dbschema import MAX_ID
-from wiki.views import access, degraded, errors, i18n, security, workshop
+from wiki.views import access, degraded, errors, followups, i18n, security, workshop
 from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
 from wiki.views.api import health as health_bp
@@ -87,6 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Each request gives its thread's database connection back to the pool, so the pool
     # counts requests in flight, not threads (and a dropped connection is not kept).
     app.teardown_request(lambda _error: services.db.release())
+    followups.install(app, services)  # cache listeners of the change door run after the answer
     security.install(app)  # CSP and framing headers, bounded JSON
     i18n.install(app)  # Dutch and English; catalogs in translations/ like templates/
     install_templating(app)

@@ -10,7 +10,10 @@ comments) follow it. `wiki/wiring.py` lists every check and listener in one
 place.
 
 A listener never turns a change that reached git into an error: a listener
-that raises is logged and tried again in the background a few times.
+that raises is logged and tried again in the background a few times. A
+listener that only keeps a cache of git (page metadata) may run after the
+answer: the web layer sets `ChangeDoor.later` so that it runs once the
+response has gone out, and the cache catches up by itself should it miss one.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from storage.repository import Person
@@ -89,6 +93,12 @@ class Origin:
 SERVER = Origin(None, "server")
 Check = Callable[[Change], None]
 Listener = Callable[[Change], None]
+Later = Callable[[Callable[[], None]], None]
+
+
+def at_once(work: Callable[[], None]) -> None:
+    """Run `work` now: outside a web request nobody waits for an answer."""
+    work()
 
 
 class ChangeDoor:
@@ -97,6 +107,8 @@ class ChangeDoor:
     def __init__(self) -> None:
         self.checks: list[tuple[str, Check]] = []
         self.listeners: list[tuple[str, Listener]] = []
+        self.after_answer: set[str] = set()  # names of listeners `later` may put off
+        self.later: Later = at_once
         self._retries = 0
         self._lock = threading.Lock()
 
@@ -104,9 +116,16 @@ class ChangeDoor:
         """Run `check` before every write; it refuses a change by raising a WikiError."""
         self.checks.append((name, check))
 
-    def add_listener(self, name: str, listener: Listener) -> None:
-        """Run `listener` after every committed change, in the order they were added."""
+    def add_listener(self, name: str, listener: Listener, after_answer: bool = False) -> None:
+        """Run `listener` after every committed change, in the order they were added.
+
+        With `after_answer` it is handed to `later`: a listener that keeps a cache of
+        git up to date, which catches up by itself when it misses a change, so the
+        person who made the change need not wait for it.
+        """
         self.listeners.append((name, listener))
+        if after_answer:
+            self.after_answer.add(name)
 
     def check(self, change: Change) -> None:
         """Run every check; the first that refuses raises and nothing is written."""
@@ -116,12 +135,18 @@ class ChangeDoor:
     def publish(self, change: Change) -> None:
         """Tell every listener of a change that is in git; failures are retried, not raised."""
         for name, listener in self.listeners:
-            try:
-                listener(change)
-            except Exception:
-                log.exception("%s after a %s change failed; trying again later", name,
-                              change.kind)
-                self._retry_later(name, listener, change)
+            if name in self.after_answer:
+                self.later(partial(self._tell, name, listener, change))
+            else:
+                self._tell(name, listener, change)
+
+    def _tell(self, name: str, listener: Listener, change: Change) -> None:
+        try:
+            listener(change)
+        except Exception:
+            log.exception("%s after a %s change failed; trying again later", name,
+                          change.kind)
+            self._retry_later(name, listener, change)
 
     @property
     def pending_retries(self) -> int:

@@ -41,7 +41,8 @@ def wire(services: Services) -> None:
     door.add_listener("drafts", forget_drafts(services))
     door.add_listener("audit", audit.change)
     door.add_listener("housekeeping", housekeeping(services))
-    door.add_listener("page metadata", services.pagemeta.follow)
+    # A cache of git: it may follow once the answer is out (wiki/views/followups.py).
+    door.add_listener("page metadata", services.pagemeta.follow, after_answer=True)
     door.add_listener("search index", lambda change: services.indexer.notify())
     door.add_listener("live rooms", live_rooms(services.settings))
 
