@@ -23,6 +23,7 @@ from storage.repository import Person, Repository
 from wiki import audit
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
+from wiki.pagelist import PageList, PageSummary
 from wiki.pagemeta import PageMeta
 from wiki.render import page_title
 from wiki.wikilang import ENGLISH, WikiLanguage, moment
@@ -39,15 +40,6 @@ class Page:
     title: str
     markdown: str
     revision: str
-    blob: str
-
-
-@dataclass(frozen=True)
-class PageSummary:
-    """A row of the page list."""
-
-    name: str
-    title: str
     blob: str
 
 
@@ -91,10 +83,8 @@ class PageStore:
         self.max_page_bytes = max_page_bytes
         # Every write is checked and published here (wiki/wiring.py lists who listens).
         self.door = door or ChangeDoor()
-        self._titles: dict[str, str] = {}
-        self._list_cache: tuple[str | None, list[PageSummary]] = (None, [])
-        self._index_cache: tuple[list[PageSummary], dict[str, PageSummary],
-                                 dict[str, str]] = ([], {}, {})
+        self._titles: dict[tuple[str, str], str] = {}
+        self._list = PageList(repo, self._every_page, self._title_of)
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------
@@ -114,25 +104,21 @@ class PageStore:
         return Page(name, self._title(blob, text, name), text, commit, blob)
 
     def all_pages(self) -> list[PageSummary]:
-        """Every page at the head, sorted by name (cached per head commit)."""
-        head = self.repo.head()
-        cached_head, cached = self._list_cache
-        if head == cached_head and head is not None:
-            return cached
+        """Every page at the head, sorted by name (kept per head, moved along with it:
+        wiki/pagelist.py)."""
+        return self._list.at(self.repo.head()).pages
+
+    def _every_page(self, head: str) -> list[PageSummary]:
         # The page cache holds every title: reading 10,000 blobs for them cost a worker
         # 140 MB of memory (pack pages, libgit2's caches) and seconds on its first view.
         cached_titles = (self.history.page_titles() if isinstance(self.history, PageMeta)
                          else None)
         if cached_titles is not None:
-            pages = [PageSummary(name, title, blob)
-                     for name, (title, blob) in cached_titles.items()]
-        else:
-            pages = [PageSummary(name, self._title_of(entry.blob, name), entry.blob)
-                     for entry in self.repo.files(head)
-                     if (name := page_name_from_file(entry.path)) is not None]
-        pages.sort(key=lambda p: p.name.casefold())
-        self._list_cache = (head, pages)
-        return pages
+            return [PageSummary(name, title, blob)
+                    for name, (title, blob) in cached_titles.items()]
+        return [PageSummary(name, self._title_of(entry.blob, name), entry.blob)
+                for entry in self.repo.files(head)
+                if (name := page_name_from_file(entry.path)) is not None]
 
     def find(self, name: str) -> str | None:
         """The existing page whose name equals `name` ignoring case, if any."""
@@ -148,36 +134,29 @@ class PageStore:
     def by_folded_name(self) -> dict[str, PageSummary]:
         """Every page at the head by its case-folded name (cached per head commit, so a
         page view does not go through all 10,000 pages to tell which links are missing)."""
-        return self._indexes()[1]
+        return self._list.at(self.repo.head()).by_folded
 
     def titles(self) -> dict[str, str]:
         """Every page's title by its name at the head (cached per head commit)."""
-        return self._indexes()[2]
-
-    def _indexes(self) -> tuple[list[PageSummary], dict[str, PageSummary], dict[str, str]]:
-        pages = self.all_pages()
-        cached = self._index_cache
-        if cached[0] is not pages:
-            cached = (pages, {page.name.casefold(): page for page in pages},
-                      {page.name: page.title for page in pages})
-            self._index_cache = cached
-        return cached
+        return self._list.at(self.repo.head()).titles
 
     def _title_of(self, blob: str, name: str) -> str:
-        title = self._titles.get(blob)
+        title = self._titles.get((blob, name.rsplit("/", 1)[-1]))
         if title is None:
             text = self.repo.read_blob(blob).decode("utf-8", errors="replace")
             title = self._title(blob, text, name)
         return title
 
     def _title(self, blob: str, text: str, name: str) -> str:
-        title = self._titles.get(blob)
+        # By blob and name: a page without a heading is titled by its name.
+        key = (blob, name.rsplit("/", 1)[-1])
+        title = self._titles.get(key)
         if title is None:
-            title = page_title(text, name.rsplit("/", 1)[-1])
+            title = page_title(text, key[1])
             with self._lock:
                 if len(self._titles) > 50000:
                     self._titles.clear()
-                self._titles[blob] = title
+                self._titles[key] = title
         return title
 
     # -- writing -------------------------------------------------------------

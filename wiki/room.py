@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from storage.names import page_name_from_file
 from wiki.export.outline import Outline
-from wiki.pages import PageStore, PageSummary
+from wiki.pagelist import PageSummary
+from wiki.pages import PageStore
 
 LOG_BATCH = 500
 MAX_COMMITS = 20_000  # a workshop day makes a few thousand; beyond this, stop looking

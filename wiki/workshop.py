@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wiki.comments import Comments
-from wiki.pages import PageSummary
+from wiki.pagelist import PageSummary
 from wiki.reactions import Reactions
 
 SORTS = ("name", "discussed", "agreed")
