@@ -20,7 +20,8 @@ flipping every run) so that load on the machine hits both alike:
   page (cowiki: the web form with its base revision, HTTP Basic with a personal
   token; Otter: its save form, anonymous, with its CSRF token), and a search
   for a new word right after a save that added it (cowiki waits for its index;
-  Otter reads every file anyway); each run ends with a second's pause, so that
+  Otter reads every file anyway; shown, not part of the goal, which is the
+  issue's list of operations); each run ends with a second's pause, so that
   what a save leaves to do in the background is not charged to the next read.
   `--repeat N` has each wiki answer N requests of an operation back to back in
   each run (other pages, new words): interleaving one request at a time leaves
@@ -31,7 +32,8 @@ flipping every run) so that load on the machine hits both alike:
   under every request, a small static file from each server.
 
 Every answer is checked: a view shows its page's text, a save is read back
-from each wiki's git, a search lists the word's pages. The table gives p50/p95,
+from each wiki's git, a search lists the word's pages. A save's form is
+encoded before its clock starts, for both wikis. The table gives p50/p95,
 Otter/cowiki and cowiki/raw, and a verdict against the goal (cowiki at least
 10x faster than Otter on every operation).
 
@@ -86,6 +88,9 @@ TARGET_SPEEDUP = 10.0
 WARM_UP = 2
 SETTLE_SECONDS = 1.0
 FLOOR = "static file"  # the least a request costs in each server (~690 bytes); not in the goal
+# A save and then a search for its new word: shown, but not among the issue's operations
+# (Otter searches by reading every file; cowiki's index takes the save in first).
+NOT_IN_GOAL = (FLOOR, "search after save")
 OPERATIONS = [FLOOR, "view", "search common", "search rare", "history", "blame", "diff", "save",
               "search after save"]
 HIT = {"otter": r'class="content-title mt-20"><a href="/([^"]+)"',  # a search hit's link
@@ -235,8 +240,10 @@ class Peers:
             form = {"markdown": current["markdown"].rstrip("\n") + f"\n\n{line}\n",
                     "base_revision": current["revision"], "message": "bench"}
             target = f"{url}/p/{page}/edit"
+        # Encoded before the clock starts: the client's form encoding is no server's work.
+        request = http.prepare_request(requests.Request("POST", target, data=form))
         started = time.perf_counter()
-        response = http.post(target, data=form, allow_redirects=False, timeout=600)
+        response = http.send(request, allow_redirects=False, timeout=600)
         elapsed = time.perf_counter() - started
         expect(response, 302)
         if line not in self.text_in_git(wiki, page):
@@ -313,7 +320,7 @@ def report(pages: int, commits: int, figures: dict[str, Timings]) -> dict[str, b
     verdicts = {}
     for operation, t in figures.items():
         speedup = p50(t.otter) / p50(t.cowiki)
-        if operation != FLOOR:
+        if operation not in NOT_IN_GOAL:
             verdicts[operation] = speedup >= TARGET_SPEEDUP
         raw = f"{p50(t.raw):9.1f}{p50(t.cowiki) / p50(t.raw):11.1f}x" if t.raw else \
             f"{'-':>9}{'-':>12}"
