@@ -5,8 +5,10 @@ commits per page, ALL pages in one folder as many real wikis have them, one
 page with 301 revisions spread over the whole history), then measures in
 process with the Flask test client, logged in, the median of several runs:
 
-- page view, history (first page of 50), blame, recent changes, contributors,
-  the page list, and a save (an edit with its base revision);
+- page view, a page view right after someone else's save (the head moved, as
+  it does all the time in a room that writes), history (first page of 50),
+  blame, recent changes, contributors, the page list, and a save (an edit with
+  its base revision);
 - the same questions asked of git alone (`git log -1`, the history walk,
   `git blame`: what every request cost before the page-metadata cache);
 - the one-off costs: fast-import, the commit-graph, the cache's first build;
@@ -63,7 +65,8 @@ TARGET_WORKER_MB = 300
 SEARCHES = ["whitepaper", "workshop notes", "revision 3", "Page-00042", "zzzunknown"]
 AUTHORS = [(f"Author {i}", f"author{i}@example.org") for i in range(12)]
 PASSWORD = "facilitator-pass-1"
-OPERATIONS = ["view", "history", "blame", "recent changes", "contributors", "page list", "save"]
+OPERATIONS = ["view", "view after a save", "history", "blame", "recent changes", "contributors",
+              "page list", "save"]
 GIT_ALONE = ["git: last change", "git: history", "git: blame"]
 
 
@@ -245,6 +248,9 @@ def measure(data_dir: Path, pages: int, runs: int) -> dict[str, float]:
     get(f"{history_url}/blame")
     figures["blame, first time ms"] = (time.perf_counter() - started) * 1000
     figures["view"] = median_ms(runs, lambda i: get(f"/p/{page_name(rng.randrange(1, pages))}"))
+    figures["view after a save"] = median_ms(
+        runs, lambda i: get(f"/p/{page_name(rng.randrange(1, pages))}"),
+        lambda i: someone_saves(services, pages, rng, i))
     figures["history"] = median_ms(runs, lambda i: get(f"{history_url}/history"))
     figures["blame"] = median_ms(runs, lambda i: get(f"{history_url}/blame"))
     figures["recent changes"] = median_ms(runs, lambda i: get("/changes"))
@@ -259,6 +265,14 @@ def measure(data_dir: Path, pages: int, runs: int) -> dict[str, float]:
     figures["git: history"] = median_ms(git_runs, lambda i: plain.log(path, limit=51))
     figures["git: blame"] = median_ms(git_runs, lambda i: plain.blame(head, path))
     return figures
+
+
+def someone_saves(services: Any, pages: int, rng: random.Random, run: int) -> None:
+    """Another person's save (not timed): the head moves before the next view."""
+    name = page_name(rng.randrange(1, pages))
+    page = services.pages.get(name)
+    services.pages.save(name, page.markdown + f"\nMoved in run {run}.\n", page.revision,
+                        Person("Someone Else", "someone@example.org"))
 
 
 def save_ms(client: Any, services: Any, token: str, pages: int, runs: int,

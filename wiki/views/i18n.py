@@ -196,9 +196,10 @@ def catalog() -> NullTranslations:
 
 
 @pass_context
-def template_gettext(context: Context, text: str, **variables: Any) -> str:
+def template_gettext(context: Context, text: str, /, **variables: Any) -> str:
     """Templates' `_()` and `gettext()`: Jinja's new-style gettext on this request's catalog
-    (Jinja's own calls through two more wrappers, Flask-Babel's through its lookups)."""
+    (Jinja's own calls through two more wrappers, Flask-Babel's through its lookups).
+    Positional-only, so that a template may name a value `text` or `context`."""
     translated = catalog().ugettext(text)
     if context.eval_ctx.autoescape:
         translated = Markup(translated)  # noqa: S704 (our catalog; values are escaped by %)
@@ -206,7 +207,7 @@ def template_gettext(context: Context, text: str, **variables: Any) -> str:
 
 
 @pass_context
-def template_ngettext(context: Context, singular: str, plural: str, num: int,
+def template_ngettext(context: Context, singular: str, plural: str, num: int, /,
                       **variables: Any) -> str:
     """Templates' `ngettext()`, like template_gettext; `num` is there for the text too."""
     variables.setdefault("num", num)
