@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Flask, render_template_string, session
 from flask.testing import FlaskClient
-from flask_babel import refresh
+from flask_babel import format_date, format_time, refresh
+
+from wiki.views.templating import reader_zone, when
 
 DUTCH = {"Accept-Language": "nl-NL,nl;q=0.9"}
 
@@ -47,3 +52,24 @@ def test_a_language_switch_within_a_request_is_followed(app: Flask) -> None:
 def test_a_dutch_page_reads_dutch(client: FlaskClient) -> None:
     page = client.get("/login", headers=DUTCH).get_data(as_text=True)
     assert "Naar de inhoud" in page and "Skip to content" not in page
+
+
+def test_a_kept_date_is_the_one_of_the_language_and_zone_asked(app: Flask) -> None:
+    moment = datetime(2026, 12, 3, 13, 7, tzinfo=UTC)
+    asked = [{}, DUTCH, {"Cookie": "tz=America/New_York"}, {**DUTCH, "Cookie": "tz=Asia/Tokyo"}]
+    shown: list[str] = []
+    for _round in range(2):  # the second time from what was kept
+        for number, headers in enumerate(asked):
+            with app.test_request_context("/", headers=headers):
+                if _round == 0:  # formatted afresh, as before anything was kept
+                    shown.append(fresh_when(moment))
+                assert when(moment) == shown[number]
+                assert when(moment.timestamp()) == shown[number]
+                assert when(moment.replace(tzinfo=None)) == shown[number]  # naive: UTC
+    assert len(set(shown)) == len(asked), shown
+    assert shown[1].startswith("3 dec 2026, 14:07") and shown[3].endswith("22:07 JST")
+
+
+def fresh_when(moment: datetime) -> str:
+    name = moment.astimezone(ZoneInfo(reader_zone())).tzname() or ""
+    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')} {name}"

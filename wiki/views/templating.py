@@ -44,9 +44,21 @@ def when(value: datetime | float | None) -> str:
     '3 Dec 2026, 14:07 CET'."""
     if value is None:
         return ""
-    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
-    zone = moment.astimezone(ZoneInfo(reader_zone())).tzname() or ""
-    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')} {zone}".rstrip()
+    if isinstance(value, datetime):  # a naive one is UTC, as Flask-Babel takes it
+        stamp = (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    else:
+        stamp = value
+    return _when(stamp, current_language(), reader_zone())
+
+
+@lru_cache(maxsize=4096)
+def _when(stamp: float, language: str, zone: str) -> str:
+    """`when` of one moment for one language and zone (formatting one with Babel costs
+    some 50 us; a history page shows fifty, the same ones on every view). The request's
+    language and zone are `language` and `zone`, which Flask-Babel's formats use."""
+    moment = datetime.fromtimestamp(stamp, UTC)
+    name = moment.astimezone(ZoneInfo(zone)).tzname() or ""
+    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')} {name}".rstrip()
 
 
 def version_label(name: str, revision: str | None) -> str:
