@@ -36,11 +36,11 @@ MAIN_REF = "refs/heads/main"
 MAIN_LOCK = MAIN_REF + ".lock"
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 TREE_MODE = pygit2.enums.FileMode.TREE
-MAX_PUBLISH_ATTEMPTS = 200
 WRITER_LOCK = "cowiki-writer.lock"
 # git holds main.lock for the milliseconds of one ref update; one this old was left
 # by a writer that died (killed worker, power cut) and would block every save for good.
 STALE_REF_LOCK_SECONDS = 5.0
+PUBLISH_SECONDS = STALE_REF_LOCK_SECONDS + 2.0  # a save outwaits a dead writer's lock
 
 log = logging.getLogger("cowiki.storage")
 
@@ -226,8 +226,9 @@ class Repository:
         `step` runs under the writer lock, again with the new head whenever another
         writer moved `main` first. Returns where main went, or None."""
         with write_failures(), self._writer():
-            vanished = 0
-            for attempt in range(MAX_PUBLISH_ATTEMPTS):
+            vanished, attempt, deadline = 0, 0, time.monotonic() + PUBLISH_SECONDS
+            while time.monotonic() < deadline:
+                attempt += 1
                 head = self.head()
                 try:
                     new = step(head)
@@ -238,7 +239,7 @@ class Repository:
                     continue
                 if new is None or new == head or self._publish(new, head):
                     return new
-                time.sleep(min(0.001 * (attempt + 1), 0.02))
+                time.sleep(min(0.001 * attempt, 0.02))
         raise RefContention(N_("refs/heads/main kept moving; try again"))
 
     @contextmanager

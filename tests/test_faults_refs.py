@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from storage import repository
 from storage.errors import RefContention
 from storage.repository import Person, Repository
 from tests.ops_support import fill, git, small_tmpfs_for_test
@@ -48,14 +50,45 @@ def test_stale_ref_lock_of_a_killed_writer_is_removed_and_the_save_succeeds(
     assert client.get("/healthz").status_code == 200
 
 
-def test_fresh_ref_lock_is_respected_as_held_by_a_live_git(tmp_path: Path) -> None:
+def test_fresh_ref_lock_is_respected_as_held_by_a_live_git(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = Repository.init(tmp_path / "repo.git", ANNA)
     first = repo.commit(lambda head: {"a.md": b"1\n"}, ANNA, "first")
     lock = repo.path / "refs" / "heads" / "main.lock"
     lock.write_text("0" * 40 + "\n")  # a push updating main right now
+    monkeypatch.setattr(repository, "PUBLISH_SECONDS", 1.0)  # never stale within it
     with pytest.raises(RefContention):
         repo.commit(lambda head: {"a.md": b"2\n"}, ANNA, "second")
     assert lock.exists() and repo.head() == first
+
+
+def test_a_save_waits_for_a_live_git_to_finish_with_the_ref(tmp_path: Path) -> None:
+    repo = Repository.init(tmp_path / "repo.git", ANNA)
+    first = repo.commit(lambda head: {"a.md": b"1\n"}, ANNA, "first")
+    lock = repo.path / "refs" / "heads" / "main.lock"
+    lock.write_text(f"{first}\n")
+    # The push finishes: its lock becomes the ref, as git renames it.
+    finish = threading.Timer(0.5, os.replace, (lock, lock.with_suffix("")))
+    finish.start()
+    second = repo.commit(lambda head: {"a.md": b"2\n"}, ANNA, "second")
+    finish.join()
+    assert second is not None and repo.head() == second
+    assert [str(p) for p in repo.commit_info(second).parent_ids] == [first]
+
+
+def test_a_dead_writers_lock_delays_a_save_until_it_is_stale_not_refuses_it(
+        tmp_path: Path) -> None:
+    # A worker killed inside its ref update: other saves wait for the lock to age out.
+    repo = Repository.init(tmp_path / "repo.git", ANNA)
+    repo.commit(lambda head: {"a.md": b"1\n"}, ANNA, "first")
+    lock = repo.path / "refs" / "heads" / "main.lock"
+    lock.write_text("0" * 40 + "\n")
+    almost = time.time() - repository.STALE_REF_LOCK_SECONDS + 0.7
+    os.utime(lock, (almost, almost))
+    started = time.monotonic()
+    second = repo.commit(lambda head: {"a.md": b"2\n"}, ANNA, "second")
+    assert repo.head() == second and not lock.exists()
+    assert 0.5 < time.monotonic() - started < repository.PUBLISH_SECONDS
 
 
 @pytest.mark.parametrize("message", [
