@@ -80,8 +80,13 @@ def is_frozen(db: Database, name: str) -> FrozenScope | None:
     For the git pre-receive hook: pass the page name (`Chapter 1/Market`) or a
     file path; a `.md` suffix is ignored.
     """
+    return covering(frozen_scopes(db), name)
+
+
+def covering(scopes: list[FrozenScope], name: str) -> FrozenScope | None:
+    """The first of `scopes` that freezes `name` (a `.md` suffix is ignored), or None."""
     name = name.removesuffix(".md")
-    return next((s for s in frozen_scopes(db) if covers(s.scope, name)), None)
+    return next((s for s in scopes if covers(s.scope, name)), None)
 
 
 def set_frozen(db: Database, scope: str, frozen: bool, by_user_id: int | None) -> str:

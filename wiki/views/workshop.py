@@ -21,7 +21,7 @@ from wiki.comments import REPORT_REASONS, Comment, Comments
 from wiki.drafts import Drafts
 from wiki.errors import PageNotFound
 from wiki.passages import Place, plain
-from wiki.phases import WIKI, FrozenScope, covers, frozen_scopes
+from wiki.phases import WIKI, FrozenScope, covering, frozen_scopes
 from wiki.presence import Editor, Presence
 from wiki.reactions import KINDS, Reactions, Tally, comment_target, page_target
 from wiki.views import services
@@ -139,7 +139,7 @@ def scopes_frozen() -> list[FrozenScope]:
 
 def frozen_page(name: str) -> FrozenScope | None:
     """The scope that freezes page `name` (as phases.is_frozen, on this request's read)."""
-    return next((s for s in scopes_frozen() if covers(s.scope, name)), None)
+    return covering(scopes_frozen(), name)
 
 
 def frozen_here() -> FrozenScope | None:
