@@ -71,6 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         APPLICATION_ROOT=settings.url_prefix or "/",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        # The cookie is written only when the session changes (a flash, the language, once a
+        # day for its expiry: wiki/views/access.py). Written on every answer, a late answer to
+        # a preview or heartbeat sent before a save put back the cookie without the save's
+        # "Saved." (four people saving one page together lost it).
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=max(2 * settings.max_page_bytes, settings.max_attachment_bytes)
         + 65536,
         # A form field may be as large as a page may grow in the editor (twice the limit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -166,3 +167,22 @@ def test_token_use_is_recorded_on_the_account_page(app: Flask, client: FlaskClie
     assert accounts.tokens(user)[0].last_used is None
     client.get("/api/v1/pages", auth=("reader", token))
     assert accounts.tokens(user)[0].last_used is not None
+
+
+def test_only_a_changed_session_writes_the_cookie(
+        login_as: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview or a page view answered after a save must not put back the cookie it was
+    sent with: that would drop the save's "Saved." (four people saving one page at once)."""
+    client = login_as("participant")
+    assert "Set-Cookie" in client.get("/p/Home").headers  # the login's new CSRF token
+    assert "Set-Cookie" not in client.get("/p/Home").headers
+    assert "Set-Cookie" not in post_form(client, "/preview", markdown="# Hoi").headers
+    saved = client.post("/p/Notities/edit", data={"csrf_token": csrf(client), "markdown": "Hoi"},
+                        headers={"X-Requested-With": "fetch"})
+    assert saved.status_code == 200 and "Set-Cookie" in saved.headers  # with the flash
+    assert "Saved." in client.get("/p/Notities").text
+    later = time.time() + 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    cookie = client.get("/p/Home").headers["Set-Cookie"]  # a day on, the login's expiry moves
+    assert "Expires=" in cookie
+    assert "Set-Cookie" not in client.get("/p/Home").headers

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from storage.names import whole_number
 from wiki import audit
-from wiki.accounts import ROLES, LoginRefused, NotAMember, User
+from wiki.accounts import ROLES, SESSION_TOUCH_EVERY, LoginRefused, NotAMember, User
 from wiki.dbschema import MAX_ID
 from wiki.views import degraded, services
 
@@ -231,6 +232,14 @@ def basic_auth_user() -> LoginUser | None:
     return LoginUser(user)
 
 
+def mark_cookie_day() -> None:
+    """Write the login's cookie again once a day, so that its expiry moves on with the
+    login's own (the cookie is otherwise written only when the session changes)."""
+    day = int(time.time() // SESSION_TOUCH_EVERY)
+    if session.get("day") != day:
+        session["day"] = day
+
+
 def install(app: Flask) -> None:
     """Wire flask-login, the role check and CSRF into the app."""
     manager = LoginManager(app)
@@ -252,7 +261,10 @@ def install(app: Flask) -> None:
             if degraded.session_not_checked(exc):
                 return None
             raise
-        return LoginUser(user, sid) if user is not None else None
+        if user is None:
+            return None
+        mark_cookie_day()
+        return LoginUser(user, sid)
 
     @manager.request_loader  # type: ignore[untyped-decorator]
     def load_from_request(_request: object) -> LoginUser | None:

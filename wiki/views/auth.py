@@ -15,7 +15,7 @@ from wiki.accounts import LoginRefused, NotAMember, User
 from wiki.errors import InvalidInput, PermissionDenied
 from wiki.resets import ResetInvalid
 from wiki.views import degraded, me, services
-from wiki.views.access import PUBLIC, LoginUser, allow, safe_next
+from wiki.views.access import PUBLIC, LoginUser, allow, mark_cookie_day, safe_next
 from wiki.views.i18n import clear_session_keeping_language, error_text, language_arg
 
 bp = Blueprint("auth", __name__)
@@ -27,6 +27,7 @@ def begin_session(user: User) -> None:
     """Log this browser in as `user` with a fresh session (and CSRF token)."""
     clear_session_keeping_language()
     session.permanent = True
+    mark_cookie_day()
     login_user(LoginUser(user, services().accounts.start_session(user)))
 
 
