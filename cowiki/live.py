@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -23,26 +22,14 @@ from wiki.config import Settings
 from wiki.datadir import open_data_dir
 from wiki.live.livesock import socket_path
 from wiki.live.server import MAX_FRAME, LiveApp
+from wiki.unixsock import bind
 
 GRACEFUL_SECONDS = 5
 
 
 def listen(path: Path) -> socket.socket:
-    """A unix socket bound at `path` (0600), put in place of any old one atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    spare = path.with_name(f".{path.name}.{os.getpid()}")
-    spare.unlink(missing_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    old_mask = os.umask(0o177)
-    try:
-        # Through the folder's descriptor: deep data dirs are past sockaddr_un's 108 bytes.
-        sock.bind(f"/proc/self/fd/{folder}/{spare.name}")
-    finally:
-        os.umask(old_mask)
-        os.close(folder)
-    os.chmod(spare, 0o600)
-    os.replace(spare, path)
+    """A stream socket listening at `path` (0600), in place of any old one."""
+    sock = bind(path, socket.SOCK_STREAM)
     sock.listen(128)
     return sock
 

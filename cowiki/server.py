@@ -3,17 +3,22 @@
 Each worker builds its own app (no preload), so git and SQLite handles are
 never shared across a fork.
 
-Beside the workers, gunicorn's master runs the live process (`python -m
-cowiki.live`, live co-editing on DATA/run/live.sock; see wiki/live/relay.py for
-how browsers reach it through the one public port): started when gunicorn is
-ready, watched by a thread that starts it again when it dies, and stopped when
-gunicorn stops. `COWIKI_LIVE=off` leaves it out.
+Beside the workers, gunicorn's master runs two processes of the wiki, each
+started when gunicorn is ready, watched by a thread that starts it again when
+it dies, and stopped when gunicorn stops (`Sidecar`):
+
+- the live process (`python -m cowiki.live`, live co-editing on
+  DATA/run/live.sock; see wiki/live/relay.py for how browsers reach it through
+  the one public port). `COWIKI_LIVE=off` leaves it out.
+- the index process (`python -m cowiki.indexing`, cowiki/indexing.py), which
+  keeps the search index in step so that the workers do not.
 
 With `--root DIR` (many wikis, cowiki/multi.py) the master starts no live process
 up front: `LiveOnDemand` starts a wiki's own live process the first time a
 browser opens a live socket there (the web worker asks by creating
 DIR/run/live.wanted, wiki/live/livesock.py), and from then on watches it like
-the single wiki's.
+the single wiki's. There is no index process per wiki there: each wiki's
+workers keep its search index in step themselves (wiki/indexer.py).
 
 Stopping (SIGTERM to the master): each worker stops accepting, finishes the
 requests in flight (up to `graceful_timeout`), and on its way out closes its
@@ -46,7 +51,7 @@ from wiki.live.journal import journals
 
 log = logging.getLogger("gunicorn.error")  # the master's log: the server's own lines
 POLL_SECONDS = 0.5
-BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # pauses before each restart of a live process that
+BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # pauses before each restart of a sidecar that
 STEADY_SECONDS = 30.0                  # keeps dying; one that ran this long starts afresh
 STOP_SECONDS = 5.0
 IDLE_STOP_SECONDS = 600.0  # a --root wiki's live process with no open room this long stops
@@ -55,11 +60,13 @@ PR_SET_PDEATHSIG = 1
 MAX_KEEPALIVE = 3600  # seconds an idle HTTP connection may be kept (COWIKI_KEEPALIVE_SECONDS)
 
 
-class LiveProcess:
-    """The live process beside gunicorn: started, watched, restarted, stopped."""
+class Sidecar:
+    """A process of the wiki beside gunicorn: started, watched, restarted, stopped."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
-        self.command = [sys.executable, "-m", "cowiki.live", "--data", str(data_dir)]
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None,
+                 name: str = "live", module: str = "cowiki.live") -> None:
+        self.name = name
+        self.command = [sys.executable, "-m", module, "--data", str(data_dir)]
         self.env = {**os.environ, **env} if env else None
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -70,14 +77,14 @@ class LiveProcess:
 
     @property
     def pid(self) -> int | None:
-        """The running live process's pid, if one runs."""
+        """The running process's pid, if one runs."""
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
 
     def start(self) -> None:
         """Start it, and a thread that starts it again whenever it dies."""
         self._spawn()
-        threading.Thread(target=self._watch, name="cowiki-live-keeper", daemon=True).start()
+        threading.Thread(target=self._watch, name=f"cowiki-{self.name}-keeper", daemon=True).start()
 
     def stop(self) -> None:
         """SIGTERM, and SIGKILL if it is not gone after STOP_SECONDS."""
@@ -90,8 +97,8 @@ class LiveProcess:
             if not self._exited(0):
                 process.terminate()
                 if not self._exited(STOP_SECONDS):
-                    log.warning("the live process did not stop in %.0f s; killing it",
-                                STOP_SECONDS)
+                    log.warning("the %s process did not stop in %.0f s; killing it",
+                                self.name, STOP_SECONDS)
                     process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
             process.wait(STOP_SECONDS)
@@ -108,7 +115,7 @@ class LiveProcess:
                 self._pidfd = os.pidfd_open(self._process.pid)
             self._started = time.monotonic()
             self.starts += 1
-        log.info("live process started (pid %s)", self._process.pid)
+        log.info("%s process started (pid %s)", self.name, self._process.pid)
 
     def _watch(self) -> None:
         failures = 0
@@ -120,8 +127,8 @@ class LiveProcess:
             ran = time.monotonic() - self._started
             failures = 0 if ran >= STEADY_SECONDS else failures + 1
             pause = BACKOFF[min(failures, len(BACKOFF) - 1)]
-            log.warning("the live process stopped (exit %s) after %.1f s; starting it again"
-                        " in %.1f s", code, ran, pause)
+            log.warning("the %s process stopped (exit %s) after %.1f s; starting it again"
+                        " in %.1f s", self.name, code, ran, pause)
             if self._stopping.wait(pause):
                 return
             self._spawn()
@@ -155,7 +162,7 @@ class LiveOnDemand:
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root = root
         self.settings = settings
-        self.processes: dict[str, LiveProcess] = {}
+        self.processes: dict[str, Sidecar] = {}
         self._busy: dict[str, float] = {}  # when each running process last had an open room
         self._checked = 0.0
         self._stopping = threading.Event()
@@ -192,7 +199,7 @@ class LiveOnDemand:
                 log.warning("wiki %s: %s", slug, exc)
                 continue
             if wanted and slug not in self.processes:
-                live = LiveProcess(data_dir, wikiroot.wiki_environment(self.root, slug,
+                live = Sidecar(data_dir, wikiroot.wiki_environment(self.root, slug,
                                                                        self.settings))
                 self.processes[slug] = live
                 self._busy[slug] = time.monotonic()
@@ -299,14 +306,25 @@ def when_the_database_answers(make: Callable[[], Any]) -> Any:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Run gunicorn (and the live process beside it) in the foreground until interrupted."""
-    live = LiveProcess(settings.data_dir) if settings.live else None
+    """Run gunicorn (and the index and live processes beside it) in the foreground until
+    interrupted."""
+    sidecars = [Sidecar(settings.data_dir, name="index", module="cowiki.indexing")]
+    if settings.live:
+        sidecars.append(Sidecar(settings.data_dir))
     # A data dir once served under --root starts its live process up front again.
     (livesock.socket_path(settings.data_dir).parent / livesock.ON_DEMAND).unlink(missing_ok=True)
     options = gunicorn_options(host, port, workers, threads, settings.keepalive_seconds)
-    if live is not None:
-        options["when_ready"] = lambda _arbiter: live.start()
-        options["on_exit"] = lambda _arbiter: live.stop()
+
+    def start(_arbiter: Any) -> None:
+        for sidecar in sidecars:
+            sidecar.start()
+
+    def stop(_arbiter: Any) -> None:
+        # The live process saves its open rooms on its way out: the index process takes them.
+        for sidecar in reversed(sidecars):
+            sidecar.stop()
+
+    options["when_ready"], options["on_exit"] = start, stop
     WikiServer(settings, options).run()
 
 

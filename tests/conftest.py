@@ -183,6 +183,22 @@ def start_server(data_dir: Path, workers: int = 2) -> LiveServer:
     raise RuntimeError((data_dir / "server.log").read_text())
 
 
+def module_pids(module: str, data_dir: Path) -> list[int]:
+    """Live (not zombie) processes running `python -m <module>` for this data dir."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if (module.encode() in argv and os.fsencode(data_dir) in argv
+                    and "State:\tZ" not in (entry / "status").read_text()):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def stop_server(server: LiveServer) -> None:
     """Stop `cowiki serve` as an operator would (SIGTERM), killing it if it hangs."""
     server.process.terminate()

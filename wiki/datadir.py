@@ -9,6 +9,7 @@ from pathlib import Path
 
 from storage.history import History
 from storage.repository import Person, Repository
+from wiki import indexwake
 from wiki.accounts import Accounts
 from wiki.attachments import Attachments
 from wiki.changes import SERVER, ChangeDoor
@@ -21,6 +22,7 @@ from wiki.githooks import install_hooks
 from wiki.imagefetch import Fetcher
 from wiki.imageproxy import ImageProxy
 from wiki.indexer import Indexer
+from wiki.indexwake import Bell
 from wiki.invites import Invites
 from wiki.mailer import Mailer
 from wiki.maintenance import Housekeeper
@@ -132,7 +134,8 @@ def open_data_dir(settings: Settings) -> Services:
         db=db,
         accounts=accounts,
         housekeeper=Housekeeper(history, root / "housekeeping.lock"),
-        indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts, language),
+        indexer=Indexer(repo, root / "index", root / "index.lock", renderer, accounts, language,
+                        Bell(indexwake.socket_path(root))),
         comments=comments,
         passages=PassagePlaces(db),
         reactions=Reactions(db),

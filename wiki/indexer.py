@@ -8,10 +8,12 @@ not in the repository) is rebuilt from git, in the background.
 
 Exactly one process writes at a time: the writer takes an `fcntl` lock on
 `DATA_DIR/index.lock` without blocking, so a busy lock just means another
-worker is already catching up. Each process has at most one indexer thread,
-woken by `notify()` after a change and by a search that finds the index
-behind; it exits when idle, so short-lived apps (tests, the CLI) leave no
-threads behind. Searches wait briefly for a catch-up and never for a rebuild.
+worker is already catching up. Under `cowiki serve` the index process
+(cowiki/indexing.py) does the catching up: `notify()` rings it
+(wiki/indexwake.py). Where none listens, each process has at most one indexer
+thread, woken by `notify()` after a change and by a search that finds the
+index behind; it exits when idle, so short-lived apps (tests, the CLI) leave
+no threads behind. Searches wait briefly for a catch-up and never for a rebuild.
 
 Catch-ups are batched: one starts at most every BATCH_SECONDS after the index
 last moved, in whichever process, so a burst of saves is indexed in one
@@ -38,6 +40,7 @@ from storage.repository import Person, Repository
 from storage.treediff import diff_commits, last_changes
 from wiki.accounts import Accounts
 from wiki.filelock import held
+from wiki.indexwake import Bell
 from wiki.pagetext import PageText, page_text
 from wiki.people import display_names, emails_of
 from wiki.render import Renderer
@@ -50,6 +53,7 @@ IDLE_SECONDS = 5.0
 BATCH_SECONDS = 0.5  # the least time between two catch-ups while saves keep coming
 SEARCH_WAIT_SECONDS = 1.5
 POLL_SECONDS = 0.05
+RUNG_POLL_SECONDS = 0.005  # how often a search waiting for the index process looks again
 PROGRESS_EVERY = 100
 
 
@@ -62,8 +66,9 @@ class Indexer:
 
     def __init__(self, repo: Repository, directory: Path, lock_path: Path,
                  renderer: Renderer | None = None, accounts: Accounts | None = None,
-                 language: WikiLanguage | None = None) -> None:
+                 language: WikiLanguage | None = None, bell: Bell | None = None) -> None:
         self.repo = repo
+        self.bell = bell  # the index process's, when one may run (wiki/indexwake.py)
         self.language = language  # the wiki's: pages too short to tell their own are in it
         self.accounts = accounts  # names and emails of people, for `author:` and hits
         self.index = SearchIndex(directory, partial(emails_of, accounts) if accounts else None)
@@ -113,21 +118,35 @@ class Indexer:
         again every POLL_SECONDS."""
         if self.is_fresh():
             return True
-        self._hurry.set()
-        self.notify()
+        rung = self.notify(hurry=True)
+        poll = RUNG_POLL_SECONDS if rung else POLL_SECONDS
         deadline = time.monotonic() + timeout
         with self._caught_up:
             while not self.is_fresh():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._caught_up.wait(min(POLL_SECONDS, left))
+                self._caught_up.wait(min(poll, left))
         return True
 
     # -- the background thread -------------------------------------------------
 
-    def notify(self) -> None:
-        """Tell the indexer that `main` may have moved; returns at once."""
+    def notify(self, hurry: bool = False) -> bool:
+        """Tell the indexer that `main` may have moved; returns at once. With `hurry` a
+        search waits: no batching pause. True when the index process was told, False
+        when this process catches up itself."""
+        if self.bell is not None and self.bell.ring(hurry):
+            return True
+        if hurry:
+            self._hurry.set()
+        self._wake_thread()
+        return False
+
+    def work_here(self) -> None:
+        """Catch up in this process from now on (the index process itself)."""
+        self.bell = None
+
+    def _wake_thread(self) -> None:
         self._wake.set()
         with self._guard:
             if self._thread is None or not self._thread.is_alive():

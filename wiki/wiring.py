@@ -43,7 +43,7 @@ def wire(services: Services) -> None:
     door.add_listener("housekeeping", housekeeping(services))
     # A cache of git: it may follow once the answer is out (wiki/views/followups.py).
     door.add_listener("page metadata", services.pagemeta.follow, after_answer=True)
-    door.add_listener("search index", lambda change: services.indexer.notify())
+    door.add_listener("search index", search_index(services))
     door.add_listener("live rooms", live_rooms(services.settings))
 
 
@@ -117,5 +117,14 @@ def housekeeping(services: Services) -> Listener:
             services.housekeeper.due()
         elif change.kind in COMMITTING and change.details.get("changed", True):
             services.housekeeper.saved()
+
+    return listener
+
+
+def search_index(services: Services) -> Listener:
+    """The index catches up: the index process is rung, or this process does it."""
+
+    def listener(_change: Change) -> None:
+        services.indexer.notify()
 
     return listener

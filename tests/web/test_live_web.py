@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from storage.repository import Person
-from tests.conftest import PASSWORDS, LiveServer, csrf, start_server, stop_server
+from tests.conftest import PASSWORDS, LiveServer, csrf, module_pids, start_server, stop_server
 from wiki.changes import Change, Kind
 from wiki.live.colours import contrast_with_white, cursor_colour
 from wiki.live.journal import journal_path
@@ -402,22 +402,7 @@ def test_healthz_reports_the_live_process_and_gunicorn_logs_no_errors(served: Li
 
 def live_pids(data_dir: Path) -> list[int]:
     """Processes running `cowiki.live` for this data dir."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"cowiki.live" in argv and os.fsencode(data_dir) in argv:
-            try:
-                if "State:\tZ" in (entry / "status").read_text():
-                    continue
-            except OSError:
-                continue
-            found.append(int(entry.name))
-    return found
+    return module_pids("cowiki.live", data_dir)
 
 
 def test_serve_restarts_a_killed_live_process_and_stops_it_on_exit(tmp_path: Path) -> None:

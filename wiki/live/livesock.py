@@ -10,7 +10,6 @@ stuck costs the web a fraction of a second and a clear answer, never a hang.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from contextlib import closing
@@ -19,9 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from wiki.unixsock import address
+
 RUN_DIR = "run"
 SOCKET_NAME = "live.sock"
-MAX_SUN_PATH = 100  # sockaddr_un holds 108 bytes; deep temp dirs go past it
 MAX_ANSWER = 1_000_000
 # Under `cowiki --root DIR serve` a wiki's live process starts when first wanted: the
 # server marks each wiki's run dir with ON_DEMAND and starts the process when WANTED appears.
@@ -66,14 +66,8 @@ def _connect(path: Path, timeout: float) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        if len(os.fsencode(path)) <= MAX_SUN_PATH:
-            sock.connect(str(path))
-        else:  # reach it through its folder's descriptor: a short path to the same file
-            folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                sock.connect(f"/proc/self/fd/{folder}/{path.name}")
-            finally:
-                os.close(folder)
+        with address(path) as where:
+            sock.connect(where)
     except OSError as exc:
         sock.close()
         raise LiveUnavailable(f"the live process does not answer on {path}: {exc}") from exc

@@ -1,0 +1,63 @@
+"""`python -m cowiki.indexing --data DIR`: the search-index process of one wiki.
+
+`cowiki serve` starts it beside gunicorn, like the live process, and starts it
+again when it dies. It keeps the search index in step with git: the web
+workers, the live process and the CLI ring it after a change
+(wiki/indexwake.py) and it catches up with the wiki's `Indexer`, batching a
+burst of saves as the workers' threads did. Between rings it looks at the head
+every LOOK_SECONDS, for a commit whose maker rang no one. While it is down the
+workers catch up themselves, so a search never waits for it to come back.
+Bad arguments exit 2 with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from wiki import indexwake
+from wiki.config import Settings
+from wiki.datadir import open_data_dir
+
+LOOK_SECONDS = 1.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Keep the index in step until SIGTERM; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m cowiki.indexing",
+                                     description="The search-index process of one wiki.")
+    parser.add_argument("--data", default=None, metavar="DIR", help="the wiki's data directory")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s index %(levelname)s %(message)s")
+    try:
+        settings = Settings.load({"data_dir": args.data} if args.data else None)
+        services = open_data_dir(settings)
+        sock = indexwake.listen(indexwake.socket_path(settings.data_dir))
+    except (OSError, ValueError) as exc:
+        print(f"cowiki.indexing: error: {exc}", file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    indexer = services.indexer
+    indexer.work_here()
+    indexer.notify()  # what changed while no index process ran
+    with sock:
+        while not stopping.is_set():
+            rung = indexwake.rings(sock, LOOK_SECONDS)
+            if rung or not indexer.is_fresh():
+                indexer.notify(hurry=indexwake.HURRY in rung)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
