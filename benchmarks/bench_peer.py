@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 import pygit2  # noqa: E402
 import requests  # noqa: E402
 from bench_save import running_server, token_session  # noqa: E402
+from bench_scale import raw_commit  # noqa: E402
 from peer_wikis import (  # noqa: E402
     COMMON_WORD,
     HISTORY_PAGE,
@@ -154,18 +155,7 @@ class RawLimit:
 
     def commit(self, page: str) -> None:
         """Blob, tree, commit and a ref moved, on a side ref that the wiki never reads."""
-        repo = self.repo
-        ref = "refs/bench/raw"
-        parent = repo.references[ref].target if ref in repo.references else \
-            repo.references["refs/heads/main"].target
-        parent_commit = repo[parent]
-        assert isinstance(parent_commit, pygit2.Commit)
-        builder = repo.TreeBuilder(parent_commit.tree)
-        builder.insert(f"{page}.md", repo.create_blob(f"raw {time.time()}\n".encode()),
-                       pygit2.enums.FileMode.BLOB)
-        who = pygit2.Signature("Raw", "raw@example.org")
-        new = repo.create_commit(None, who, who, "raw\n", builder.write(), [parent])
-        repo.references.create(ref, new, force=True)
+        raw_commit(self.repo, page)
 
 
 class Peers:

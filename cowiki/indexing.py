@@ -20,11 +20,14 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from storage.repository import GIT_FAILURES
 from wiki import indexwake
 from wiki.config import Settings
 from wiki.datadir import open_data_dir
 
 LOOK_SECONDS = 1.0
+UNREADABLE: tuple[type[Exception], ...] = (OSError, *GIT_FAILURES)
+log = logging.getLogger("cowiki.indexing")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,8 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with sock:
         while not stopping.is_set():
             rung = indexwake.rings(sock, LOOK_SECONDS)
-            if rung or not indexer.is_fresh():
-                indexer.notify(hurry=indexwake.HURRY in rung)
+            try:
+                if rung or not indexer.is_fresh():
+                    indexer.notify(hurry=indexwake.HURRY in rung)
+            except UNREADABLE as exc:  # the head could not be read this time: look again
+                log.warning("the head could not be read: %s", exc)
     return 0
 
 
