@@ -387,6 +387,9 @@ def print_growth(results: dict[int, dict[str, float]]) -> dict[str, float]:
         verdict = "" if key in GIT_ALONE else ("  ok" if ratio <= TARGET_GROWTH else "  MISSED")
         print(key.ljust(20) + "".join(f"{results[s][key]:10.1f}" for s in sizes)
               + f"{ratio:9.2f}x{verdict}")
+    beyond = [results[size]["save"] - results[size]["disk: a root tree"] for size in sizes]
+    print("save - root tree".ljust(20) + "".join(f"{ms:10.1f}" for ms in beyond)
+          + f"{beyond[-1] / beyond[0]:9.2f}x  (the save less the disk floor above)")
     rss = results[large]["worker RSS MB (max)"]
     print("worker RSS MB".ljust(20) + "".join(f"{results[s]['worker RSS MB (max)']:10.0f}"
                                               for s in sizes)
