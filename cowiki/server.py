@@ -200,7 +200,7 @@ class LiveOnDemand:
                 continue
             if wanted and slug not in self.processes:
                 live = Sidecar(data_dir, wikiroot.wiki_environment(self.root, slug,
-                                                                       self.settings))
+                                                                   self.settings))
                 self.processes[slug] = live
                 self._busy[slug] = time.monotonic()
                 live.start()
