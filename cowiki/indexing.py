@@ -12,7 +12,6 @@ Bad arguments exit 2 with one line.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sys
@@ -20,10 +19,9 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from cowiki.sidecar import open_sidecar
 from storage.repository import GIT_FAILURES
 from wiki import indexwake
-from wiki.config import Settings
-from wiki.datadir import open_data_dir
 
 LOOK_SECONDS = 1.0
 UNREADABLE: tuple[type[Exception], ...] = (OSError, *GIT_FAILURES)
@@ -32,18 +30,10 @@ log = logging.getLogger("cowiki.indexing")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Keep the index in step until SIGTERM; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m cowiki.indexing",
-                                     description="The search-index process of one wiki.")
-    parser.add_argument("--data", default=None, metavar="DIR", help="the wiki's data directory")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s index %(levelname)s %(message)s")
-    try:
-        settings = Settings.load({"data_dir": args.data} if args.data else None)
-        services = open_data_dir(settings)
-        sock = indexwake.listen(indexwake.socket_path(settings.data_dir))
-    except (OSError, ValueError) as exc:
-        print(f"cowiki.indexing: error: {exc}", file=sys.stderr)
-        return 2
+    services, sock = open_sidecar(argv, "cowiki.indexing",
+                                  "The search-index process of one wiki.", "index",
+                                  lambda data_dir: indexwake.listen(
+                                      indexwake.socket_path(data_dir)))
     stopping = threading.Event()
 
     def stop(_signal: int, _frame: FrameType | None) -> None:

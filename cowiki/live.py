@@ -9,8 +9,6 @@ address taken. Bad arguments exit 2 with one line.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -18,8 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
-from wiki.config import Settings
-from wiki.datadir import open_data_dir
+from cowiki.sidecar import open_sidecar
 from wiki.live.livesock import socket_path
 from wiki.live.server import MAX_FRAME, LiveApp
 from wiki.unixsock import bind
@@ -36,18 +33,8 @@ def listen(path: Path) -> socket.socket:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the live process until SIGTERM; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m cowiki.live",
-                                     description="The live co-editing process of one wiki.")
-    parser.add_argument("--data", default=None, metavar="DIR", help="the wiki's data directory")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s live %(levelname)s %(message)s")
-    try:
-        settings = Settings.load({"data_dir": args.data} if args.data else None)
-        services = open_data_dir(settings)
-        sock = listen(socket_path(settings.data_dir))
-    except (OSError, ValueError) as exc:
-        print(f"cowiki.live: error: {exc}", file=sys.stderr)
-        return 2
+    services, sock = open_sidecar(argv, "cowiki.live", "The live co-editing process of one wiki.",
+                                  "live", lambda data_dir: listen(socket_path(data_dir)))
     config = uvicorn.Config(LiveApp(services), lifespan="on", ws="websockets-sansio",
                             ws_max_size=MAX_FRAME, ws_per_message_deflate=False,
                             timeout_graceful_shutdown=GRACEFUL_SECONDS, log_level="warning")
