@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 from wiki.config import Settings
 from wiki.datadir import open_data_dir, secret_key
 from wiki.dbschema import MAX_ID
-from wiki.views import access, degraded, errors, followups, i18n, security, workshop
+from wiki.views import access, degraded, errors, followups, i18n, security, sessions, workshop
 from wiki.views.admin import bp as admin_bp
 from wiki.views.api import bp as api_bp
 from wiki.views.api import health as health_bp
@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["cowiki"] = services
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sessions.install(app)  # cookies for browsers only, with a few messages at most
     access.install(app)
     degraded.install(app)  # reading on while the database cannot answer
     errors.install(app)

@@ -186,3 +186,38 @@ def test_only_a_changed_session_writes_the_cookie(
     cookie = client.get("/p/Home").headers["Set-Cookie"]  # a day on, the login's expiry moves
     assert "Expires=" in cookie
     assert "Set-Cookie" not in client.get("/p/Home").headers
+
+
+def test_a_script_signed_in_by_token_gets_no_cookie_and_piles_up_nothing(
+        app: Flask, client: FlaskClient) -> None:
+    """A script that posts the editor's form with a token and never follows the redirect
+    must not grow a session that each later request decodes and signs again."""
+    accounts = app.extensions["cowiki"].accounts
+    token = accounts.create_token(accounts.by_name("participant"), "script")
+    for n in range(8):
+        page = client.get("/api/v1/pages/Notities", auth=("participant", token))
+        base = page.get_json()["revision"] if page.status_code == 200 else ""
+        saved = client.post("/p/Notities/edit", auth=("participant", token),
+                            data={"markdown": f"Versie {n}", "base_revision": base})
+        assert saved.status_code == 302 and "Set-Cookie" not in saved.headers
+    assert client.get_cookie("session") is None
+    assert app.extensions["cowiki"].pages.get("Notities").markdown.strip() == "Versie 7"
+
+
+def test_a_browser_keeps_only_the_last_few_messages(
+        login_as: Callable[[str], FlaskClient]) -> None:
+    """Saves whose "Saved." nobody saw yet (redirects not followed) stay few: a cookie past
+    4 KB would be dropped by the browser, and the login with it."""
+    from wiki.views.sessions import KEPT_MESSAGES
+
+    client = login_as("participant")
+    pages = client.application.extensions["cowiki"].pages
+    for n in range(KEPT_MESSAGES + 4):
+        base = pages.get("Notities").revision if n else ""
+        saved = client.post("/p/Notities/edit", headers={"X-Requested-With": "fetch"},
+                            data={"csrf_token": csrf(client), "markdown": f"V{n}",
+                                  "base_revision": base})
+        assert saved.status_code == 200
+    with client.session_transaction() as session:
+        assert len(session["_flashes"]) == KEPT_MESSAGES
+    assert client.get("/p/Notities").text.count("Saved.") == KEPT_MESSAGES
