@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.gitcmd import DEFAULT_TIMEOUT, GitFailed, run_git
+from storage.loose import remove_stale_spares
 from storage.names import validate_revision
 from storage.repository import MAIN_REF
 
@@ -188,7 +189,9 @@ class History:
         return sorted(result, key=lambda c: (-c.commits, -c.lines_added, c.name))
 
     def maintain(self) -> None:
-        """Housekeeping: refresh the commit-graph with changed-path filters, gc if due."""
+        """Housekeeping: refresh the commit-graph with changed-path filters, gc if due,
+        and remove the spare object files of processes that have ended."""
+        remove_stale_spares(self.path / "objects")
         self._run("commit-graph", "write", "--reachable", "--changed-paths", "--split",
                   timeout=MAINTAIN_TIMEOUT)
         self._run("gc", "--auto", "--quiet", timeout=MAINTAIN_TIMEOUT)

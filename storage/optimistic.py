@@ -76,7 +76,7 @@ def _write(repo: Repository, head: str | None, changes: Changes, author: Person,
     with write_failures():
         while True:
             try:
-                blobs = {path: None if data is None else repo.git.create_blob(data)
+                blobs = {path: None if data is None else repo.write_blob(data)
                          for path, data in changes.items()}
                 return blobs, repo.write_commit(head, blobs, author, message, committer=committer)
             except OSError as exc:

@@ -15,20 +15,16 @@ loose objects in stored zlib blocks, as git itself does with
 `core.looseCompression = 0`, and every git reads them: deflating 400 KB at
 libgit2's level 1 costs about 4 ms, five times the rest of the write. The
 object's id and contents are the same; `git gc` packs and compresses it as
-usual, and clones never see the difference. The file is written here, not by
-libgit2, whose level 0 writes no zlib stream at all (neither git nor libgit2
-can read that back).
+usual, and clones never see the difference. The file is written by
+`storage/loose.py`, not by libgit2, whose level 0 writes no zlib stream at all
+(neither git nor libgit2 can read that back).
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
-import os
 import re
-import tempfile
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +32,7 @@ from pathlib import Path
 import pygit2
 
 from storage.errors import StorageError
+from storage.loose import BEST_SPEED, LooseObjects
 
 TREE = pygit2.enums.ObjectType.TREE
 FOLDER_MODE = b"40000"
@@ -218,61 +215,19 @@ class TreeWriter:
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self._odb = repo.odb
-        self._objects = Path(repo.path) / "objects"
-        self._fsync = _config_flag(repo, "core.fsyncObjectFiles")
+        self.loose = LooseObjects(Path(repo.path) / "objects",
+                                  _config_flag(repo, "core.fsyncObjectFiles"))
 
     def read(self, oid: pygit2.Oid) -> TreeEdit:
         """Tree `oid`'s entries, ready to be changed."""
         return TreeEdit(RAW_TREES.read(self._odb, oid))
 
     def write(self, tree: TreeEdit) -> pygit2.Oid:
-        """Store the tree and return its id."""
+        """Store the tree and return its id (see the module docstring for large ones)."""
         raw = tree.raw()
-        oid: pygit2.Oid = (self._odb.write(TREE, raw) if len(raw) < UNCOMPRESSED_BYTES
-                           else self._write_uncompressed(raw))
+        oid = self.loose.write(b"tree", raw, 0 if len(raw) >= UNCOMPRESSED_BYTES else BEST_SPEED)
         RAW_TREES.keep(oid, tree.entries(), len(raw))
         return oid
-
-    def _write_uncompressed(self, raw: bytes) -> pygit2.Oid:
-        """A loose tree object in stored zlib blocks (see the module docstring)."""
-        header = b"tree %d\0" % len(raw)
-        digest = hashlib.sha1(header, usedforsecurity=False)
-        digest.update(raw)
-        oid = pygit2.Oid(raw=digest.digest())
-        if self._odb.exists(oid):
-            # As git does for an object it has: libgit2 freshens it, so `git gc` cannot
-            # prune it as unreachable while the commit that will use it is being made.
-            written: pygit2.Oid = self._odb.write(TREE, raw)
-            return written
-        deflate = zlib.compressobj(0)
-        parts = (deflate.compress(header), deflate.compress(raw), deflate.flush())
-        _write_loose(self._objects / str(oid)[:2], str(oid)[2:], parts, self._fsync)
-        return oid
-
-
-def _write_loose(folder: Path, name: str, parts: Sequence[bytes], fsync: bool) -> None:
-    """Write a loose object file as git does: a temporary file, read-only, renamed."""
-    for _attempt in range(3):
-        folder.mkdir(exist_ok=True)
-        try:
-            handle, temporary = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
-            break
-        except FileNotFoundError:
-            continue  # `git prune-packed` removed the empty folder just made: again
-    else:
-        raise StorageError(f"could not write an object in {folder}")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for part in parts:
-                out.write(part)
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.chmod(temporary, 0o444)
-        os.replace(temporary, folder / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _config_flag(repo: pygit2.Repository, key: str) -> bool:

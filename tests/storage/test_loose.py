@@ -1,0 +1,157 @@
+"""Loose objects written into spare files are the objects git writes, and no spare is lost.
+
+Each test uses a real bare repository and checks with the git binary: `git
+cat-file` reads the objects back, `git hash-object` names them the same, and
+`git fsck` finds nothing wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from storage.loose import SPARE_PREFIX, SPARES, LooseObjects, _spares_for, remove_stale_spares
+from storage.repository import Person, Repository
+
+ANNA = Person("Anna de Vries", "anna@example.org")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def git(repo: Path, *args: str, data: bytes | None = None) -> str:
+    return subprocess.run(["git", "--git-dir", str(repo), *args], input=data,
+                          capture_output=True, check=True).stdout.decode()
+
+
+def spares_in(objects: Path) -> list[str]:
+    return sorted(n for n in os.listdir(objects) if n.startswith(SPARE_PREFIX))
+
+
+def wait_for(condition: object, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Path:
+    path = tmp_path / "repo.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
+    return path
+
+
+def test_objects_are_the_ones_git_writes(bare: Path) -> None:
+    loose = LooseObjects(bare / "objects")
+    text = "Één zin voor de workshop.\n".encode()
+    blob = loose.blob(text)
+    assert str(blob) == git(bare, "hash-object", "--stdin", data=text).strip()
+    assert git(bare, "cat-file", "-p", str(blob)).encode() == text
+    tree = loose.write(b"tree", b"100644 a.md\0" + blob.raw, level=0)  # stored blocks
+    assert git(bare, "ls-tree", str(tree)).split() == ["100644", "blob", str(blob), "a.md"]
+    commit = loose.commit(f"tree {tree}\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 1 +0000"
+                          "\n\nEen zin\n".encode())
+    assert git(bare, "cat-file", "-t", str(commit)).strip() == "commit"
+    git(bare, "update-ref", "refs/heads/main", str(commit))
+    git(bare, "fsck", "--strict", "--no-dangling")
+    mode = (bare / "objects" / str(blob)[:2] / str(blob)[2:]).stat().st_mode & 0o777
+    assert mode == 0o444  # read-only, as git leaves its objects
+
+
+def test_writes_fill_spares_made_in_the_background(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    loose.blob(b"first")  # no spare yet: a new file, and the thread starts
+    wait_for(lambda: len(spares_in(objects)) == SPARES)
+    ready = set(spares_in(objects))
+    blob = loose.blob(b"second")
+    assert len(ready - set(spares_in(objects))) == 1  # one spare became the object
+    assert git(bare, "cat-file", "-p", str(blob)) == "second"
+    # The 256 fan-out folders are made ahead: a new object's folder is already there.
+    assert all((objects / f"{n:02x}").is_dir() for n in range(256))
+
+
+def test_a_spare_that_git_removed_is_made_anew(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    loose.blob(b"start")
+    wait_for(lambda: len(spares_in(objects)) == SPARES)
+    for name in spares_in(objects):
+        (objects / name).unlink()  # as `git prune` removes old tmp_obj_ files
+    blobs = [loose.blob(f"after prune {n}".encode()) for n in range(SPARES + 2)]
+    assert [git(bare, "cat-file", "-p", str(b)) for b in blobs] == [
+        f"after prune {n}" for n in range(SPARES + 2)]
+
+
+def test_a_fan_out_folder_that_gc_removed_is_made_again(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    loose.blob(b"start")
+    wait_for(lambda: (objects / "ff").is_dir() and len(spares_in(objects)) == SPARES)
+    text = b"a text"
+    folder = objects / git(bare, "hash-object", "--stdin", data=text)[:2]
+    folder.rmdir()  # empty: `git prune-packed` removes such folders
+    assert git(bare, "cat-file", "-p", str(loose.blob(text))) == "a text"
+    wait_for(lambda: all((objects / f"{n:02x}").is_dir() for n in range(256)))
+
+
+def test_an_object_that_is_there_is_kept_and_freshened(bare: Path) -> None:
+    loose = LooseObjects(bare / "objects")
+    blob = loose.blob(b"same")
+    path = bare / "objects" / str(blob)[:2] / str(blob)[2:]
+    os.utime(path, (1, 1))
+    assert loose.blob(b"same") == blob
+    assert path.stat().st_mtime > 1  # git would not prune it as old and unreachable
+
+
+def test_spares_of_a_process_that_ended_are_removed_and_a_live_ones_kept(bare: Path) -> None:
+    objects = bare / "objects"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (objects / f"{SPARE_PREFIX}{dead}_abc").touch()
+    mine = objects / f"{SPARE_PREFIX}{os.getpid()}_def"
+    mine.touch()
+    assert remove_stale_spares(objects) == 1
+    assert spares_in(objects) == [mine.name]
+
+
+def test_a_process_leaves_no_spares_when_it_exits(bare: Path) -> None:
+    script = ("import sys, time; from pathlib import Path; from storage.loose import "
+              "LooseObjects, SPARES, SPARE_PREFIX\n"
+              "objects = Path(sys.argv[1]); LooseObjects(objects).blob(b'x')\n"
+              "while len([n for n in objects.iterdir() if n.name.startswith(SPARE_PREFIX)])"
+              " < SPARES: time.sleep(0.01)\n")
+    subprocess.run([sys.executable, "-c", script, str(bare / "objects")], cwd=ROOT,
+                   check=True, timeout=30)
+    assert spares_in(bare / "objects") == []
+
+
+def test_a_forked_child_never_fills_its_parents_spares(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    loose.blob(b"parent")
+    wait_for(lambda: len(spares_in(objects)) == SPARES)
+    parents = _spares_for(objects)
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child)
+        code = 0 if _spares_for(objects) is not parents and loose.blob(b"child") else 1
+        os._exit(code)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert git(bare, "cat-file", "-p", git(bare, "hash-object", "--stdin", data=b"child")
+               .strip()) == "child"
+    assert git(bare, "cat-file", "-p", str(loose.blob(b"parent again"))) == "parent again"
+
+
+def test_saves_through_the_repository_pass_fsck(tmp_path: Path) -> None:
+    repo = Repository.init(tmp_path / "repo.git", ANNA)
+    for n in range(20):
+        repo.commit(lambda _head, n=n: {f"pagina-{n % 7}.md": f"Tekst {n}\n".encode()},
+                    ANNA, f"Bewerking {n}")
+    git(repo.path, "fsck", "--strict")
+    assert git(repo.path, "show", "main:pagina-5.md") == "Tekst 19\n"
+    assert len(git(repo.path, "rev-list", "main").split()) == 20
