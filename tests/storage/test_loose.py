@@ -11,11 +11,20 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 
-from storage.loose import SPARE_PREFIX, SPARES, LooseObjects, _spares_for, remove_stale_spares
+from storage.loose import (
+    LARGE_BYTES,
+    LARGE_SPARES,
+    SPARE_PREFIX,
+    SPARES,
+    LooseObjects,
+    _spares_for,
+    remove_stale_spares,
+)
 from storage.repository import Person, Repository
 
 ANNA = Person("Anna de Vries", "anna@example.org")
@@ -155,3 +164,20 @@ def test_saves_through_the_repository_pass_fsck(tmp_path: Path) -> None:
     git(repo.path, "fsck", "--strict")
     assert git(repo.path, "show", "main:pagina-5.md") == "Tekst 19\n"
     assert len(git(repo.path, "rev-list", "main").split()) == 20
+
+
+def test_a_large_object_fills_a_spare_made_at_its_size(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    first = os.urandom(LARGE_BYTES * 5)  # a large folder's tree, say
+    loose.write(b"blob", first, level=0)
+    wait_for(lambda: len([n for n in spares_in(objects)
+                          if (objects / n).stat().st_size >= len(first)]) == LARGE_SPARES)
+    larger = first + os.urandom(1000)  # a page more: still fits the room made
+    blob = loose.write(b"blob", larger, level=0)
+    assert git(bare, "cat-file", "-s", str(blob)) == f"{len(larger)}\n"
+    stored = (objects / str(blob)[:2] / str(blob)[2:]).read_bytes()
+    assert zlib.decompress(stored) == b"blob %d\0" % len(larger) + larger  # cut to length
+    small = loose.blob(b"klein")  # small objects never take a large spare
+    assert (objects / str(small)[:2] / str(small)[2:]).stat().st_size < 100
+    git(bare, "fsck", "--strict", "--no-dangling")
