@@ -8,23 +8,24 @@ new file. Git's own fan-out folders (`objects/00` to `objects/ff`) cost as
 much again whenever `git gc` has just removed the empty ones.
 
 So each process keeps a few empty files ready in `objects/`, named
-`tmp_obj_spare_<pid>_...`. A background thread makes them again after a write
-took one, and makes the 256 fan-out folders. A write fills a spare, makes it
-read-only and renames it to the object's name, as git renames its own
-temporary files.
+`tmp_obj_spare_<pid>_...`, and makes the 256 fan-out folders. A write fills a
+spare, makes it read-only and renames it to the object's name, as git renames
+its own temporary files. The spares are made again by `make_spares`, which the
+wiki calls once a save's answer has gone out (wiki/wiring.py): the person
+saving does not wait for them, and no thread competes with the next request.
 
 Large objects (the 400 KB tree of a folder of 10,000 pages, rewritten by every
-save there) get spares that the thread already filled with as many zero bytes.
-On a virtual machine, memory the kernel has not used lately costs tens of
-microseconds per 4 KB page when a new file's pages are first written: 0.1 to
-4 ms for such a tree. Written over, the spare's pages are the kernel's
-already; the file is cut to the object's length.
+save there) get spares already filled with as many zero bytes. On a virtual
+machine, memory the kernel has not used lately costs tens of microseconds per
+4 KB page when a new file's pages are first written: 0.1 to 4 ms for such a
+tree. Written over, the spare's pages are the kernel's already; the file is
+cut to the object's length.
 
-The object's bytes, name and id are git's. A process with no spare yet, or
-whose spare `git prune` removed, makes the file there and then. Spares left by
-a process that ended are removed by `remove_stale_spares` (called by
-housekeeping). They are empty "tmp_obj_" files, which `git prune` also removes
-once they are two weeks old.
+The object's bytes, name and id are git's. A process with no spare ready (the
+CLI, a burst of saves), or whose spare `git prune` removed, makes the file
+there and then. Spares left by a process that ended are removed by
+`remove_stale_spares` (called by housekeeping). They are empty "tmp_obj_"
+files, which `git prune` also removes once they are two weeks old.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class LooseObjects:
 
     def commit(self, data: bytes) -> pygit2.Oid:
         return self.write(b"commit", data)
+
+    def make_spares(self) -> None:
+        """Make the files the next writes will fill (after a web save's answer)."""
+        _spares_for(self.objects).fill()
 
     def write(self, kind: bytes, raw: bytes, level: int = BEST_SPEED) -> pygit2.Oid:
         """Store an object of `kind` ("blob", "tree", "commit") and return its id.
@@ -129,7 +134,7 @@ def _freshened(target: Path) -> bool:
 
 
 class Spares:
-    """One process's ready files in one `objects/` folder, made by a background thread."""
+    """One process's ready files in one `objects/` folder."""
 
     def __init__(self, objects: Path) -> None:
         self.objects = objects
@@ -138,9 +143,7 @@ class Spares:
         self._large: list[str] = []  # files of _large_bytes zero bytes
         self._large_bytes = 0  # room for the largest object written lately
         self._lock = threading.Lock()
-        self._wanted = threading.Event()
         self._folders_made = False
-        self._thread: threading.Thread | None = None
         atexit.register(self.discard)
 
     def open(self, size: int) -> tuple[int, str]:
@@ -151,8 +154,6 @@ class Spares:
                 self._large_bytes = max(self._large_bytes, _room_for(size))
             pool = self._large if size >= LARGE_BYTES and self._large else self._ready
             spare = pool.pop() if pool else None
-            if len(self._ready) <= SPARES // 2 or len(self._large) < self._large_wanted():
-                self._wake()
         if spare is not None:
             try:
                 return os.open(spare, os.O_WRONLY | os.O_CLOEXEC), spare
@@ -160,14 +161,20 @@ class Spares:
                 pass  # `git prune` removed it
         return tempfile.mkstemp(prefix="tmp_obj_", dir=self.objects)
 
-    def _large_wanted(self) -> int:
-        return LARGE_SPARES if self._large_bytes else 0
+    def fill(self) -> None:
+        """Make the fan-out folders and the spares that writes took (the caller's time)."""
+        try:
+            self._make_folders()
+            while len(self._ready) < SPARES:
+                self._add(self._ready, 0)
+            while len(self._large) < (LARGE_SPARES if self._large_bytes else 0):
+                self._add(self._large, self._large_bytes)
+        except OSError as exc:  # a full disk, a removed repository: writes make their own
+            log.info("no spare object files in %s: %s", self.objects, exc)
 
     def folders_missing(self) -> None:
-        """A write found a fan-out folder gone: make them all again in the background."""
+        """A write found a fan-out folder gone (`git gc`): make them all at the next fill."""
         self._folders_made = False
-        with self._lock:
-            self._wake()
 
     def discard(self) -> None:
         """Remove this process's spares (at exit; never a parent's, after a fork)."""
@@ -177,26 +184,6 @@ class Spares:
             self._ready, self._large = [], []
         with contextlib.suppress(OSError):  # the repository is gone already
             _remove_spares(self.objects, lambda pid: pid == self.pid)
-
-    def _wake(self) -> None:
-        self._wanted.set()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._fill, name="cowiki-spare-files",
-                                            daemon=True)
-            self._thread.start()
-
-    def _fill(self) -> None:
-        while True:
-            self._wanted.wait()
-            self._wanted.clear()
-            try:
-                self._make_folders()
-                while len(self._ready) < SPARES:
-                    self._add(self._ready, 0)
-                while len(self._large) < self._large_wanted():
-                    self._add(self._large, self._large_bytes)
-            except OSError as exc:  # a full disk or a removed repository: writes make
-                log.info("no spare object files in %s: %s", self.objects, exc)  # their own
 
     def _add(self, pool: list[str], size: int) -> None:
         """Make a spare of `size` zero bytes: the pages an object will be written into

@@ -209,6 +209,10 @@ class Repository:
         """Store `data` as a blob (a loose object, as git writes it) and return its id."""
         return self._trees.loose.blob(data)
 
+    def make_spares(self) -> None:
+        """Make the files the next saves write their objects into (storage/loose.py)."""
+        self._trees.loose.make_spares()
+
     def write_commit(self, head: str | None, changes: Changes | Blobs, author: Person, message: str,
                      merged: str | None = None, committer: Person | None = None) -> str | None:
         """An unpublished commit of `changes` on `head` (and `merged`, a second parent);

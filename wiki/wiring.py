@@ -43,6 +43,8 @@ def wire(services: Services) -> None:
     door.add_listener("housekeeping", housekeeping(services))
     # A cache of git: it may follow once the answer is out (wiki/views/followups.py).
     door.add_listener("page metadata", services.pagemeta.follow, after_answer=True)
+    door.add_listener("spare object files", lambda _change: services.repo.make_spares(),
+                      after_answer=True)
     door.add_listener("search index", search_index(services))
     door.add_listener("live rooms", live_rooms(services.settings))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -40,13 +39,6 @@ def spares_in(objects: Path) -> list[str]:
     return sorted(n for n in os.listdir(objects) if n.startswith(SPARE_PREFIX))
 
 
-def wait_for(condition: object, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def bare(tmp_path: Path) -> Path:
     path = tmp_path / "repo.git"
@@ -71,12 +63,14 @@ def test_objects_are_the_ones_git_writes(bare: Path) -> None:
     assert mode == 0o444  # read-only, as git leaves its objects
 
 
-def test_writes_fill_spares_made_in_the_background(bare: Path) -> None:
+def test_writes_fill_spares_made_ahead(bare: Path) -> None:
     objects = bare / "objects"
     loose = LooseObjects(objects)
-    loose.blob(b"first")  # no spare yet: a new file, and the thread starts
-    wait_for(lambda: len(spares_in(objects)) == SPARES)
+    loose.blob(b"first")  # no spare yet: a new file
+    assert spares_in(objects) == []
+    loose.make_spares()  # after the answer, in the wiki
     ready = set(spares_in(objects))
+    assert len(ready) == SPARES
     blob = loose.blob(b"second")
     assert len(ready - set(spares_in(objects))) == 1  # one spare became the object
     assert git(bare, "cat-file", "-p", str(blob)) == "second"
@@ -87,8 +81,7 @@ def test_writes_fill_spares_made_in_the_background(bare: Path) -> None:
 def test_a_spare_that_git_removed_is_made_anew(bare: Path) -> None:
     objects = bare / "objects"
     loose = LooseObjects(objects)
-    loose.blob(b"start")
-    wait_for(lambda: len(spares_in(objects)) == SPARES)
+    loose.make_spares()
     for name in spares_in(objects):
         (objects / name).unlink()  # as `git prune` removes old tmp_obj_ files
     blobs = [loose.blob(f"after prune {n}".encode()) for n in range(SPARES + 2)]
@@ -99,13 +92,16 @@ def test_a_spare_that_git_removed_is_made_anew(bare: Path) -> None:
 def test_a_fan_out_folder_that_gc_removed_is_made_again(bare: Path) -> None:
     objects = bare / "objects"
     loose = LooseObjects(objects)
-    loose.blob(b"start")
-    wait_for(lambda: (objects / "ff").is_dir() and len(spares_in(objects)) == SPARES)
+    loose.make_spares()
     text = b"a text"
     folder = objects / git(bare, "hash-object", "--stdin", data=text)[:2]
     folder.rmdir()  # empty: `git prune-packed` removes such folders
     assert git(bare, "cat-file", "-p", str(loose.blob(text))) == "a text"
-    wait_for(lambda: all((objects / f"{n:02x}").is_dir() for n in range(256)))
+    fan_out = [objects / f"{n:02x}" for n in range(256)]
+    for empty in [f for f in fan_out if not any(f.iterdir())][:5]:
+        empty.rmdir()  # git gc again: the next spares come with the folders
+    loose.make_spares()
+    assert all((objects / f"{n:02x}").is_dir() for n in range(256))
 
 
 def test_an_object_that_is_there_is_kept_and_freshened(bare: Path) -> None:
@@ -129,11 +125,8 @@ def test_spares_of_a_process_that_ended_are_removed_and_a_live_ones_kept(bare: P
 
 
 def test_a_process_leaves_no_spares_when_it_exits(bare: Path) -> None:
-    script = ("import sys, time; from pathlib import Path; from storage.loose import "
-              "LooseObjects, SPARES, SPARE_PREFIX\n"
-              "objects = Path(sys.argv[1]); LooseObjects(objects).blob(b'x')\n"
-              "while len([n for n in objects.iterdir() if n.name.startswith(SPARE_PREFIX)])"
-              " < SPARES: time.sleep(0.01)\n")
+    script = ("import sys; from pathlib import Path; from storage.loose import LooseObjects\n"
+              "LooseObjects(Path(sys.argv[1])).make_spares()\n")
     subprocess.run([sys.executable, "-c", script, str(bare / "objects")], cwd=ROOT,
                    check=True, timeout=30)
     assert spares_in(bare / "objects") == []
@@ -142,8 +135,7 @@ def test_a_process_leaves_no_spares_when_it_exits(bare: Path) -> None:
 def test_a_forked_child_never_fills_its_parents_spares(bare: Path) -> None:
     objects = bare / "objects"
     loose = LooseObjects(objects)
-    loose.blob(b"parent")
-    wait_for(lambda: len(spares_in(objects)) == SPARES)
+    loose.make_spares()
     parents = _spares_for(objects)
     child = os.fork()
     if child == 0:  # pragma: no cover (runs in the child)
@@ -171,8 +163,9 @@ def test_a_large_object_fills_a_spare_made_at_its_size(bare: Path) -> None:
     loose = LooseObjects(objects)
     first = os.urandom(LARGE_BYTES * 5)  # a large folder's tree, say
     loose.write(b"blob", first, level=0)
-    wait_for(lambda: len([n for n in spares_in(objects)
-                          if (objects / n).stat().st_size >= len(first)]) == LARGE_SPARES)
+    loose.make_spares()
+    assert len([n for n in spares_in(objects)
+                if (objects / n).stat().st_size >= len(first)]) == LARGE_SPARES
     larger = first + os.urandom(1000)  # a page more: still fits the room made
     blob = loose.write(b"blob", larger, level=0)
     assert git(bare, "cat-file", "-s", str(blob)) == f"{len(larger)}\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 
@@ -221,3 +223,31 @@ def test_a_browser_keeps_only_the_last_few_messages(
     with client.session_transaction() as session:
         assert len(session["_flashes"]) == KEPT_MESSAGES
     assert client.get("/p/Notities").text.count("Saved.") == KEPT_MESSAGES
+
+
+def test_a_saves_answer_is_followed_by_spare_object_files(
+        login_as: Callable[[str], FlaskClient]) -> None:
+    """The files the next save writes its objects into are made after this one's answer
+    (storage/loose.py); the objects themselves are whole and git's."""
+    from storage.loose import SPARE_PREFIX, SPARES
+
+    client = login_as("participant")
+    services = client.application.extensions["cowiki"]
+    objects = services.repo.path / "objects"
+    mine = f"{SPARE_PREFIX}{os.getpid()}_"
+
+    def spares() -> int:
+        return len([n for n in os.listdir(objects) if n.startswith(mine)])
+
+    services.repo.make_spares()
+    saved = client.post("/p/Notities/edit", data={"csrf_token": csrf(client), "markdown": "Hoi"})
+    assert saved.status_code == 302 and spares() == SPARES - 3  # page, folder, commit
+    saved.close()  # the server has sent the answer: its follow-ups run
+    assert spares() == SPARES
+    page = services.pages.get("Notities")
+    saved = client.post("/p/Notities/edit", data={"csrf_token": csrf(client), "markdown": "Hoi!",
+                                                  "base_revision": page.revision})
+    assert saved.status_code == 302
+    assert subprocess.run(["git", "--git-dir", str(services.repo.path), "fsck", "--strict"],
+                          capture_output=True).returncode == 0
+    assert services.pages.get("Notities").markdown.strip() == "Hoi!"
