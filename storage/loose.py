@@ -111,8 +111,8 @@ class LooseObjects:
                     os.replace(temporary, target)
                     return
                 except FileNotFoundError:
-                    # No fan-out folder: `git gc` removed the empty ones. Made here, and
-                    # all of them again in the background (or prune-packed just took it).
+                    # No fan-out folder: `git gc` removed the empty ones (or prune-packed
+                    # took this one just now). Made here, and all of them at the next fill.
                     target.parent.mkdir(exist_ok=True)
                     spares.folders_missing()
             raise FileNotFoundError(f"could not make {target.parent}")

@@ -43,6 +43,8 @@ from wiki.pagemeta_schema import SCHEMA, SCHEMA_VERSION, apply_commits
 log = logging.getLogger(__name__)
 HEX = frozenset("0123456789abcdef")
 CATCH_UP_ROUNDS = 20
+# Files at a head: {path: (title, blob)}, None for a path with no regular file there.
+FilesAt = dict[str, tuple[str, str] | None]
 AWAIT_CATCH_UP_SECONDS = 2.0  # longer (a first build) and the reader asks git instead
 
 
@@ -281,6 +283,28 @@ class PageMeta(History):
         return {name: (row["title"], row["blob"])
                 for row in self._conn().execute("SELECT path, blob, title FROM pages")
                 if (name := page_name_from_file(row["path"])) is not None}
+
+    def files_changed(self, old: str, new: str, most: int) -> FilesAt | None:
+        """The files that differ between commit `old` and the head `new`, each with its
+        (title, blob) at `new`, or None where it is gone or not a regular file. None when
+        the cache cannot say: it is not at `new`, `old` is not on its first-parent chain
+        (whose commits' changes add up to the difference), or over `most` files changed."""
+        try:
+            if self._fresh() != new:
+                return None
+            conn = self._conn()
+            row = conn.execute("SELECT seq FROM commits WHERE revision = ?", (old,)).fetchone()
+            paths = [] if row is None else [r[0] for r in conn.execute(
+                "SELECT path FROM changes WHERE seq > ?1 UNION SELECT old_path FROM changes"
+                " WHERE seq > ?1 AND old_path IS NOT NULL", (int(row["seq"]),))]
+            if row is None or len(paths) > most:
+                return None
+            marks = ",".join("?" * len(paths))
+            found = {r["path"]: (r["title"], r["blob"]) for r in conn.execute(
+                f"SELECT path, blob, title FROM pages WHERE path IN ({marks})", paths)}  # noqa: S608
+        except sqlite3.Error:
+            return None  # git answers; the next read that finds the cache damaged rebuilds it
+        return {path: found.get(path) for path in paths}
 
     # -- the cache's own state -------------------------------------------------
 

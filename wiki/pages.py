@@ -84,7 +84,8 @@ class PageStore:
         # Every write is checked and published here (wiki/wiring.py lists who listens).
         self.door = door or ChangeDoor()
         self._titles: dict[tuple[str, str], str] = {}
-        self._list = PageList(repo, self._every_page, self._title_of)
+        self._list = PageList(repo, self._every_page, self._title_of,
+                              history.files_changed if isinstance(history, PageMeta) else None)
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------
