@@ -22,7 +22,7 @@ tree. Written over, the spare's pages are the kernel's already; the file is
 cut to the object's length.
 
 The object's bytes, name and id are git's. A process with no spare ready (the
-CLI, a burst of saves), or whose spare `git prune` removed, makes the file
+CLI, which makes none, or a burst of saves), or whose spare `git prune` removed, makes the file
 there and then. Spares left by a process that ended are removed by
 `remove_stale_spares` (called by housekeeping). They are empty "tmp_obj_"
 files, which `git prune` also removes once they are two weeks old.

@@ -127,6 +127,11 @@ class ChangeDoor:
         if after_answer:
             self.after_answer.add(name)
 
+    @property
+    def answers_first(self) -> bool:
+        """True in a server, where `later` work waits until the answer has been sent."""
+        return self.later is not at_once
+
     def check(self, change: Change) -> None:
         """Run every check; the first that refuses raises and nothing is written."""
         for _name, check in self.checks:

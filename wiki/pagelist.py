@@ -18,8 +18,10 @@ from storage.repository import Repository
 from storage.treediff import MODE_BLOB, diff_commits
 
 MAX_PATCHED = 500  # files changed between two heads patched in; more: the list is built anew
-# The files changed between two heads, with each one's (title, blob) at the newer head.
-Known = Callable[[str, str, int], "dict[str, tuple[str, str] | None] | None"]
+# Files at a head: {path: (title, blob)}, None for a path with no regular file there.
+FilesAt = dict[str, tuple[str, str] | None]
+# `known(old, new, most)`: the files changed between two heads, as they are at the newer.
+Known = Callable[[str, str, int], FilesAt | None]
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class PageList:
                 by_folded.pop(key, None)
         return Listing(head, pages, by_folded, titles)
 
-    def _changed(self, old: str, head: str) -> dict[str, tuple[str, str] | None] | None:
+    def _changed(self, old: str, head: str) -> FilesAt | None:
         """Each file changed since `old` with its (title, blob) at `head` (None: no page
         file there); None when there are too many to patch or `old` is gone.
 
@@ -118,7 +120,7 @@ class PageList:
             return None
         if len(changes) > MAX_PATCHED:
             return None
-        changed: dict[str, tuple[str, str] | None] = {}
+        changed: FilesAt = {}
         for change in changes:
             name = page_name_from_file(change.path)
             if name is not None:  # attachments are no pages: their titles are never read

@@ -37,14 +37,13 @@ from storage.pagelog import HistoryRewritten, logged_commit, new_commits
 from storage.repository import MAIN_REF, Repository
 from wiki.changes import PAGE_EDITS, Change
 from wiki.filelock import held
+from wiki.pagelist import FilesAt
 from wiki.pagemeta_log import COMMIT_COLUMNS, entry, order_key, recent
 from wiki.pagemeta_schema import SCHEMA, SCHEMA_VERSION, apply_commits
 
 log = logging.getLogger(__name__)
 HEX = frozenset("0123456789abcdef")
 CATCH_UP_ROUNDS = 20
-# Files at a head: {path: (title, blob)}, None for a path with no regular file there.
-FilesAt = dict[str, tuple[str, str] | None]
 AWAIT_CATCH_UP_SECONDS = 2.0  # longer (a first build) and the reader asks git instead
 
 
@@ -294,10 +293,12 @@ class PageMeta(History):
                 return None
             conn = self._conn()
             row = conn.execute("SELECT seq FROM commits WHERE revision = ?", (old,)).fetchone()
-            paths = [] if row is None else [r[0] for r in conn.execute(
+            if row is None:
+                return None
+            paths = [r[0] for r in conn.execute(
                 "SELECT path FROM changes WHERE seq > ?1 UNION SELECT old_path FROM changes"
                 " WHERE seq > ?1 AND old_path IS NOT NULL", (int(row["seq"]),))]
-            if row is None or len(paths) > most:
+            if len(paths) > most:
                 return None
             marks = ",".join("?" * len(paths))
             found = {r["path"]: (r["title"], r["blob"]) for r in conn.execute(

@@ -43,8 +43,7 @@ def wire(services: Services) -> None:
     door.add_listener("housekeeping", housekeeping(services))
     # A cache of git: it may follow once the answer is out (wiki/views/followups.py).
     door.add_listener("page metadata", services.pagemeta.follow, after_answer=True)
-    door.add_listener("spare object files", lambda _change: services.repo.make_spares(),
-                      after_answer=True)
+    door.add_listener("spare object files", spare_object_files(services), after_answer=True)
     door.add_listener("search index", search_index(services))
     door.add_listener("live rooms", live_rooms(services.settings))
 
@@ -119,6 +118,18 @@ def housekeeping(services: Services) -> Listener:
             services.housekeeper.due()
         elif change.kind in COMMITTING and change.details.get("changed", True):
             services.housekeeper.saved()
+
+    return listener
+
+
+def spare_object_files(services: Services) -> Listener:
+    """Make the files the next saves write their objects into (storage/loose.py), in a
+    server after the answer. A one-shot command would make them only to remove them
+    at exit (and 256 fan-out folders in a new wiki): it writes into new files."""
+
+    def listener(_change: Change) -> None:
+        if services.changes.answers_first:
+            services.repo.make_spares()
 
     return listener
 

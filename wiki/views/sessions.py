@@ -38,9 +38,8 @@ class BrowserSessions(SecureCookieSessionInterface):
 
 
 def signs_in_itself(request: Request) -> bool:
-    """True when the request carries HTTP Basic credentials."""
-    header = request.headers.get("Authorization", "")
-    return header[:6].lower() == "basic "
+    """True when the request carries HTTP Basic credentials (as access.py reads them)."""
+    return request.authorization is not None and request.authorization.type == "basic"
 
 
 def install(app: Flask) -> None:
