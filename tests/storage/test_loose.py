@@ -174,3 +174,43 @@ def test_a_large_object_fills_a_spare_made_at_its_size(bare: Path) -> None:
     small = loose.blob(b"klein")  # small objects never take a large spare
     assert (objects / str(small)[:2] / str(small)[2:]).stat().st_size < 100
     git(bare, "fsck", "--strict", "--no-dangling")
+
+
+def open_handles() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_spares_wait_open_and_read_only_and_no_handle_is_left_behind(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    before = open_handles()
+    loose.make_spares()
+    assert open_handles() == before + SPARES  # held open: a write needs no open()
+    assert all((objects / n).stat().st_mode & 0o777 == 0o444 for n in spares_in(objects))
+    blobs = [loose.blob(f"regel {n}".encode()) for n in range(SPARES + 3)]  # spares, then new
+    assert open_handles() == before
+    assert [git(bare, "cat-file", "-p", str(b)) for b in blobs] == [
+        f"regel {n}" for n in range(SPARES + 3)]
+    loose.make_spares()
+    _spares_for(objects).discard()
+    assert open_handles() == before and spares_in(objects) == []
+
+
+def test_a_forked_child_closes_its_copies_of_the_parents_spares(bare: Path) -> None:
+    objects = bare / "objects"
+    loose = LooseObjects(objects)
+    loose.make_spares()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child)
+        before = open_handles()
+        _spares_for(objects)  # the child's own pool: the parent's handles are let go
+        os.write(writer, b"%d" % (before - open_handles()))
+        os._exit(0)
+    os.close(writer)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert int(os.read(reader, 16)) == SPARES
+    os.close(reader)
+    assert len(spares_in(objects)) == SPARES  # the parent's files are still its own
+    assert git(bare, "cat-file", "-p", str(loose.blob(b"ouder"))) == "ouder"
