@@ -22,18 +22,15 @@ import pygit2
 
 from storage.commitbytes import commit_object
 from storage.errors import N_, InvalidRevision, RefContention, RepositoryWriteFailed, StorageError
+from storage.mainref import MAIN_REF as MAIN_REF
+from storage.mainref import STALE_REF_LOCK_SECONDS, MainRef
 from storage.names import validate_revision
 from storage.objectcache import cache_large_trees
 from storage.treesplice import TreeEdit, TreeWriter, entry_at
 
-MAIN_REF = "refs/heads/main"
-MAIN_LOCK = MAIN_REF + ".lock"
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 TREE_MODE = pygit2.enums.FileMode.TREE
 WRITER_LOCK = "cowiki-writer.lock"
-# git holds main.lock for the milliseconds of one ref update; one this old was left
-# by a writer that died (killed worker, power cut) and would block every save for good.
-STALE_REF_LOCK_SECONDS = 5.0
 PUBLISH_SECONDS = STALE_REF_LOCK_SECONDS + 2.0  # a save outwaits a dead writer's lock
 
 log = logging.getLogger("cowiki.storage")
@@ -88,6 +85,7 @@ class Repository:
         self._local = threading.local()
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
+        self._main = MainRef(self.path)
 
     @classmethod
     def init(cls, path: str | os.PathLike[str], committer: Person) -> Repository:
@@ -209,8 +207,11 @@ class Repository:
         """Store `data` as a blob (a loose object, as git writes it) and return its id."""
         return self._trees.loose.blob(data)
 
-    def make_spares(self) -> None:
-        """Make the files the next saves write their objects into (storage/loose.py)."""
+    def after_answer(self) -> None:
+        """A save's file work put off until its answer has gone out: make the files the
+        next saves write their objects into (storage/loose.py), free the old ref's file
+        (storage/mainref.py)."""
+        self._main.let_go()
         self._trees.loose.make_spares()
 
     def write_commit(self, head: str | None, changes: Changes | Blobs, author: Person, message: str,
@@ -239,7 +240,7 @@ class Repository:
                     if vanished > 3 or not folder_vanished(exc):
                         raise
                     continue
-                if new is None or new == head or self._publish(new, head):
+                if new is None or new == head or self._main.move(self.git, new, head):
                     return new
                 time.sleep(min(0.001 * attempt, 0.02))
         raise RefContention(N_("refs/heads/main kept moving; try again"))
@@ -311,50 +312,6 @@ class Repository:
         # Not `create_commit`: pygit2 reads and parses the new tree (2 ms for a 400 KB folder).
         data = commit_object(tree, parents, who, server, text)
         return str(self._trees.loose.commit(data))
-
-    def _publish(self, new: str, old: str | None) -> bool:
-        """Compare-and-swap `main` from `old` to `new`; False if someone else won.
-
-        Raises OSError when the ref lock could not be written at all (disk full,
-        read-only): retrying cannot help then, and `write_failures` says so.
-        """
-        repo = self.git
-        try:
-            if old is None:
-                repo.references.create(MAIN_REF, new, force=False)
-            else:
-                ref = repo.references[MAIN_REF]
-                if str(ref.target) != old:
-                    return False
-                ref.set_target(new, "cowiki: save")
-        except (pygit2.GitError, pygit2.AlreadyExistsError, KeyError, ValueError):
-            return False  # the ref moved ("old reference value does not match")
-        except OSError as exc:
-            if not self._ref_lock_in_the_way(exc):
-                raise
-            return False
-        return True
-
-    def _ref_lock_in_the_way(self, exc: OSError) -> bool:
-        """Whether `main.lock` made the update fail (retry), removing it when it is stale.
-
-        Under the writer lock only a `git receive-pack` may hold it, for milliseconds:
-        an older one was left by a killed writer. No lock and another failure than
-        libgit2's two for a lock that was there: it could not be written (False)."""
-        lock = self.path / MAIN_LOCK
-        try:
-            age = time.time() - lock.stat().st_mtime
-        except FileNotFoundError:
-            # Gone already: a push held it and finished (retry), or it was never written.
-            message = str(exc)
-            return message.startswith("failed to lock file") or (
-                message.startswith("failed to create locked file") and "exists" in message)
-        if age > STALE_REF_LOCK_SECONDS:
-            log.warning("removing stale %s (%.0f s old, left by a writer that died)",
-                        lock, age)
-            lock.unlink(missing_ok=True)
-        return True
-
 
 def folder_vanished(exc: OSError) -> bool:
     """True when libgit2 lost a race with `git gc`: it made objects/xx/ for a new object,

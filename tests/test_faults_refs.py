@@ -99,8 +99,8 @@ def test_a_ref_lock_gone_by_the_time_we_look_is_a_retry(tmp_path: Path, message:
     # A push held main.lock when libgit2 tried, and finished before we looked: try again.
     repo = Repository.init(tmp_path / "repo.git", ANNA)
     lock = repo.path / "refs" / "heads" / "main.lock"
-    assert repo._ref_lock_in_the_way(OSError(message.format(lock=lock)))
-    assert not repo._ref_lock_in_the_way(OSError(f"could not write '{lock}': No space left"))
+    assert repo._main._lock_in_the_way(OSError(message.format(lock=lock)))
+    assert not repo._main._lock_in_the_way(OSError(f"could not write '{lock}': No space left"))
 
 
 @pytest.fixture

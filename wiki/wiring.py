@@ -129,7 +129,7 @@ def spare_object_files(services: Services) -> Listener:
 
     def listener(_change: Change) -> None:
         if services.changes.answers_first:
-            services.repo.make_spares()
+            services.repo.after_answer()
 
     return listener
 
