@@ -206,8 +206,11 @@ class PageStore:
                 return None
             return {path: data}
 
-        default = message if kind is Kind.REVERTED else self.language.commit_message(
-            "create" if base_text is None else "update", name=name)
+        if kind is Kind.REVERTED or clean_message(message, ""):
+            default = message
+        else:  # the wiki's words only when the person gave none: they take a database read
+            default = self.language.commit_message(
+                "create" if base_text is None else "update", name=name)
         try:
             # The merge and the look-up of whose edits it merged run outside the writer
             # lock; under it only the commit on the head and the swap of the ref.
