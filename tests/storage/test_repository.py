@@ -154,3 +154,23 @@ def test_housekeeping_writes_a_commit_graph_with_changed_paths(repo: Repository)
     graphs = list((repo.path / "objects" / "info").rglob("*graph*"))
     assert graphs
     git(repo, "commit-graph", "verify")
+
+
+def test_housekeeping_packs_loose_objects_that_take_much_room_though_few(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A folder of many pages: each save leaves a large tree; git gc --auto counts only.
+    git(repo, "config", "gc.auto", "0")  # so only the size can make housekeeping pack
+    repo.commit(lambda h: {f"map/p{n}.md": f"Pagina {n}\n".encode() for n in range(300)},
+                ANNA, "many")
+    for i in range(10):
+        repo.commit(lambda h, i=i: {"map/p7.md": f"Versie {i}\n".encode()}, ANNA, "one")
+    history = History(repo.path)
+    history.maintain()  # under the limit: stays loose
+    loose = history.loose_bytes()
+    assert loose > 10 * 300 * 20  # ten trees of 300 entries, at least
+    monkeypatch.setattr("storage.history.LOOSE_PACK_BYTES", loose - 1)
+    history.maintain()
+    assert history.loose_bytes() == 0
+    assert git(repo, "show", "main:map/p7.md") == "Versie 9\n"
+    assert len(git(repo, "rev-list", "main").split()) == 11
+    git(repo, "fsck", "--strict", "--no-dangling")
