@@ -143,13 +143,13 @@ class Spare(NamedTuple):
     size: int = 0
 
 
-def _new_file(objects: Path, prefix: str) -> Spare:
-    """A new read-only temporary file in `objects/`, open for writing (as git's own)."""
+def _new_file(objects: Path, prefix: str, mode: int = 0o444) -> Spare:
+    """A new temporary file in `objects/` (read-only, as git's own), open for writing."""
     while True:
         path = os.path.join(objects, prefix + secrets.token_hex(8))
         with contextlib.suppress(FileExistsError):  # 2^64 names: never twice in practice
             return Spare(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                                 0o444), path)
+                                 mode), path)
 
 
 def _write_all(handle: int, parts: Sequence[bytes], size: int) -> None:
@@ -182,6 +182,8 @@ class Spares:
         self._ready: list[Spare] = []  # empty files
         self._large: list[Spare] = []  # files of _large_bytes zero bytes
         self._large_bytes = 0  # room for the largest object written lately
+        self._locks: list[Spare] = []  # for a ref's lock file (storage/mainref.py): 0644
+        self._locks_wanted = False
         self._lock = threading.Lock()
         self._folders_made = False
         atexit.register(self.discard)
@@ -195,6 +197,12 @@ class Spares:
             pool = self._large if size >= LARGE_BYTES and self._large else self._ready
             return pool.pop() if pool else None
 
+    def take_lock_file(self) -> Spare | None:
+        """An empty file, readable by all, to link as a ref's lock (storage/mainref.py)."""
+        with self._lock:
+            self._locks_wanted = True
+            return self._locks.pop() if self._locks else None
+
     def fill(self) -> None:
         """Make the fan-out folders and the spares that writes took (the caller's time)."""
         try:
@@ -203,6 +211,8 @@ class Spares:
                 self._add(self._ready, 0)
             while len(self._large) < (LARGE_SPARES if self._large_bytes else 0):
                 self._add(self._large, self._large_bytes)
+            while self._locks_wanted and not self._locks:
+                self._add(self._locks, 0, mode=0o644)
         except OSError as exc:  # a full disk, a removed repository: writes make their own
             log.info("no spare object files in %s: %s", self.objects, exc)
 
@@ -221,15 +231,16 @@ class Spares:
     def close(self) -> None:
         """Close the spares' handles, leaving their files (a forked child's copies)."""
         with self._lock:
-            spares, self._ready, self._large = self._ready + self._large, [], []
+            spares = self._ready + self._large + self._locks
+            self._ready, self._large, self._locks = [], [], []
         for spare in spares:
             with contextlib.suppress(OSError):
                 os.close(spare.handle)
 
-    def _add(self, pool: list[Spare], size: int) -> None:
+    def _add(self, pool: list[Spare], size: int, mode: int = 0o444) -> None:
         """Make a spare of `size` zero bytes: the pages an object will be written into
         are the kernel's already (new ones cost the most on a virtual machine)."""
-        handle, path, _empty = _new_file(self.objects, f"{SPARE_PREFIX}{self.pid}_")
+        handle, path, _empty = _new_file(self.objects, f"{SPARE_PREFIX}{self.pid}_", mode)
         try:
             for start in range(0, size, len(ZEROS)):
                 os.write(handle, ZEROS[:size - start])
@@ -264,6 +275,12 @@ def _spares_for(objects: Path) -> Spares:
                 spares.close()  # the parent's handles, copied by the fork; its files stay
             spares = _SPARES[objects] = Spares(objects)
         return spares
+
+
+def spare_lock_file(objects: Path) -> Spare | None:
+    """An empty file made ahead, readable by all, to link as a ref's lock; None when this
+    process has none ready (it will from its next `make_spares`)."""
+    return _spares_for(objects).take_lock_file()
 
 
 def remove_stale_spares(objects: Path) -> int:

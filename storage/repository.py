@@ -2,8 +2,9 @@
 
 Reads and writes go through libgit2 (pygit2) in-process, which keeps a save
 close to the cost of a raw commit. Publishing is a compare-and-swap of `refs/heads/main`
-(libgit2 takes the same `main.lock` file as `git update-ref`, so web workers and `git
-receive-pack` exclude each other); a lost race rebuilds on the new head and tries again.
+under the same `main.lock` file as `git update-ref` takes (storage/mainref.py), so web
+workers and `git receive-pack` exclude each other; a lost race rebuilds on the new head
+and tries again.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class Repository:
         self._local = threading.local()
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
-        self._main = MainRef(self.path)
+        self._main = MainRef(self.path, (committer.name, committer.email))
 
     @classmethod
     def init(cls, path: str | os.PathLike[str], committer: Person) -> Repository:
