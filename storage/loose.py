@@ -14,7 +14,9 @@ it to the object's name, as git renames its own temporary files (opening,
 cutting and chmod-ing a file each cost a system call, up to 0.15 ms apiece on
 that disk). The spares are made again by `make_spares`, which the wiki calls
 once a save's answer has gone out (wiki/wiring.py): the person saving does not
-wait for them, and no thread competes with the next request.
+wait for them, and no thread competes with the next request. A process that
+moves main also keeps one empty file readable by all, which storage/mainref.py
+links as `main.lock`.
 
 Large objects (the 400 KB tree of a folder of 10,000 pages, rewritten by every
 save there) get spares already filled with as many zero bytes. On a virtual
