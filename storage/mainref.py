@@ -40,7 +40,6 @@ MAIN_LOCK = MAIN_REF + ".lock"
 # by a writer that died (killed worker, power cut) and would block every save for good.
 STALE_REF_LOCK_SECONDS = 5.0
 REFLOG_MESSAGE = "cowiki: save"
-ZERO = "0" * 40
 _IDENTITY_UNSAFE = re.compile(r"[<>\n\r\0]")
 
 log = logging.getLogger("cowiki.storage")
@@ -69,7 +68,7 @@ class MainRef:
         try:
             spare = spare_lock_file(self.git_dir / "objects") \
                 if old is not None and self._linking else None
-            if spare is not None:
+            if spare is not None and old is not None:
                 moved = self._move_by_link(repo, spare, new, old)
                 if moved is not None:
                     return moved
@@ -82,7 +81,7 @@ class MainRef:
         self._hand_over(None)
 
     def _move_by_link(self, repo: pygit2.Repository, spare: Spare, new: str,
-                      old: str | None) -> bool | None:
+                      old: str) -> bool | None:
         """The update as git makes it, with a spare file made ahead as the lock: linked
         to `main.lock` (which fails when the lock exists, as git's exclusive create
         does), filled, logged, renamed over `main`. None when the spare is gone or the
@@ -157,7 +156,7 @@ class MainRef:
             pass
         return None
 
-    def _log(self, repo: pygit2.Repository, old: str | None, new: str) -> None:
+    def _log(self, repo: pygit2.Repository, old: str, new: str) -> None:
         """The reflog line git writes for the move, when the repository keeps a reflog."""
         path = self.git_dir / "logs" / MAIN_REF
         if self._log_all is None:
@@ -172,7 +171,7 @@ class MainRef:
         offset = time.localtime(now).tm_gmtoff // 60
         zone = f"{'-' if offset < 0 else '+'}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
         name, email = self.who
-        line = f"{old or ZERO} {new} {name} <{email}> {int(now)} {zone}\t{REFLOG_MESSAGE}\n"
+        line = f"{old} {new} {name} <{email}> {int(now)} {zone}\t{REFLOG_MESSAGE}\n"
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:

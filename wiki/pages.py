@@ -206,16 +206,13 @@ class PageStore:
                 return None
             return {path: data}
 
-        if kind is Kind.REVERTED or clean_message(message, ""):
-            default = message
-        else:  # the wiki's words only when the person gave none: they take a database read
-            default = self.language.commit_message(
-                "create" if base_text is None else "update", name=name)
+        # The wiki's words only when the person gave none: they take a database read.
+        message = clean_message(message, message if kind is Kind.REVERTED else "") or \
+            self.language.commit_message("create" if base_text is None else "update", name=name)
         try:
             # The merge and the look-up of whose edits it merged run outside the writer
             # lock; under it only the commit on the head and the swap of the ref.
-            commit = commit_reading(self.repo, build, (path,), author,
-                                    clean_message(message, default), committer)
+            commit = commit_reading(self.repo, build, (path,), author, message, committer)
         except EditConflict as conflict:
             audit.save_conflict(author.name, name, base, conflict.head, via=origin.via)
             raise
