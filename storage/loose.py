@@ -40,6 +40,7 @@ import hashlib
 import logging
 import os
 import secrets
+import struct
 import threading
 import zlib
 from collections.abc import Callable, Sequence
@@ -56,8 +57,40 @@ FAN_OUT = tuple(f"{n:02x}" for n in range(256))
 BEST_SPEED = 1  # git's and libgit2's zlib level for loose objects
 # Objects this large (a folder of 1,500 pages) go into spares made at their size already.
 LARGE_BYTES = 64 * 1024
+Piece = bytes | memoryview  # what writev takes
+ZLIB_STORED_HEADER = b"\x78\x01"  # deflate, 32 KB window, level 0; a multiple of 31
+STORED_BLOCK = 0xFFFF  # the most a stored block holds
+MAX_PIECES = 512  # writev takes at most IOV_MAX (1,024) pieces
 LARGE_SPARES = 2
 ZEROS = memoryview(bytes(LARGE_BYTES))
+
+
+def object_id(header: bytes, raw: bytes) -> str:
+    """The id git gives an object: the SHA-1 of its header ("blob 12\\0") and bytes."""
+    digest = hashlib.sha1(header, usedforsecurity=False)
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+def blob_id_of(data: bytes) -> str:
+    """The id `data` has as a blob, written or not."""
+    return object_id(b"blob %d\0" % len(data), data)
+
+
+def stored_zlib(data: bytes) -> list[Piece]:
+    """`data` as a zlib stream of stored (uncompressed) blocks, what zlib's level 0 writes,
+    in pieces for one `writev`: no deflate state to set up, which costs more than
+    copying the bytes (60 µs for a 20 KB tree, against 170 µs at level 1)."""
+    view = memoryview(data)
+    parts: list[Piece] = [ZLIB_STORED_HEADER]
+    for start in range(0, len(data), STORED_BLOCK):
+        block = view[start:start + STORED_BLOCK]
+        final = start + STORED_BLOCK >= len(data)
+        parts += [bytes((final,)) + struct.pack("<HH", len(block), len(block) ^ 0xFFFF), block]
+    if not data:
+        parts.append(b"\x01\x00\x00\xff\xff")  # one empty final block
+    parts.append(struct.pack(">I", zlib.adler32(data)))
+    return parts if len(parts) <= MAX_PIECES else [b"".join(parts)]
 
 
 def _room_for(size: int) -> int:
@@ -88,17 +121,18 @@ class LooseObjects:
         Level 0 writes stored zlib blocks, which every git reads (see storage/treesplice.py).
         """
         header = b"%s %d\0" % (kind, len(raw))
-        digest = hashlib.sha1(header, usedforsecurity=False)
-        digest.update(raw)
-        hexid = digest.hexdigest()
+        hexid = object_id(header, raw)
         target = self.objects / hexid[:2] / hexid[2:]
         if not _freshened(target):
-            deflate = zlib.compressobj(level)
-            parts = (deflate.compress(header), deflate.compress(raw), deflate.flush())
+            if level == 0:
+                parts = stored_zlib(header + raw)
+            else:
+                deflate = zlib.compressobj(level)
+                parts = [deflate.compress(header), deflate.compress(raw), deflate.flush()]
             self._store(target, parts)
         return pygit2.Oid(hex=hexid)
 
-    def _store(self, target: Path, parts: Sequence[bytes]) -> None:
+    def _store(self, target: Path, parts: Sequence[Piece]) -> None:
         """Fill a spare (or a new temporary file) and rename it to `target`."""
         spares = _spares_for(self.objects)
         size = sum(map(len, parts))
@@ -107,7 +141,7 @@ class LooseObjects:
             # `git prune` removed the spare while it waited: a new file after all.
             self._filled(_new_file(self.objects, "tmp_obj_"), parts, size, target)
 
-    def _filled(self, spare: Spare, parts: Sequence[bytes], size: int, target: Path) -> bool:
+    def _filled(self, spare: Spare, parts: Sequence[Piece], size: int, target: Path) -> bool:
         """Write `parts` into `spare` and rename it to `target`; False when the spare's
         file is gone (nothing was stored)."""
         handle, temporary, room = spare
@@ -154,7 +188,7 @@ def _new_file(objects: Path, prefix: str, mode: int = 0o444) -> Spare:
                                  mode), path)
 
 
-def _write_all(handle: int, parts: Sequence[bytes], size: int) -> None:
+def _write_all(handle: int, parts: Sequence[Piece], size: int) -> None:
     """All of `parts`, in one system call when the disk takes them at once."""
     written = os.writev(handle, parts)
     if written < size:  # a signal or a nearly full disk: the rest one write at a time

@@ -18,11 +18,14 @@ import pytest
 from storage.loose import (
     LARGE_BYTES,
     LARGE_SPARES,
+    MAX_PIECES,
     SPARE_PREFIX,
     SPARES,
+    STORED_BLOCK,
     LooseObjects,
     _spares_for,
     remove_stale_spares,
+    stored_zlib,
 )
 from storage.repository import Person, Repository
 
@@ -174,6 +177,17 @@ def test_a_large_object_fills_a_spare_made_at_its_size(bare: Path) -> None:
     small = loose.blob(b"klein")  # small objects never take a large spare
     assert (objects / str(small)[:2] / str(small)[2:]).stat().st_size < 100
     git(bare, "fsck", "--strict", "--no-dangling")
+
+
+@pytest.mark.parametrize("size", [0, 1, STORED_BLOCK - 1, STORED_BLOCK, STORED_BLOCK + 1,
+                                  STORED_BLOCK * MAX_PIECES])
+def test_stored_blocks_are_a_zlib_stream_of_the_bytes_as_they_are(size: int) -> None:
+    data = os.urandom(size)
+    pieces = stored_zlib(data)
+    assert len(pieces) <= MAX_PIECES  # one writev takes them all
+    stream = b"".join(pieces)
+    assert zlib.decompress(stream) == data
+    assert len(stream) < size + 5 * (size // STORED_BLOCK + 1) + 7  # stored, not deflated
 
 
 def open_handles() -> int:
