@@ -16,6 +16,7 @@ from typing import Any
 
 from storage.errors import InvalidPageName
 from storage.history import History
+from storage.loose import blob_id_of
 from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.optimistic import commit_reading
@@ -181,34 +182,41 @@ class PageStore:
         self.check_size(text)
         base = self.repo.resolve(base_revision) if base_revision else None
         path = page_file(name)
-        # The base text follows renames: an edit begun before a rename still merges.
-        base_text = self.text_at(name, base) if base else None
-        kind = kind or (Kind.CREATED if base_text is None else Kind.SAVED)
+        base_blob = self.repo.blob_id(base, path)
+        # Without a blob at its path the base text follows renames: an edit begun
+        # before a rename still merges.
+        base_text = self.text_at(name, base) if base and base_blob is None else None
+        existed = base_blob is not None or base_text is not None
+        kind = kind or (Kind.SAVED if existed else Kind.CREATED)
         change = Change(kind, (name,), author, origin.account, via=origin.via)
         self.door.check(change)
         outcome: dict[str, Any] = {}
 
         def build(head: str | None) -> dict[str, bytes | None] | None:
             head_blob = self.repo.blob_id(head, path)
-            theirs = None if head_blob is None else self._text(head_blob)
             outcome.update(head=head, created=head_blob is None, merged_with=())
-            if theirs == base_text:
-                content = text
-            else:
-                result = merge_texts(base_text or "", text, theirs or "")
-                if not result.clean:
-                    raise EditConflict(name, text, theirs or "", result, head)
-                content = result.text
-                outcome["merged_with"] = self._authors_between(base, head, path)
-            self.check_size(content)
+            # The usual save: the page is as the person read it, and no text is read.
+            content = text if base_blob is not None and head_blob == base_blob else None
+            if content is None:
+                theirs = None if head_blob is None else self._text(head_blob)
+                base_at = base_text if base_blob is None else self._text(base_blob)
+                if theirs == base_at:
+                    content = text
+                else:
+                    result = merge_texts(base_at or "", text, theirs or "")
+                    if not result.clean:
+                        raise EditConflict(name, text, theirs or "", result, head)
+                    content = result.text
+                    outcome["merged_with"] = self._authors_between(base, head, path)
+                    self.check_size(content)
             data = content.encode("utf-8")
-            if theirs is not None and theirs.encode("utf-8") == data:
+            if head_blob is not None and head_blob == blob_id_of(data):
                 return None
             return {path: data}
 
         # The wiki's words only when the person gave none: they take a database read.
         message = clean_message(message, message if kind is Kind.REVERTED else "") or \
-            self.language.commit_message("create" if base_text is None else "update", name=name)
+            self.language.commit_message("update" if existed else "create", name=name)
         try:
             # The merge and the look-up of whose edits it merged run outside the writer
             # lock; under it only the commit on the head and the swap of the ref.

@@ -42,6 +42,25 @@ def test_save_on_unchanged_base_is_a_plain_commit(wiki: PageStore) -> None:
     assert wiki.history.last_change("Strategie.md").author == "Bob"  # type: ignore[union-attr]
 
 
+def test_the_usual_save_reads_no_text_and_the_same_text_changes_nothing(
+        wiki: PageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Strategie", TEXT, None, ANNA).revision
+    read: list[str] = []
+    reader, later = wiki.repo.read_blob, []  # the caches follow later, as after an answer
+    monkeypatch.setattr(wiki.repo, "read_blob", lambda blob: read.append(blob) or reader(blob))
+    monkeypatch.setattr(wiki.door, "later", later.append)
+    edited = wiki.save("Strategie", TEXT + "\nMeer.\n", base, BOB)
+    assert edited.changed and read == []  # the page is as Bob read it: blob ids say so
+    again = wiki.save("Strategie", TEXT + "\nMeer.\n", edited.revision, BOB)
+    assert not again.changed and again.revision == edited.revision == wiki.head()
+    # From the older base the same text is a merge that ends where the page already is.
+    late = wiki.save("Strategie", TEXT + "\nMeer.\n", base, ANNA)
+    assert not late.changed and wiki.head() == edited.revision
+    for work in later:
+        work()
+    assert wiki.get("Strategie").markdown == TEXT + "\nMeer.\n"
+
+
 def test_stale_edit_on_other_paragraph_is_merged(wiki: PageStore) -> None:
     base = wiki.save("Strategie", TEXT, None, ANNA).revision
     wiki.save("Strategie", TEXT.replace("Eerste", "Allereerste"), base, ANNA)
