@@ -119,9 +119,10 @@ class ChangeDoor:
     def add_listener(self, name: str, listener: Listener, after_answer: bool = False) -> None:
         """Run `listener` after every committed change, in the order they were added.
 
-        With `after_answer` it is handed to `later`: a listener that keeps a cache of
-        git up to date, which catches up by itself when it misses a change, so the
-        person who made the change need not wait for it.
+        With `after_answer` it is handed to `later`: a listener whose work the answer
+        does not depend on and that is caught up by itself when it misses a change (a
+        cache of git, a process that also looks at the head), so the person who made
+        the change need not wait for it.
         """
         self.listeners.append((name, listener))
         if after_answer:

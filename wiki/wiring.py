@@ -41,11 +41,13 @@ def wire(services: Services) -> None:
     door.add_listener("drafts", forget_drafts(services))
     door.add_listener("audit", audit.change)
     door.add_listener("housekeeping", housekeeping(services))
-    # A cache of git: it may follow once the answer is out (wiki/views/followups.py).
+    # What follows once the answer is out (wiki/views/followups.py), first things first:
+    # the rings of the processes that show the change to others (both also look at the
+    # head by themselves), then a cache of git and the files the next save writes into.
+    door.add_listener("search index", search_index(services), after_answer=True)
+    door.add_listener("live rooms", live_rooms(services.settings), after_answer=True)
     door.add_listener("page metadata", services.pagemeta.follow, after_answer=True)
     door.add_listener("spare object files", spare_object_files(services), after_answer=True)
-    door.add_listener("search index", search_index(services))
-    door.add_listener("live rooms", live_rooms(services.settings))
 
 
 def case_twin_guard(services: Services) -> Check:

@@ -72,6 +72,21 @@ def found(services: Services, words: str) -> set[str]:
     return {hit.path for hit in services.indexer.search(words).hits}
 
 
+class AnsweringClient(FlaskClient):
+    """Reads each answer whole and closes it, as the server does once the body is written:
+    what waits for the answer (wiki/views/followups.py) then runs, the index's ring too."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = AnsweringClient
+    return app.test_client()
+
+
 @pytest.fixture
 def login_as(login_as: Callable[[str], FlaskClient]) -> Callable[[str], FlaskClient]:
     """Log in, and send the session's CSRF token with every request, as the page's script does."""

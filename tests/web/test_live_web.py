@@ -223,6 +223,8 @@ def test_an_api_save_is_posted_to_the_live_process(app: Flask, recorder: Recorde
     saved = api(login_as("participant")).put("/api/v1/pages/Plan",
                                              json={"markdown": "# Plan\n\nNieuw.\n"})
     assert saved.status_code == 201
+    assert recorder.posts == []  # the live process hears of it once the answer is out
+    saved.close()  # as the server does after writing the body
     assert ("/rooms/Plan/changed", {"revision": saved.json["revision"]}) in recorder.posts
 
 
@@ -231,6 +233,7 @@ def test_a_save_of_a_page_without_an_open_room_tells_the_live_process_nothing(
     open_room(app, "Plan")
     saved = api(login_as("participant")).put("/api/v1/pages/Other", json={"markdown": "x\n"})
     assert saved.status_code == 201
+    saved.close()
     assert recorder.posts == []
 
 

@@ -1,12 +1,13 @@
 """Follow-ups of a change that run once the answer has gone out.
 
-The change door hands its cache listeners (page metadata) to `later`. In a web
+The change door hands some listeners to `later`: the rings of the search-index and
+live processes, the page-metadata cache and the spare object files. In a web
 request they wait until the response is sent: Werkzeug's `call_on_close`, which
 the server calls after writing the body, so a save's answer does not wait for
-the cache. A request that failed before it had a response runs them as it ends.
+them. A request that failed before it had a response runs them as it ends.
 Outside a request (the CLI, git hooks, the live server) they run at once. A
 worker killed in between loses nothing: the cache catches up with git on its
-next read.
+next read, and both processes look at the head by themselves.
 """
 
 from __future__ import annotations
