@@ -13,7 +13,6 @@ proxies them (then they load from `<base>img/<token>`, wiki.imageproxy).
 
 from __future__ import annotations
 
-import hashlib
 import html as htmllib
 import re
 import threading
@@ -24,6 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from storage.loose import blob_id_of
 from wiki.config import Settings
 from wiki.errors import N_
 from wiki.processpool import JobFailed, OverBudget, PoolBusy, shared_pool
@@ -80,10 +80,7 @@ def is_plain(html: str) -> bool:
 
 def blob_id(text: str) -> str:
     """The git blob id of a text's UTF-8 bytes: the cache key of texts that come without one."""
-    data = text.encode("utf-8", "surrogatepass")
-    digest = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
-    digest.update(data)
-    return digest.hexdigest()
+    return blob_id_of(text.encode("utf-8", "surrogatepass"))
 
 
 def remote_images_as_links(html: str, proxy: Callable[[str], str | None] | None = None) -> str:
