@@ -66,10 +66,9 @@ class MainRef:
         """
         kept = self._keep_old_file() if old is not None else None
         try:
-            spare = spare_lock_file(self.git_dir / "objects") \
-                if old is not None and self._linking else None
-            if spare is not None and old is not None:
-                moved = self._move_by_link(repo, spare, new, old)
+            if old is not None and self._linking:
+                spare = spare_lock_file(self.git_dir / "objects")
+                moved = None if spare is None else self._move_by_link(repo, spare, new, old)
                 if moved is not None:
                     return moved
             return self._move_by_libgit2(repo, new, old)
