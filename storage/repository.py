@@ -25,6 +25,7 @@ from storage.commitbytes import commit_object
 from storage.errors import N_, InvalidRevision, RefContention, RepositoryWriteFailed, StorageError
 from storage.mainref import MAIN_REF as MAIN_REF
 from storage.mainref import STALE_REF_LOCK_SECONDS, MainRef
+from storage.merge import merge_blobs
 from storage.names import validate_revision
 from storage.objectcache import cache_large_trees
 from storage.treesplice import TreeEdit, TreeWriter, entry_at
@@ -150,6 +151,11 @@ class Repository:
         if found is None or found[0] not in (BLOB_MODE, pygit2.enums.FileMode.BLOB_EXECUTABLE):
             return None
         return str(found[1])
+
+    def merge_blobs(self, base: str, ours: str, theirs: str) -> str | None:
+        """The clean three-way merge of three blobs, or None when they overlap
+        (storage/merge.py)."""
+        return merge_blobs(self.git, base, ours, theirs)
 
     def read_blob(self, blob_id: str) -> bytes:
         """Contents of a blob."""

@@ -21,6 +21,7 @@ from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.optimistic import commit_reading
 from storage.repository import Person, Repository
+from storage.treediff import authors_since
 from wiki import audit
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
@@ -198,17 +199,11 @@ class PageStore:
             # The usual save: the page is as the person read it, and no text is read.
             content = text if base_blob is not None and head_blob == base_blob else None
             if content is None:
-                theirs = None if head_blob is None else self._text(head_blob)
-                base_at = base_text if base_blob is None else self._text(base_blob)
-                if theirs == base_at:
-                    content = text
-                else:
-                    result = merge_texts(base_at or "", text, theirs or "")
-                    if not result.clean:
-                        raise EditConflict(name, text, theirs or "", result, head)
-                    content = result.text
+                merged = self._merge(name, text, (base_blob, base_text), head_blob, head)
+                if merged is not None:
                     outcome["merged_with"] = self._authors_between(base, head, path)
-                    self.check_size(content)
+                    self.check_size(merged)
+                content = text if merged is None else merged
             data = content.encode("utf-8")
             if head_blob is not None and head_blob == blob_id_of(data):
                 return None
@@ -354,10 +349,31 @@ class PageStore:
         if twin is not None and twin != name:
             raise PageExists(N_("a page called “{name}” already exists"), name=twin)
 
+    def _merge(self, name: str, text: str, base: tuple[str | None, str | None],
+               head_blob: str | None, head: str | None) -> str | None:
+        """`text` merged with what others saved since its base (the base's blob, or its
+        text when the page had another name then); None when the page's text is as it
+        was. Raises EditConflict when their edits and `text` overlap."""
+        base_blob, base_text = base
+        if base_blob is not None and head_blob is not None:
+            # Most merges in a room are clean: made in process (storage/merge.py).
+            ours = str(self.repo.write_blob(text.encode("utf-8")))
+            merged = self.repo.merge_blobs(base_blob, ours, head_blob)
+            if merged is not None:
+                return merged
+        theirs = None if head_blob is None else self._text(head_blob)
+        base_at = base_text if base_blob is None else self._text(base_blob)
+        if theirs == base_at:
+            return None
+        result = merge_texts(base_at or "", text, theirs or "")
+        if not result.clean:
+            raise EditConflict(name, text, theirs or "", result, head)
+        return result.text
+
     def _authors_between(self, base: str | None, head: str | None, path: str) -> tuple[str, ...]:
         if head is None:
             return ()
-        span = head if base is None else f"{base}..{head}"
-        entries = self.history.log(path, limit=50, rev=span)
-        names = dict.fromkeys(e.author for e in entries)
-        return tuple(names)
+        if base is not None:
+            return authors_since(self.repo, head, base, path)
+        # Two people made the same page at once: its whole history, as git tells it.
+        return tuple(dict.fromkeys(e.author for e in self.history.log(path, limit=50, rev=head)))

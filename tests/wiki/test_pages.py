@@ -15,6 +15,7 @@ from wiki.pages import PageStore
 
 ANNA = Person("Anna", "anna@example.org")
 BOB = Person("Bob", "bob@example.org")
+CAROL = Person("Carol", "carol@example.org")
 TEXT = "# Strategie\n\nEerste alinea.\n\nTweede alinea.\n\nDerde alinea.\n"
 
 
@@ -68,6 +69,24 @@ def test_stale_edit_on_other_paragraph_is_merged(wiki: PageStore) -> None:
     assert result.merged_with == ("Anna",)
     text = wiki.get("Strategie").markdown
     assert "Allereerste alinea." in text and "Laatste alinea." in text
+
+
+def no_git(*args: object, **kwargs: object) -> None:
+    raise AssertionError(f"a git process was started: {args}")
+
+
+def test_a_clean_merge_runs_no_git_process(wiki: PageStore,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    base = wiki.save("Strategie", TEXT, None, ANNA).revision
+    annas = wiki.save("Strategie", TEXT.replace("Eerste", "Allereerste"), base, ANNA).revision
+    wiki.save("Strategie", TEXT.replace("Eerste", "Allereerste").replace("Tweede", "2e"), annas,
+              CAROL)
+    for module in ("storage.gitcmd", "storage.merge", "storage.history"):
+        monkeypatch.setattr(f"{module}.run_git", no_git, raising=False)
+    result = wiki.save("Strategie", TEXT.replace("Derde", "Laatste"), base, BOB)
+    assert result.merged_with == ("Carol", "Anna")
+    assert wiki.get("Strategie").markdown == TEXT.replace("Eerste", "Allereerste").replace(
+        "Tweede", "2e").replace("Derde", "Laatste")
 
 
 def test_overlapping_stale_edit_conflicts_and_changes_nothing(wiki: PageStore) -> None:
