@@ -1,8 +1,9 @@
 """A save merges and writes its objects outside the writer lock; only the ref swap waits.
 
-The merge (`git merge-file`), the look-up of whose edits were merged and the
-writing of the blob, trees and commit take milliseconds; under the lock every
-other save of the wiki would wait for them. These tests slow a real merge down
+The merge (libgit2's, in process; `git merge-file` for overlapping edits), the
+look-up of whose edits were merged and the writing of the blob, trees and
+commit take milliseconds; under the lock every other save of the wiki would
+wait for them. These tests slow a real merge down
 on purpose and watch what other saves do meanwhile, change the page under a
 running merge to see it redone, and move main between a save's writes and its
 ref swap to see the written blob go on the new head.
@@ -19,7 +20,6 @@ import pygit2
 import pytest
 
 from storage import optimistic
-from storage.merge import MergeResult, merge_texts
 from storage.repository import Blobs, Changes, Person, Repository
 from wiki import pages
 from wiki.config import Settings
@@ -47,12 +47,14 @@ def test_a_slow_merge_does_not_hold_up_a_save_of_another_page(
     merging, other_saved = threading.Event(), threading.Event()
     waited: list[bool] = []
 
-    def slow_merge(base_text: str, ours: str, theirs: str) -> MergeResult:
+    real = wiki.repo.merge_blobs
+
+    def slow_merge(base_blob: str, ours: str, theirs: str) -> str | None:
         merging.set()
         waited.append(other_saved.wait(WAIT))  # False: the other save could not get through
-        return merge_texts(base_text, ours, theirs)
+        return real(base_blob, ours, theirs)
 
-    monkeypatch.setattr(pages, "merge_texts", slow_merge)
+    monkeypatch.setattr(wiki.repo, "merge_blobs", slow_merge)
     results: list[object] = []
     stale = threading.Thread(target=lambda: results.append(wiki.save(
         "Plan", TEXT.replace("Third", "Bob's third"), base, BOB)))
@@ -75,17 +77,18 @@ def test_a_merge_is_redone_when_the_page_changes_while_it_runs(
     base = wiki.save("Plan", TEXT, None, ANNA).revision
     wiki.save("Plan", TEXT.replace("First", "Anna's first"), base, ANNA)
     calls: list[str] = []
+    real = wiki.repo.merge_blobs
 
-    def merge_then_edit(base_text: str, ours: str, theirs: str) -> MergeResult:
-        calls.append(theirs)
-        result = merge_texts(base_text, ours, theirs)
+    def merge_then_edit(base_blob: str, ours: str, theirs: str) -> str | None:
+        calls.append(wiki.repo.read_blob(theirs).decode())
+        result = real(base_blob, ours, theirs)
         if len(calls) == 1:  # Carol saves the page while Bob's merge runs
             page = wiki.get("Plan")
             wiki.save("Plan", page.markdown.replace("Second", "Carol's second"),
                       page.revision, CAROL)
         return result
 
-    monkeypatch.setattr(pages, "merge_texts", merge_then_edit)
+    monkeypatch.setattr(wiki.repo, "merge_blobs", merge_then_edit)
     saved = wiki.save("Plan", TEXT.replace("Third", "Bob's third"), base, BOB)
     assert len(calls) == 2 and "Carol's second" in calls[1]
     assert saved.merged_with == ("Carol", "Anna")
@@ -98,10 +101,11 @@ def test_a_page_that_keeps_changing_is_merged_under_the_lock_in_the_end(
     base = wiki.save("Plan", TEXT + "\nCount: 0\n", None, ANNA).revision
     wiki.save("Plan", TEXT.replace("First", "Anna's first") + "\nCount: 0\n", base, ANNA)
     held: list[bool] = []
+    real = wiki.repo.merge_blobs
 
-    def merge_then_edit(base_text: str, ours: str, theirs: str) -> MergeResult:
+    def merge_then_edit(base_blob: str, ours: str, theirs: str) -> str | None:
         held.append(wiki.repo._lock_depth > 0)
-        result = merge_texts(base_text, ours, theirs)
+        result = real(base_blob, ours, theirs)
         if len(held) <= optimistic.MAX_REBUILDS:  # someone else saves each time
             page = wiki.get("Plan")
             wiki.save("Plan", page.markdown.replace(f"Count: {len(held) - 1}",
@@ -109,7 +113,7 @@ def test_a_page_that_keeps_changing_is_merged_under_the_lock_in_the_end(
                       page.revision, CAROL)
         return result
 
-    monkeypatch.setattr(pages, "merge_texts", merge_then_edit)
+    monkeypatch.setattr(wiki.repo, "merge_blobs", merge_then_edit)
     wiki.save("Plan", TEXT.replace("Third", "Bob's third") + "\nCount: 0\n", base, BOB)
     assert held == [False] * optimistic.MAX_REBUILDS + [True]
     text = wiki.get("Plan").markdown
