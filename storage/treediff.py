@@ -84,32 +84,6 @@ def last_changes(source: GitHandle, head: str, paths: Iterable[str],
     return found
 
 
-def authors_since(source: GitHandle, head: str, base: str, path: str,
-                  limit: int = 50) -> tuple[str, ...]:
-    """The authors of the commits after `base` up to `head` that changed the file at `path`
-    (against their first parent), newest first, each named once.
-
-    A merged save names the people whose edits it merged. Those commits are the few
-    made while the person was editing: a walk of them in process instead of a `git
-    log` process for every merged save. At most `limit` commits that changed the file
-    are named.
-    """
-    names: dict[str, None] = {}
-    found = 0
-    # Children before parents: saves made within one second keep their order.
-    walker = source.git.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
-    walker.hide(pygit2.Oid(hex=base))
-    for commit in walker:
-        parent = commit.parents[0].tree if commit.parents else None
-        if tree_entry(commit.tree, path) != (None if parent is None else
-                                             tree_entry(parent, path)):
-            names.setdefault(commit.author.name)
-            found += 1
-            if found >= limit:
-                break
-    return tuple(names)
-
-
 def commit_tree(source: GitHandle, commit: str) -> pygit2.Tree:
     """The root tree of a commit (for other storage modules)."""
     return _commit(source, commit).tree

@@ -21,7 +21,6 @@ from storage.merge import MergeResult, merge_texts
 from storage.names import normalize_page_name, page_file, page_name_from_file
 from storage.optimistic import commit_reading
 from storage.repository import Person, Repository
-from storage.treediff import authors_since
 from wiki import audit
 from wiki.changes import SERVER, Change, ChangeDoor, Kind, Origin
 from wiki.errors import N_, EditConflict, PageExists, PageNotFound, PageTooLarge
@@ -373,7 +372,7 @@ class PageStore:
     def _authors_between(self, base: str | None, head: str | None, path: str) -> tuple[str, ...]:
         if head is None:
             return ()
-        if base is not None:
-            return authors_since(self.repo, head, base, path)
-        # Two people made the same page at once: its whole history, as git tells it.
-        return tuple(dict.fromkeys(e.author for e in self.history.log(path, limit=50, rev=head)))
+        # From the page-metadata cache when it knows the span (wiki/pagemeta.py), else git.
+        span = head if base is None else f"{base}..{head}"
+        entries = self.history.log(path, limit=50, rev=span)
+        return tuple(dict.fromkeys(e.author for e in entries))
