@@ -355,7 +355,9 @@ class PageStore:
         was. Raises EditConflict when their edits and `text` overlap."""
         base_blob, base_text = base
         if base_blob is not None and head_blob is not None:
-            # Most merges in a room are clean: made in process (storage/merge.py).
+            # Most merges in a room are clean: made in process (storage/merge.py) from
+            # blobs, so the person's text is written as one. When the merge differs from
+            # it, that blob stays unreferenced until `git gc` prunes it.
             ours = str(self.repo.write_blob(text.encode("utf-8")))
             merged = self.repo.merge_blobs(base_blob, ours, head_blob)
             if merged is not None:

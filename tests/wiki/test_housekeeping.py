@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import cast
+
+import pytest
 
 from storage.history import History
+from storage.repository import Person, Repository
 from wiki.maintenance import EVERY_N_SAVES, REST_SECONDS, Housekeeper
 
 
@@ -19,18 +21,28 @@ class Clock:
         return self.now
 
 
-class CountingHistory:
-    """Stands in for History: housekeeping's effect on git is tested in storage."""
+class CountingHistory(History):
+    """A real repository's housekeeping (git runs), counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
         self.runs = 0
 
     def maintain(self) -> None:
+        super().maintain()
         self.runs += 1
 
 
+@pytest.fixture
+def repo_path(tmp_path: Path) -> Path:
+    repo = Repository.init(tmp_path / "repo.git", Person("cowiki", "cowiki@localhost"))
+    repo.commit(lambda head: {"Plan.md": b"# Plan\n"}, Person("Anna", "anna@example.org"),
+                "start")
+    return repo.path
+
+
 def keeper(tmp_path: Path, history: CountingHistory, clock: Clock) -> Housekeeper:
-    return Housekeeper(cast(History, history), tmp_path / "housekeeping.lock", clock)
+    return Housekeeper(history, tmp_path / "housekeeping.lock", clock)
 
 
 def save(housekeeper: Housekeeper, history: CountingHistory, times: int) -> int:
@@ -41,8 +53,8 @@ def save(housekeeper: Housekeeper, history: CountingHistory, times: int) -> int:
         return history.runs
 
 
-def test_a_run_follows_every_n_saves_when_rested(tmp_path: Path) -> None:
-    history, clock = CountingHistory(), Clock()
+def test_a_run_follows_every_n_saves_when_rested(tmp_path: Path, repo_path: Path) -> None:
+    history, clock = CountingHistory(repo_path), Clock()
     housekeeper = keeper(tmp_path, history, clock)
     assert save(housekeeper, history, EVERY_N_SAVES - 1) == 0
     assert save(housekeeper, history, 1) == 1
@@ -50,8 +62,9 @@ def test_a_run_follows_every_n_saves_when_rested(tmp_path: Path) -> None:
     assert save(housekeeper, history, EVERY_N_SAVES) == 2
 
 
-def test_a_burst_of_saves_runs_housekeeping_once_per_rest(tmp_path: Path) -> None:
-    history, clock = CountingHistory(), Clock()
+def test_a_burst_of_saves_runs_housekeeping_once_per_rest(tmp_path: Path,
+                                                           repo_path: Path) -> None:
+    history, clock = CountingHistory(repo_path), Clock()
     housekeeper = keeper(tmp_path, history, clock)
     assert save(housekeeper, history, EVERY_N_SAVES) == 1
     assert save(housekeeper, history, 10 * EVERY_N_SAVES) == 1
@@ -61,10 +74,10 @@ def test_a_burst_of_saves_runs_housekeeping_once_per_rest(tmp_path: Path) -> Non
     assert save(housekeeper, history, 1) == 2  # the saves counted meanwhile made it due
 
 
-def test_another_process_run_counts_for_the_rest(tmp_path: Path) -> None:
+def test_another_process_run_counts_for_the_rest(tmp_path: Path, repo_path: Path) -> None:
     """Two workers of one data dir: the lock file's time tells each when the last ran."""
     clock = Clock()
-    first, second = CountingHistory(), CountingHistory()
+    first, second = CountingHistory(repo_path), CountingHistory(repo_path)
     one, other = keeper(tmp_path, first, clock), keeper(tmp_path, second, clock)
     assert save(one, first, EVERY_N_SAVES) == 1
     assert save(other, second, EVERY_N_SAVES) == 0
@@ -72,8 +85,8 @@ def test_another_process_run_counts_for_the_rest(tmp_path: Path) -> None:
     assert save(other, second, 1) == 1
 
 
-def test_an_import_or_push_runs_housekeeping_at_once(tmp_path: Path) -> None:
-    history, clock = CountingHistory(), Clock()
+def test_an_import_or_push_runs_housekeeping_at_once(tmp_path: Path, repo_path: Path) -> None:
+    history, clock = CountingHistory(repo_path), Clock()
     housekeeper = keeper(tmp_path, history, clock)
     assert save(housekeeper, history, EVERY_N_SAVES) == 1
     housekeeper.due()
